@@ -1,0 +1,28 @@
+"""Small helpers shared by the benchmark scripts: tables, peak memory, the shared data path."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
+    """Print a Markdown table (floats with 3 significant decimals)."""
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    cells = [header] + [[fmt(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for k, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |", file=file)
+        if k == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)

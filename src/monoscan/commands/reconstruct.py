@@ -1,0 +1,95 @@
+"""``monoscan reconstruct IMAGE... --out DIR`` and ``monoscan demo --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from monoscan.errors import MonoscanError
+from monoscan.progress import progress
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "reconstruct", parents=[common], help="reconstruct one or more photos",
+        description="Reconstruct each photo into OUT/<image-stem>/ (result.json lists the files).",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
+    _add_options(p)
+    p.set_defaults(func=run)
+
+    d = sub.add_parser(
+        "demo", parents=[common], help="reconstruct the bundled sample photo (astronaut)",
+        description="Write scikit-image's public-domain astronaut photo to OUT/astronaut.png and "
+        "reconstruct it into OUT/astronaut/.",
+    )
+    _add_options(d)
+    d.set_defaults(func=run_demo)
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    from monoscan.perception.face import MIN_FACE_PX
+    from monoscan.pipeline import MESH_FORMATS
+
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--face-index", type=int, default=0,
+                   help="which face when several are found, 0 = largest (default)")
+    p.add_argument("--min-face-px", type=float, default=MIN_FACE_PX,
+                   help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)")
+    p.add_argument("--formats", default=",".join(MESH_FORMATS),
+                   help="comma-separated mesh formats (default: %(default)s)")
+    p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
+    p.add_argument("--no-person", action="store_true",
+                   help="skip person segmentation and body pose")
+    p.add_argument("--overwrite", action="store_true", help="replace existing results")
+
+
+def _options(args: argparse.Namespace):
+    from monoscan.pipeline import Options
+
+    formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
+    return Options(face_index=args.face_index, min_face_px=args.min_face_px,
+                   subdivisions=args.subdivisions, person=not args.no_person, formats=formats)
+
+
+def run(args: argparse.Namespace) -> int:
+    from monoscan.pipeline import reconstruct, write_outputs
+
+    options = _options(args)
+    failed = 0
+    seen: dict[str, str] = {}
+    images = [str(p) for p in args.images]
+    for image in progress(images, total=len(images), desc="reconstruct", unit="photo",
+                          quiet=args.quiet or len(images) == 1):
+        try:
+            stem = Path(image).stem
+            if stem in seen:
+                raise MonoscanError(
+                    f"output folder {stem}/ is already used by {seen[stem]} in this run; "
+                    "rename one of the files"
+                )
+            seen[stem] = image
+            recon = reconstruct(image, options)
+            result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
+        except MonoscanError as exc:
+            msg = str(exc)
+            prefix = "" if msg.startswith(image) else f"{image}: "
+            print(f"error: {prefix}{msg}", file=sys.stderr)
+            failed += 1
+            continue
+        if not args.quiet:
+            for note in recon.notes:
+                print(f"note: {image}: {note}", file=sys.stderr)
+        print(result.parent)
+    return 2 if failed else 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from skimage import data
+
+    from monoscan.io.images import save_png
+
+    sample = save_png(Path(args.out) / "astronaut.png", data.astronaut())
+    args.images = [sample]
+    return run(args)

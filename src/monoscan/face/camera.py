@@ -1,0 +1,95 @@
+"""The camera between a photo and the metric world frame, and how its scale was set.
+
+MediaPipe's face mesh is a scaled-orthographic reconstruction: x, y in pixels and z in pixels
+on the same scale. One number, metres per pixel, makes it metric. We take it from the iris,
+whose horizontal visible diameter is nearly the same in all adults (11.7 +- 0.5 mm; Rüfer et
+al., Cornea 2005); if the iris looks implausible relative to the face we fall back to the
+average face width between the mesh's side vertices 234 and 454 (a documented prior below).
+
+World frame: metres, y up, right-handed, x to the subject's left, z toward the camera, origin
+midway between the mesh's side vertices 234 and 454 (the face's sides in front of the ears).
+The axes are the camera's (not the head's): a turned head stays turned in the world frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Camera", "estimate_camera", "IRIS_DIAMETER_M", "FACE_WIDTH_M"]
+
+#: Visible horizontal iris diameter of adults, metres.
+IRIS_DIAMETER_M = 0.0117
+#: Distance between face-mesh vertices 234 and 454 (face sides at the tragus level) of an
+#: average adult, metres; used only when the iris cannot be trusted.
+FACE_WIDTH_M = 0.140
+# Plausible iris diameter / face width ratios (the prior's 0.084 +- ~40 %).
+_IRIS_RATIO_RANGE = (0.05, 0.12)
+
+# Iris rings in the 478-point mesh: (centre, right, top, left, bottom) for each eye.
+_IRIS = ((468, 469, 470, 471, 472), (473, 474, 475, 476, 477))
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Scaled orthographic camera.
+
+    Attributes
+    ----------
+    metres_per_pixel : float
+    origin_px : (3,) float64
+        World origin in photo pixels (x, y) and MediaPipe z (pixels, smaller = closer).
+    scale_method : str
+        ``"iris"`` or ``"face_width_prior"``.
+    iris_diameter_px : float
+        Measured iris diameter (NaN when there are no iris landmarks).
+    """
+
+    metres_per_pixel: float
+    origin_px: np.ndarray
+    scale_method: str
+    iris_diameter_px: float
+
+    def photo_to_world(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) photo pixels + MediaPipe z -> (N, 3) world metres."""
+        d = np.asarray(points, np.float64)[:, :3] - self.origin_px
+        return np.stack([d[:, 0], -d[:, 1], -d[:, 2]], axis=1) * self.metres_per_pixel
+
+    def world_to_photo(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) world metres -> (N, 3) photo pixels (x, y) and MediaPipe z."""
+        p = np.asarray(points, np.float64) / self.metres_per_pixel
+        return np.stack([p[:, 0], -p[:, 1], -p[:, 2]], axis=1) + self.origin_px
+
+    def to_json(self) -> dict:
+        return {
+            "model": "scaled orthographic",
+            "metres_per_pixel": self.metres_per_pixel,
+            "origin_px": self.origin_px.tolist(),
+            "scale_method": self.scale_method,
+            "scale_prior_m": IRIS_DIAMETER_M if self.scale_method == "iris" else FACE_WIDTH_M,
+            "iris_diameter_px": self.iris_diameter_px,
+            "world_frame": "metres, y up, x to the subject's left, z toward the camera",
+        }
+
+
+def estimate_camera(points: np.ndarray) -> Camera:
+    """Camera from (478, 3) face-mesh points (photo px, MediaPipe z); 468 points use the prior."""
+    points = np.asarray(points, np.float64)
+    face_width_px = float(np.linalg.norm(points[234, :2] - points[454, :2]))
+    iris_px = float("nan")
+    if len(points) >= 478:
+        diameters = []
+        for _, r, t, l, b in _IRIS:
+            # The larger of the two diameters: turning the head shortens only the horizontal one.
+            diameters.append(max(np.linalg.norm(points[r, :2] - points[l, :2]),
+                                 np.linalg.norm(points[t, :2] - points[b, :2])))
+        iris_px = float(np.mean(diameters))
+    ratio = iris_px / face_width_px if face_width_px > 0 else float("nan")
+    if np.isfinite(ratio) and _IRIS_RATIO_RANGE[0] <= ratio <= _IRIS_RATIO_RANGE[1]:
+        mpp, method = IRIS_DIAMETER_M / iris_px, "iris"
+    else:
+        mpp, method = FACE_WIDTH_M / max(face_width_px, 1e-6), "face_width_prior"
+    origin = (points[234] + points[454]) / 2.0
+    return Camera(metres_per_pixel=float(mpp), origin_px=origin, scale_method=method,
+                  iris_diameter_px=iris_px)

@@ -1,0 +1,117 @@
+"""The dense, textured, metric face mesh.
+
+MediaPipe's 468-vertex mesh (852 triangles) is refined by Loop subdivision, placed in the world
+frame with the :class:`~monoscan.face.camera.Camera`, and textured from the photo: texture
+coordinates are the vertices' projections into a face-sized window of the photo, which is the
+texture image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monoscan.face.camera import Camera
+from monoscan.face.topology import N_MESH_VERTICES, mesh_triangles
+
+__all__ = ["FaceMesh", "build_face_mesh"]
+
+#: Longest side of the texture image, pixels.
+MAX_TEXTURE_PX = 1024
+
+
+@dataclass(frozen=True)
+class FaceMesh:
+    """A textured triangle mesh of the face.
+
+    Attributes
+    ----------
+    vertices : (V, 3) float32
+        World frame, metres.
+    faces : (F, 3) int32
+        Counter-clockwise seen from outside the face.
+    uv : (V, 2) float32
+        Texture coordinates in [0, 1], v up (OBJ/glTF convention as trimesh writes them).
+    texture : (H, W, 3) uint8
+        Texture image (a window of the photo).
+    vertex_colors : (V, 3) uint8
+        Colours sampled from the photo, for formats without textures.
+    photo_px : (V, 2) float32
+        Where each vertex projects in the photo (pixels).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    uv: np.ndarray
+    texture: np.ndarray
+    vertex_colors: np.ndarray
+    photo_px: np.ndarray
+
+    def to_trimesh(self, textured: bool = True):
+        """A ``trimesh.Trimesh`` with the texture (or vertex colours) attached."""
+        import trimesh
+        from PIL import Image
+
+        mesh = trimesh.Trimesh(self.vertices, self.faces, process=False)
+        if textured:
+            material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(self.texture))
+            mesh.visual = trimesh.visual.TextureVisuals(uv=self.uv, material=material)
+        else:
+            mesh.visual = trimesh.visual.ColorVisuals(
+                mesh, vertex_colors=np.c_[self.vertex_colors, np.full(len(self.vertices), 255)]
+            )
+        return mesh
+
+
+def build_face_mesh(
+    rgb: np.ndarray, points: np.ndarray, camera: Camera, subdivisions: int = 2
+) -> FaceMesh:
+    """Build the dense textured face mesh.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo the landmarks were found in.
+    points : (468 or 478, 3)
+        Face-mesh landmarks, photo pixels and MediaPipe z.
+    camera : Camera
+        Photo -> world.
+    subdivisions : int
+        Loop subdivision passes (each multiplies the triangle count by 4; 2 gives 13,632
+        triangles and 6,990 vertices). The first 468 vertices stay the MediaPipe vertices.
+    """
+    import cv2
+    import trimesh
+
+    px = np.asarray(points, np.float64)[:N_MESH_VERTICES, :3]
+    faces = mesh_triangles()
+    if subdivisions > 0:
+        px, faces = trimesh.remesh.subdivide_loop(px, faces, iterations=int(subdivisions))
+    vertices = camera.photo_to_world(px).astype(np.float32)
+
+    # Texture: a window of the photo around the face, 10 % margin, at most MAX_TEXTURE_PX.
+    h, w = rgb.shape[:2]
+    x0, y0 = np.floor(px[:, :2].min(0) - 0.1 * np.ptp(px[:, :2], 0)).astype(int)
+    x1, y1 = np.ceil(px[:, :2].max(0) + 0.1 * np.ptp(px[:, :2], 0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    window = rgb[y0:y1, x0:x1]
+    s = min(1.0, MAX_TEXTURE_PX / max(window.shape[:2]))
+    if s < 1.0:
+        window = cv2.resize(window, (round(window.shape[1] * s), round(window.shape[0] * s)),
+                            interpolation=cv2.INTER_AREA)
+    th, tw = window.shape[:2]
+    # Pixel centres: photo x maps to texture u = (x - x0 + 0.5) / (x1 - x0).
+    u = (px[:, 0] - x0 + 0.5) / (x1 - x0)
+    v = 1.0 - (px[:, 1] - y0 + 0.5) / (y1 - y0)
+    uv = np.clip(np.stack([u, v], 1), 0.0, 1.0).astype(np.float32)
+
+    colors = cv2.remap(
+        rgb, px[:, 0].astype(np.float32)[None], px[:, 1].astype(np.float32)[None],
+        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+    )[0]
+    return FaceMesh(
+        vertices=vertices, faces=np.ascontiguousarray(faces, np.int32), uv=uv,
+        texture=np.ascontiguousarray(window), vertex_colors=colors.astype(np.uint8),
+        photo_px=px[:, :2].astype(np.float32),
+    )

@@ -1,0 +1,1 @@
+"""Hair: segmentation, orientation and strand map, depth, volume, 3D strands."""

@@ -1,0 +1,1 @@
+"""File input and output: images, meshes, maps, strands. The only place that touches the disk."""

@@ -1,0 +1,1 @@
+"""Metrics: pure functions on arrays and meshes (hair 2D/3D, head, face, body)."""

@@ -1,0 +1,1 @@
+"""Perception: face landmarks, person segmentation, body pose (MediaPipe), and the HairStep crop."""

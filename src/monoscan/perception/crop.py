@@ -1,0 +1,126 @@
+"""The HairStep 512x512 crop: a square window around the head, zero-padded, resized.
+
+HairStep works on 512x512 hair-centred crops (REFERENCE.md section 2). Given a face we place a
+square of side ``2.2 x`` the face-mesh height centred slightly above the face (these constants
+reproduce the framing of HairStep's own example crops: face height about 0.46 of the side, face
+centre about 0.05 of the side below the middle); without a face the whole photo is padded to a
+square, which is HairStep's own rule. Pixels outside the photo are black. The affine between
+photo and crop is kept exactly so every map made on the crop can be put back on the photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Crop", "hairstep_crop", "CROP_SIZE"]
+
+CROP_SIZE = 512
+FACE_HEIGHTS_PER_SIDE = 2.2
+FACE_CENTRE_BELOW_MIDDLE = 0.05
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square crop of a photo.
+
+    Attributes
+    ----------
+    image : (S, S, 3) uint8
+        The crop.
+    photo_to_crop : (3, 3) float64
+        Affine taking photo pixel coordinates (x, y, 1) to crop pixel coordinates. Pixel
+        coordinates refer to pixel centres (OpenCV's convention).
+    photo_size : (int, int)
+        Width and height of the photo.
+    box : (float, float, float)
+        The square in the photo: left, top, side (pixels; may extend past the photo).
+    """
+
+    image: np.ndarray
+    photo_to_crop: np.ndarray
+    photo_size: tuple[int, int]
+    box: tuple[float, float, float]
+
+    @property
+    def size(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def crop_to_photo(self) -> np.ndarray:
+        return np.linalg.inv(self.photo_to_crop)
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Map (N, 2+) photo points to crop pixels (extra columns, e.g. z, scaled likewise)."""
+        return _apply(self.photo_to_crop, points)
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        """Map (N, 2+) crop points back to photo pixels."""
+        return _apply(self.crop_to_photo, points)
+
+    def warp_to_photo(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
+        """Resample a crop-sized map (H, W[, C]) into the photo's frame (zero outside the crop)."""
+        import cv2
+
+        w, h = self.photo_size
+        flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
+        return cv2.warpAffine(image, self.photo_to_crop[:2], (w, h), flags=flags,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def to_json(self) -> dict:
+        return {
+            "size": self.size,
+            "photo_size_wh": list(self.photo_size),
+            "box_left_top_side_px": [float(v) for v in self.box],
+            "photo_to_crop": self.photo_to_crop.tolist(),
+            "crop_to_photo": self.crop_to_photo.tolist(),
+            "convention": "pixel centres; crop = photo_to_crop @ [x, y, 1]",
+        }
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, np.float64)
+    out = pts.copy()
+    out[:, :2] = pts[:, :2] @ matrix[:2, :2].T + matrix[:2, 2]
+    if pts.shape[1] > 2:  # depth scales with the image
+        out[:, 2:] = pts[:, 2:] * matrix[0, 0]
+    return out
+
+
+def hairstep_crop(
+    rgb: np.ndarray, face_points: np.ndarray | None = None, size: int = CROP_SIZE
+) -> Crop:
+    """Cut the HairStep crop out of a photo.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo.
+    face_points : (N, 2+) array, optional
+        Face-mesh landmarks in photo pixels. Without them the whole photo is used.
+    size : int
+        Side of the output crop in pixels.
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if face_points is None:
+        side = float(max(h, w))
+        left, top = (w - side) / 2.0, (h - side) / 2.0
+    else:
+        pts = np.asarray(face_points, np.float64)[:468, :2]
+        (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+        side = FACE_HEIGHTS_PER_SIDE * max(y1 - y0, x1 - x0)
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0 - FACE_CENTRE_BELOW_MIDDLE * side
+        left, top = cx - side / 2.0, cy - side / 2.0
+    s = size / side
+    # Pixel-centre convention: photo pixel centre x maps to (x + 0.5) * s - 0.5 - left * s.
+    m = np.array(
+        [[s, 0.0, (0.5 - left) * s - 0.5], [0.0, s, (0.5 - top) * s - 0.5], [0.0, 0.0, 1.0]]
+    )
+    image = cv2.warpAffine(
+        rgb, m[:2], (size, size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+    )
+    return Crop(image=image, photo_to_crop=m, photo_size=(w, h), box=(left, top, side))

@@ -1,0 +1,291 @@
+"""The stages wired together: photo in, :class:`Reconstruction` out, files written on request.
+
+Each stage is a plain function from another module; this module only calls them in order,
+times them, and (in :func:`write_outputs`) writes their results with ``result.json`` last, so a
+folder without ``result.json`` is an incomplete run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from monoscan import __version__
+from monoscan.errors import InputError
+from monoscan.face.camera import Camera, estimate_camera
+from monoscan.face.mesh import FaceMesh, build_face_mesh
+from monoscan.io.images import Photo, load_image
+from monoscan.perception.crop import Crop, hairstep_crop
+from monoscan.perception.face import MIN_FACE_PX, FaceLandmarks, detect_face_landmarks
+
+__all__ = ["Options", "Reconstruction", "reconstruct", "write_outputs", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = "1.0"
+MESH_FORMATS = ("obj", "glb", "ply")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What :func:`reconstruct` does.
+
+    Attributes
+    ----------
+    face_index : int
+        Which detected face to use, counting from the largest (0).
+    min_face_px : float
+        Smallest face accepted (pixels, detector box width).
+    subdivisions : int
+        Loop subdivision passes of the face mesh.
+    person : bool
+        Run person segmentation and body pose.
+    formats : tuple of str
+        Mesh formats to write (``obj``, ``glb``, ``ply``).
+    """
+
+    face_index: int = 0
+    min_face_px: float = MIN_FACE_PX
+    subdivisions: int = 2
+    person: bool = True
+    formats: tuple[str, ...] = MESH_FORMATS
+
+    def __post_init__(self) -> None:
+        if self.face_index < 0:
+            raise InputError(f"face index must be >= 0, got {self.face_index}")
+        if not 0 <= self.subdivisions <= 4:
+            raise InputError(f"subdivisions must be 0..4, got {self.subdivisions}")
+        unknown = set(self.formats) - set(MESH_FORMATS)
+        if unknown:
+            raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {MESH_FORMATS}")
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """Everything :func:`reconstruct` found in one photo.
+
+    Attributes
+    ----------
+    photo : Photo
+    face : FaceLandmarks
+        478 landmarks in photo pixels.
+    landmarks68_photo : (68, 3) float32
+        iBUG landmarks, photo pixels (z: MediaPipe's relative depth, pixels).
+    landmarks68_crop : (68, 3) float32
+        The same in the 512 HairStep crop's pixels (HairStep's convention).
+    crop : Crop
+    camera : Camera
+    face_mesh : FaceMesh
+        World frame, metres.
+    person_mask : (H, W) float32 or None
+        Person probability per photo pixel.
+    pose : PoseResult or None
+        33 body landmarks when the body is visible.
+    timings : dict
+        Seconds per stage.
+    notes : list of str
+        Things a user should know (several faces, conversions applied...).
+    """
+
+    photo: Photo
+    face: FaceLandmarks
+    landmarks68_photo: np.ndarray
+    landmarks68_crop: np.ndarray
+    crop: Crop
+    camera: Camera
+    face_mesh: FaceMesh
+    person_mask: np.ndarray | None = None
+    pose: object | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None
+                ) -> Reconstruction:
+    """Reconstruct the face (and what else is enabled) from one photo.
+
+    Parameters
+    ----------
+    image : path, (H, W[, C]) array or Photo
+    options : Options, optional
+
+    Returns
+    -------
+    Reconstruction
+
+    Raises
+    ------
+    InputError, NoFaceError
+        Unusable input (one-line message).
+    """
+    options = options or Options()
+    t: dict[str, float] = {}
+    with _timed(t, "load"):
+        photo = load_image(image)
+    notes = list(photo.notes)
+    with _timed(t, "face_landmarks"):
+        face = detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px)
+    if face.n_faces > 1:
+        notes.append(
+            f"{face.n_faces} faces found; using face {face.face_index} "
+            f"({'the largest' if face.face_index == 0 else 'by --face-index'}); "
+            "--face-index picks another"
+        )
+    with _timed(t, "crop"):
+        crop = hairstep_crop(photo.rgb, face.points)
+        lm68 = face.landmarks68.astype(np.float32)
+        lm68_crop = crop.to_crop(lm68).astype(np.float32)
+    with _timed(t, "camera"):
+        camera = estimate_camera(face.points)
+    with _timed(t, "face_mesh"):
+        face_mesh = build_face_mesh(photo.rgb, face.points, camera, options.subdivisions)
+    person_mask = pose = None
+    if options.person:
+        from monoscan.perception._quiet import native_stderr_silenced
+        from monoscan.perception.person import segment_person
+        from monoscan.perception.pose import detect_pose
+
+        with _timed(t, "person_segmentation"), native_stderr_silenced():
+            person_mask = segment_person(photo.rgb)
+        with _timed(t, "pose"), native_stderr_silenced():
+            pose = detect_pose(photo.rgb)
+    return Reconstruction(
+        photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
+        camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, timings=t,
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def output_dir(out: str | os.PathLike, photo: Photo) -> Path:
+    """``OUT/<image-stem>/``."""
+    return Path(out) / photo.stem
+
+
+def prepare_output_dir(directory: Path, overwrite: bool) -> None:
+    """Refuse to silently replace a finished result; forget an incomplete one.
+
+    A folder with ``result.json`` is a finished run: it is only replaced with ``overwrite``.
+    ``result.json`` is removed before anything else is written, so a run that stops half-way
+    never leaves a folder that looks complete.
+    """
+    result = directory / "result.json"
+    if result.exists() and not overwrite:
+        raise InputError(f"{directory} already holds a result; use --overwrite to replace it")
+    directory.mkdir(parents=True, exist_ok=True)
+    result.unlink(missing_ok=True)
+
+
+def write_outputs(
+    recon: Reconstruction, out: str | os.PathLike, options: Options | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write every artifact of ``recon`` into ``OUT/<image-stem>/``; return the result.json path.
+
+    See ``result.json``'s ``artifacts`` for what each file is.
+    """
+    from monoscan.io.atomic import write_text
+    from monoscan.io.images import save_png
+    from monoscan.io.maps import save_npy
+    from monoscan.io.meshes import save_mesh
+    from monoscan.viewer.overlay import draw_overlay
+
+    options = options or Options()
+    directory = output_dir(out, recon.photo)
+    prepare_output_dir(directory, overwrite)
+    t = dict(recon.timings)
+    artifacts: dict[str, dict] = {}
+
+    def record(name: str, meaning: str, **extra) -> None:
+        artifacts[name] = {"meaning": meaning, **extra}
+
+    with _timed(t, "write"):
+        mesh = recon.face_mesh
+        for fmt in options.formats:
+            textured = fmt != "ply"
+            paths = save_mesh(directory / f"face.{fmt}", mesh.to_trimesh(textured=textured))
+            record(f"face.{fmt}", "dense face mesh, " + (
+                "textured from the photo" if textured else "vertex colours from the photo"),
+                units="metres", frame="world (y up, x subject's left, z toward camera)",
+                vertices=int(len(mesh.vertices)), faces=int(len(mesh.faces)),
+                watertight=False, companions=[p.name for p in paths[1:]])
+        save_npy(directory / "landmarks68.npy", recon.landmarks68_crop)
+        record("landmarks68.npy", "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
+               units="crop pixels (x right, y down; z relative depth, same scale, smaller = closer)")
+        save_npy(directory / "landmarks68_photo.npy", recon.landmarks68_photo)
+        record("landmarks68_photo.npy", "iBUG 68 landmarks (68x3) in the original photo",
+               units="photo pixels (x right, y down; z relative depth, same scale)")
+        save_npy(directory / "face_landmarks478.npy", recon.face.points)
+        record("face_landmarks478.npy", "MediaPipe face mesh landmarks (478x3; 468-477 iris)",
+               units="photo pixels (z relative depth, same scale, smaller = closer)")
+        save_png(directory / "crop.png", recon.crop.image)
+        record("crop.png", "512x512 HairStep crop of the photo (zero-padded)", units="pixels")
+        write_text(directory / "crop.json", json.dumps(recon.crop.to_json(), indent=2))
+        record("crop.json", "affine transforms between the photo and crop.png", units="pixels")
+        if recon.person_mask is not None:
+            save_png(directory / "person_mask.png",
+                     (np.clip(recon.person_mask, 0, 1) * 255 + 0.5).astype(np.uint8))
+            record("person_mask.png", "person probability (255 = person), photo size",
+                   units="probability x 255")
+        save_png(directory / "overlay.png", draw_overlay(recon))
+        record("overlay.png", "photo with landmarks, face box, person outline", units="pixels")
+
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "monoscan_version": __version__,
+        "input": {
+            "path": str(recon.photo.path) if recon.photo.path else None,
+            "sha256": recon.photo.sha256,
+            "width": recon.photo.width,
+            "height": recon.photo.height,
+            "notes": list(recon.photo.notes),
+        },
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()},
+        "face": {
+            "index": recon.face.face_index,
+            "faces_found": recon.face.n_faces,
+            "box_px": list(recon.face.box.box),
+            "detector_score": recon.face.box.score,
+        },
+        "camera": recon.camera.to_json(),
+        "pose": None if recon.pose is None else {
+            "landmarks_px": np.round(recon.pose.landmarks, 2).tolist(),
+            "visibility": np.round(recon.pose.visibility, 3).tolist(),
+        },
+        "artifacts": artifacts,
+        "timings_s": {k: round(v, 4) for k, v in t.items()},
+        "notes": recon.notes,
+        "versions": package_versions(),
+    }
+    return write_text(directory / "result.json", json.dumps(result, indent=2))
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("monoscan", "numpy", "mediapipe", "opencv-contrib-python", "trimesh",
+                 "onnxruntime", "scipy", "scikit-image"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out

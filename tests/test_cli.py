@@ -1,0 +1,60 @@
+"""The CLI as a user meets it: exit codes, one-line errors, several images, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "monoscan.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
+    (tmp_path / "text.jpg").write_text("hello")
+    Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(tmp_path / "blank.png")
+    r = run_cli("reconstruct", tmp_path / "missing.jpg", tmp_path / "text.jpg",
+                tmp_path / "blank.png", astronaut_path, "--out", tmp_path / "out", "--quiet",
+                "--no-person")
+    assert r.returncode == 2
+    errors = [line for line in r.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in r.stderr
+    assert errors == [
+        f"error: {tmp_path / 'missing.jpg'}: no such file",
+        f"error: {tmp_path / 'text.jpg'}: not an image file (unrecognised format)",
+        f"error: {tmp_path / 'blank.png'}: no face found in the photo",
+    ]
+    # the good photo still ran
+    assert json.loads((tmp_path / "out" / "astronaut" / "result.json").read_text())
+    assert not (tmp_path / "out" / "blank").exists() or not (
+        tmp_path / "out" / "blank" / "result.json").exists()
+
+
+def test_rerun_refuses_then_overwrites(tmp_path, astronaut_path):
+    args = ("reconstruct", astronaut_path, "--out", tmp_path, "--no-person", "--formats", "obj")
+    assert run_cli(*args).returncode == 0
+    r = run_cli(*args)
+    assert r.returncode == 2 and "already holds a result; use --overwrite" in r.stderr
+    assert run_cli(*args, "--overwrite").returncode == 0
+    assert not (tmp_path / "astronaut" / "face.glb").exists()  # --formats obj only
+
+
+def test_demo_writes_the_astronaut(tmp_path):
+    r = run_cli("demo", "--out", tmp_path, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "astronaut.png").is_file()
+    result = json.loads((tmp_path / "astronaut" / "result.json").read_text())
+    assert result["face"]["faces_found"] == 1
+    assert r.stderr.strip() == ""  # --quiet and no native log noise
+
+
+def test_help_and_version():
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("monoscan ")
+    r = run_cli("reconstruct", "--help")
+    assert "--face-index" in r.stdout and "--overwrite" in r.stdout

@@ -1,0 +1,101 @@
+"""End to end: reconstruct() on real photos, result.json, atomic and overwrite-safe outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+import monoscan
+from conftest import shared
+from monoscan.errors import InputError
+from monoscan.pipeline import Options
+
+
+@pytest.fixture(scope="module")
+def astronaut_result(tmp_path_factory, astronaut_path):
+    out = tmp_path_factory.mktemp("out")
+    recon = monoscan.reconstruct(astronaut_path)
+    return recon, monoscan.write_outputs(recon, out)
+
+
+def test_result_json_lists_every_artifact(astronaut_result):
+    recon, result_path = astronaut_result
+    result = json.loads(result_path.read_text())
+    folder = result_path.parent
+    assert folder.name == "astronaut"
+    assert result["schema_version"] == "1.0"
+    assert result["input"]["sha256"] == recon.photo.sha256
+    assert result["camera"]["scale_method"] == "iris"
+    for stage in ("load", "face_landmarks", "crop", "face_mesh", "write"):
+        assert result["timings_s"][stage] >= 0
+    assert {"numpy", "mediapipe", "trimesh"} <= set(result["versions"])
+    for name, meta in result["artifacts"].items():
+        assert (folder / name).is_file(), name
+        assert meta["meaning"] and meta["units"]
+        for companion in meta.get("companions", []):
+            assert (folder / companion).is_file()
+    expected = {"face.obj", "face.glb", "face.ply", "landmarks68.npy", "landmarks68_photo.npy",
+                "crop.png", "crop.json", "overlay.png", "person_mask.png"}
+    assert expected <= set(result["artifacts"])
+    assert not list(folder.glob(".*"))  # no temporary files
+
+
+def test_files_reread(astronaut_result):
+    recon, result_path = astronaut_result
+    folder = result_path.parent
+    lm_crop = np.load(folder / "landmarks68.npy")
+    lm_photo = np.load(folder / "landmarks68_photo.npy")
+    assert lm_crop.shape == lm_photo.shape == (68, 3)
+    crop = json.loads((folder / "crop.json").read_text())
+    m = np.asarray(crop["photo_to_crop"])
+    np.testing.assert_allclose(lm_photo[:, :2] @ m[:2, :2].T + m[:2, 2], lm_crop[:, :2], atol=1e-3)
+    assert lm_crop[:, :2].min() > 0 and lm_crop[:, :2].max() < 512
+    obj = trimesh.load(folder / "face.obj", process=False)
+    assert len(obj.vertices) == len(recon.face_mesh.vertices) and obj.visual.kind == "texture"
+    assert not obj.is_watertight  # a face is an open surface; result.json says so
+    assert json.loads((folder / "result.json").read_text())["artifacts"]["face.obj"][
+        "watertight"] is False
+
+
+def test_refuses_to_overwrite_and_replaces_with_overwrite(astronaut_result):
+    recon, result_path = astronaut_result
+    out = result_path.parent.parent
+    with pytest.raises(InputError, match="already holds a result; use --overwrite"):
+        monoscan.write_outputs(recon, out)
+    assert monoscan.write_outputs(recon, out, overwrite=True) == result_path
+
+
+def test_failed_write_leaves_no_result(tmp_path, astronaut_result, monkeypatch):
+    recon, _ = astronaut_result
+    import monoscan.viewer.overlay as overlay
+
+    def broken(_):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(overlay, "draw_overlay", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        monoscan.write_outputs(recon, tmp_path)
+    folder = tmp_path / "astronaut"
+    assert not (folder / "result.json").exists()  # the folder does not look complete
+    assert not list(folder.glob(".*"))  # and no temporary file is left
+
+
+def test_options_are_validated():
+    with pytest.raises(InputError, match="unknown format"):
+        Options(formats=("obj", "fbx"))
+    with pytest.raises(InputError, match="face index must be >= 0"):
+        Options(face_index=-1)
+
+
+def test_every_portrait_reconstructs():
+    folder = shared("portraits")
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    assert len(photos) >= 18
+    for photo in photos:
+        recon = monoscan.reconstruct(photo, Options(person=False, subdivisions=1))
+        extent = np.ptp(recon.face_mesh.vertices, axis=0)
+        assert 0.09 < extent[0] < 0.22, (photo.name, extent)  # metric face width
+        assert recon.landmarks68_crop[:, :2].min() > -5 and recon.landmarks68_crop.max() < 517
