@@ -46,7 +46,9 @@ def test_camera_without_iris_uses_the_face_width_prior(astronaut_face):
     cam = estimate_camera(astronaut_face.points[:468])
     assert cam.scale_method == "face_width_prior"
     world = cam.photo_to_world(astronaut_face.points[:468])
-    assert np.linalg.norm(world[234, :2] - world[454, :2]) == pytest.approx(0.140)  # in the image plane
+    assert np.linalg.norm(world[234, :2] - world[454, :2]) == pytest.approx(
+        0.140
+    )  # in the image plane
 
 
 def test_crop_transform_round_trips_and_samples_the_photo(astronaut_rgb, astronaut_face):
@@ -59,8 +61,12 @@ def test_crop_transform_round_trips_and_samples_the_photo(astronaut_rgb, astrona
     assert np.ptp(c[:, 1]) == pytest.approx(512 / 2.2, rel=0.02)
     # A crop pixel shows the photo pixel the transform names (smooth region, 1 px tolerance).
     x, y = crop.to_crop(np.array([[230.0, 100.0]]))[0]
-    assert np.abs(crop.image[round(y), round(x)].astype(int)
-                  - astronaut_rgb[100, 230].astype(int)).max() < 40
+    assert (
+        np.abs(
+            crop.image[round(y), round(x)].astype(int) - astronaut_rgb[100, 230].astype(int)
+        ).max()
+        < 40
+    )
     back = crop.warp_to_photo(crop.image)
     assert back.shape == astronaut_rgb.shape
     whole = hairstep_crop(astronaut_rgb[:, :256])  # no face: pad to square, resize
@@ -87,5 +93,23 @@ def test_dense_textured_mesh_exports(tmp_path, astronaut_rgb, astronaut_face):
     assert len(ply.vertices) == 6990
     # Colour at the nose tip (vertex 1) equals the photo's colour there.
     x, y = astronaut_face.points[1, :2]
-    np.testing.assert_allclose(ply.visual.vertex_colors[1, :3],
-                               astronaut_rgb[round(y), round(x)], atol=25)
+    np.testing.assert_allclose(
+        ply.visual.vertex_colors[1, :3], astronaut_rgb[round(y), round(x)], atol=25
+    )
+
+
+def test_crop_grows_to_hold_long_hair_up_to_four_face_heights(astronaut_rgb, astronaut_face):
+    pts = astronaut_face.points
+    face_h = np.ptp(pts[:468, 1])
+    plain = hairstep_crop(astronaut_rgb, pts)
+    hair = np.zeros(astronaut_rgb.shape[:2], bool)
+    x0, x1 = int(pts[:, 0].min()), int(pts[:, 0].max())
+    y_top = int(pts[:, 1].min()) - 20
+    hair[y_top : y_top + int(2.8 * face_h), x0 - 30 : x1 + 30] = True  # hair to the chest
+    grown = hairstep_crop(astronaut_rgb, pts, hair)
+    assert plain.box[2] == pytest.approx(2.2 * face_h, rel=1e-6)
+    left, top, side = grown.box
+    assert side > plain.box[2] and side <= 4.0 * face_h + 1e-6
+    assert top <= y_top and top + side >= y_top + 2.8 * face_h - 1  # all of the hair inside
+    hair[:] = True  # hair everywhere: capped at 4 face heights
+    assert hairstep_crop(astronaut_rgb, pts, hair).box[2] == pytest.approx(4.0 * face_h, rel=1e-6)

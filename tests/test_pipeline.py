@@ -37,8 +37,17 @@ def test_result_json_lists_every_artifact(astronaut_result):
         assert meta["meaning"] and meta["units"]
         for companion in meta.get("companions", []):
             assert (folder / companion).is_file()
-    expected = {"face.obj", "face.glb", "face.ply", "landmarks68.npy", "landmarks68_photo.npy",
-                "crop.png", "crop.json", "overlay.png", "person_mask.png"}
+    expected = {
+        "face.obj",
+        "face.glb",
+        "face.ply",
+        "landmarks68.npy",
+        "landmarks68_photo.npy",
+        "crop.png",
+        "crop.json",
+        "overlay.png",
+        "person_mask.png",
+    }
     assert expected <= set(result["artifacts"])
     assert not list(folder.glob(".*"))  # no temporary files
 
@@ -56,8 +65,10 @@ def test_files_reread(astronaut_result):
     obj = trimesh.load(folder / "face.obj", process=False)
     assert len(obj.vertices) == len(recon.face_mesh.vertices) and obj.visual.kind == "texture"
     assert not obj.is_watertight  # a face is an open surface; result.json says so
-    assert json.loads((folder / "result.json").read_text())["artifacts"]["face.obj"][
-        "watertight"] is False
+    assert (
+        json.loads((folder / "result.json").read_text())["artifacts"]["face.obj"]["watertight"]
+        is False
+    )
 
 
 def test_refuses_to_overwrite_and_replaces_with_overwrite(astronaut_result):
@@ -95,7 +106,33 @@ def test_every_portrait_reconstructs():
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     assert len(photos) >= 18
     for photo in photos:
-        recon = monoscan.reconstruct(photo, Options(person=False, subdivisions=1))
+        recon = monoscan.reconstruct(photo, Options(person=False, hair=False, subdivisions=1))
         extent = np.ptp(recon.face_mesh.vertices, axis=0)
         assert 0.09 < extent[0] < 0.22, (photo.name, extent)  # metric face width
         assert recon.landmarks68_crop[:, :2].min() > -5 and recon.landmarks68_crop.max() < 517
+
+
+def test_hair_maps_are_written_in_hairstep_conventions(astronaut_result):
+    from PIL import Image
+
+    recon, result_path = astronaut_result
+    folder = result_path.parent
+    mask = np.asarray(Image.open(folder / "hair_mask.png"))
+    assert mask.shape == (512, 512) and set(np.unique(mask)) <= {0, 255}
+    hair = mask == 255
+    assert 0.03 < hair.mean() < 0.5  # the astronaut's short hair is found
+    smap = np.asarray(Image.open(folder / "strand_map.png"))
+    assert smap.shape == (512, 512, 3)
+    assert np.array_equal(smap[..., 0] == 255, hair)  # R = 255 exactly on hair
+    # Decoded directions are unit vectors on hair (REFERENCE.md section 2 decoding).
+    g, b = smap[..., 1] / 255.0, smap[..., 2] / 255.0
+    d = np.stack([1 - 2 * b, 1 - 2 * g], -1)[hair]
+    assert np.median(np.linalg.norm(d, axis=1)) == pytest.approx(1.0, abs=0.05)
+    depth = np.load(folder / "hair_depth.npy")
+    assert depth.dtype == np.float32 and depth.shape == (512, 512)
+    assert depth[~hair].max() == 0 and depth[hair].min() >= 0 and depth[hair].max() == 1
+    parsing = np.asarray(Image.open(folder / "parsing.png"))
+    assert set(np.unique(parsing)) <= {0, 1, 2, 3, 4}
+    assert np.array_equal(parsing == 3, hair)  # hair stays hair, also over the face
+    photo_mask = np.asarray(Image.open(folder / "hair_mask_photo.png"))
+    assert photo_mask.shape == recon.photo.rgb.shape[:2]

@@ -46,6 +46,8 @@ class Options:
         Loop subdivision passes of the face mesh.
     person : bool
         Run person segmentation and body pose.
+    hair : bool
+        Compute the HairStep hair maps (segmentation, parsing, strand map, depth).
     formats : tuple of str
         Mesh formats to write (``obj``, ``glb``, ``ply``).
     """
@@ -54,6 +56,7 @@ class Options:
     min_face_px: float = MIN_FACE_PX
     subdivisions: int = 2
     person: bool = True
+    hair: bool = True
     formats: tuple[str, ...] = MESH_FORMATS
 
     def __post_init__(self) -> None:
@@ -87,6 +90,8 @@ class Reconstruction:
         Person probability per photo pixel.
     pose : PoseResult or None
         33 body landmarks when the body is visible.
+    hair : HairMaps or None
+        HairStep maps on the 512 crop.
     timings : dict
         Seconds per stage.
     notes : list of str
@@ -102,6 +107,7 @@ class Reconstruction:
     face_mesh: FaceMesh
     person_mask: np.ndarray | None = None
     pose: object | None = None
+    hair: object | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -146,8 +152,15 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             f"({'the largest' if face.face_index == 0 else 'by --face-index'}); "
             "--face-index picks another"
         )
+    hair_in_photo = None
+    if options.hair:
+        from monoscan.hair.segmentation import segment_hair
+
+        # A first, coarse pass over the whole photo frames the crop around all of the hair.
+        with _timed(t, "hair_framing"):
+            hair_in_photo = segment_hair(photo.rgb).mask
     with _timed(t, "crop"):
-        crop = hairstep_crop(photo.rgb, face.points)
+        crop = hairstep_crop(photo.rgb, face.points, hair_in_photo)
         lm68 = face.landmarks68.astype(np.float32)
         lm68_crop = crop.to_crop(lm68).astype(np.float32)
     with _timed(t, "camera"):
@@ -164,10 +177,18 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             person_mask = segment_person(photo.rgb)
         with _timed(t, "pose"), native_stderr_silenced():
             pose = detect_pose(photo.rgb)
+    hair = None
+    if options.hair:
+        from monoscan.hair.maps import hairstep_maps
+
+        with _timed(t, "hair_maps"):
+            person_crop = None if person_mask is None else crop.from_photo(person_mask)
+            hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
+                                 person_crop)
     return Reconstruction(
         photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
-        camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, timings=t,
-        notes=notes,
+        camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
+        timings=t, notes=notes,
     )
 
 
@@ -245,6 +266,8 @@ def write_outputs(
                      (np.clip(recon.person_mask, 0, 1) * 255 + 0.5).astype(np.uint8))
             record("person_mask.png", "person probability (255 = person), photo size",
                    units="probability x 255")
+        if recon.hair is not None:
+            _write_hair_maps(recon, directory, record)
         save_png(directory / "overlay.png", draw_overlay(recon))
         record("overlay.png", "photo with landmarks, face box, person outline", units="pixels")
 
@@ -276,6 +299,53 @@ def write_outputs(
         "versions": package_versions(),
     }
     return write_text(directory / "result.json", json.dumps(result, indent=2))
+
+
+def _write_hair_maps(recon: Reconstruction, directory: Path, record) -> None:
+    from monoscan.hair.depth import hair_depth_vis
+    from monoscan.hair.strand_map import direction_vis
+    from monoscan.io.images import save_png
+    from monoscan.io.maps import save_npy
+    from monoscan.perception.parsing import parsing_vis
+
+    hair, crop = recon.hair, recon.crop
+    crop_px = "512x512 HairStep crop (crop.json maps it to the photo)"
+    save_png(directory / "hair_mask.png", hair.hair_mask)
+    record("hair_mask.png", "hair mask, 255 = hair", units=crop_px)
+    save_png(directory / "hair_mask_photo.png", crop.warp_to_photo(
+        hair.hair_mask.astype(np.uint8) * 255, nearest=True))
+    record("hair_mask_photo.png", "hair mask at the photo's size (0 outside the crop)",
+           units="photo pixels")
+    save_png(directory / "parsing.png", hair.parsing)
+    record("parsing.png", "labels 0 background, 1 body/clothes, 2 face skin, 3 hair, 4 ears",
+           units=crop_px)
+    save_png(directory / "parsing_vis.png", parsing_vis(hair.parsing, crop.image))
+    record("parsing_vis.png", "parsing coloured over the crop", units=crop_px)
+    save_png(directory / "strand_map.png", hair.strand_map)
+    record("strand_map.png", "HairStep strand map: R = hair + 0.5 body, G = 0.5 + 0.5 d_up, "
+           "B = 0.5 - 0.5 d_right (d = growth direction root to tip)", units=crop_px)
+    vis = direction_vis(hair.direction, hair.hair_mask)
+    photo_vis = crop.warp_to_photo(vis)
+    shown = photo_vis.any(axis=2, keepdims=True)
+    save_png(directory / "strand_map_photo.png",
+             np.where(shown, 0.3 * recon.photo.rgb + 0.7 * photo_vis, recon.photo.rgb
+                      ).astype(np.uint8))
+    record("strand_map_photo.png", "growth direction as hue, mapped back onto the photo",
+           units="photo pixels")
+    save_npy(directory / "orientation.npy", hair.orientation)
+    record("orientation.npy", "undirected strand angle (float32), from +x toward +y, 0 off hair",
+           units="radians in [0, pi), " + crop_px)
+    save_npy(directory / "confidence.npy", hair.confidence)
+    record("confidence.npy", "orientation confidence (float32), 0 off hair", units=crop_px)
+    save_npy(directory / "hair_depth.npy", hair.depth)
+    record("hair_depth.npy", "HairStep hair depth (float32): [0, 1] inside the hair, larger = "
+           "closer, 0 outside", units="normalised, " + crop_px)
+    if hair.depth_m is not None:
+        save_npy(directory / "hair_depth_m.npy", hair.depth_m)
+        record("hair_depth_m.npy", "visible hair surface z in the world frame (float32), NaN "
+               "off hair", units="metres (larger = closer), " + crop_px)
+    save_png(directory / "hair_depth_vis.png", hair_depth_vis(hair.depth, hair.hair_mask))
+    record("hair_depth_vis.png", "hair depth coloured (bright = closer)", units=crop_px)
 
 
 def package_versions() -> dict[str, str]:

@@ -42,6 +42,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
     p.add_argument("--no-person", action="store_true",
                    help="skip person segmentation and body pose")
+    p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
@@ -50,7 +51,8 @@ def _options(args: argparse.Namespace):
 
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
     return Options(face_index=args.face_index, min_face_px=args.min_face_px,
-                   subdivisions=args.subdivisions, person=not args.no_person, formats=formats)
+                   subdivisions=args.subdivisions, person=not args.no_person,
+                   hair=not args.no_hair, formats=formats)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,8 +15,8 @@ def draw_overlay(recon) -> np.ndarray:
     img = recon.photo.rgb.copy()
     h, w = img.shape[:2]
     lw = max(1, round(max(h, w) / 400))
-    hair = getattr(recon, "hair_mask_photo", None)
-    if hair is not None:
+    if recon.hair is not None:
+        hair = recon.crop.warp_to_photo(recon.hair.hair_mask.astype(np.uint8), nearest=True) > 0
         tint = img.astype(np.float32)
         tint[hair] = 0.55 * tint[hair] + 0.45 * np.array([255, 40, 40])
         img = tint.astype(np.uint8)

@@ -1,0 +1,122 @@
+"""The HairStep representation of one photo: hair mask, parsing, strand map, hair depth.
+
+This is the 2D hair stage of the pipeline: it runs the pieces in :mod:`monoscan.hair` on the
+512x512 HairStep crop and returns them together. Every map is in the crop's pixel frame
+(x right, y down), so they line up with HairStep's own files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monoscan.face.camera import Camera
+from monoscan.face.mesh import FaceMesh
+from monoscan.perception.crop import Crop
+
+__all__ = ["HairMaps", "hairstep_maps", "face_depth_in_crop"]
+
+
+@dataclass(frozen=True)
+class HairMaps:
+    """HairStep maps on the 512 crop.
+
+    Attributes
+    ----------
+    hair_probability : (S, S) float32
+        Hair probability from the learned segmentation.
+    hair_mask : (S, S) bool
+    parsing : (S, S) uint8
+        0 background, 1 body/clothes, 2 face skin, 3 hair, 4 ears.
+    orientation : (S, S) float32
+        Undirected strand angle, radians in [0, pi), from +x toward +y (image frame); 0 off hair.
+    confidence : (S, S) float32
+        Orientation confidence (0 off hair).
+    direction : (S, S, 2) float32
+        Growth direction (root to tip), unit vectors (dx, dy) in image axes; 0 off hair.
+    strand_map : (S, S, 3) uint8
+        HairStep encoding (R = hair + 0.5 body, G = 0.5 + 0.5 d_up, B = 0.5 - 0.5 d_right).
+    depth : (S, S) float32
+        HairStep depth: in [0, 1] inside the hair, larger = closer, 0 outside.
+    depth_m : (S, S) float32 or None
+        World-frame z of the visible hair surface, metres (larger = closer), NaN off hair.
+    face_depth_m : (S, S) float32
+        World-frame z of the face mesh, metres, NaN off the face.
+    """
+
+    hair_probability: np.ndarray
+    hair_mask: np.ndarray
+    parsing: np.ndarray
+    orientation: np.ndarray
+    confidence: np.ndarray
+    direction: np.ndarray
+    strand_map: np.ndarray
+    depth: np.ndarray
+    depth_m: np.ndarray | None
+    face_depth_m: np.ndarray
+
+
+def face_depth_in_crop(face_mesh: FaceMesh, camera: Camera, crop: Crop) -> np.ndarray:
+    """Rasterise the face mesh's world z (metres, larger = closer) into the crop; NaN elsewhere."""
+    from monoscan.body._raster import rasterize  # TODO(lead): move to a shared render module
+
+    px = crop.to_crop(camera.world_to_photo(face_mesh.vertices))
+    # rasterize() puts pixel centres at +0.5; crop coordinates are pixel-centre based.
+    depth, _, _ = rasterize(px[:, :2] + 0.5, face_mesh.vertices[:, 2], face_mesh.faces,
+                            (crop.size, crop.size), nearest="max")
+    return depth.astype(np.float32)
+
+
+def hairstep_maps(
+    crop: Crop,
+    camera: Camera,
+    face_mesh: FaceMesh,
+    face_points_crop: np.ndarray,
+    landmarks68_crop: np.ndarray,
+    person_mask_crop: np.ndarray | None = None,
+    n_orientations: int = 32,
+) -> HairMaps:
+    """Compute the HairStep maps for a crop.
+
+    Parameters
+    ----------
+    crop : Crop
+        The 512 HairStep crop of the photo.
+    camera : Camera
+        Photo -> world (gives the crop's metres per pixel).
+    face_mesh : FaceMesh
+        World-frame face, rasterised as the depth boundary condition for the hair.
+    face_points_crop : (478, 3)
+        Face-mesh landmarks in crop pixels.
+    landmarks68_crop : (68, 3)
+        iBUG landmarks in crop pixels (scalp prior for growth directions).
+    person_mask_crop : (S, S) float, optional
+        Person probability in the crop (body label of the parsing and strand map).
+    n_orientations : int
+        Gabor orientations.
+    """
+    from monoscan.hair.depth import hair_depth
+    from monoscan.hair.direction import growth_direction
+    from monoscan.hair.orientation import hair_orientation
+    from monoscan.hair.segmentation import segment_hair
+    from monoscan.hair.strand_map import encode_strand_map
+    from monoscan.perception.parsing import parse
+
+    seg = segment_hair(crop.image)
+    mask = seg.mask
+    parsing = parse(mask, person_mask_crop, face_points_crop)
+    orientation, confidence = hair_orientation(crop.image, mask, n_orientations)
+    direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
+    body = parsing == 1
+    strand_map = encode_strand_map(direction, mask, body)
+    face_depth = face_depth_in_crop(face_mesh, camera, crop)
+    mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
+    depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
+    return HairMaps(
+        hair_probability=seg.probability, hair_mask=mask, parsing=parsing,
+        orientation=np.where(mask, orientation, 0).astype(np.float32),
+        confidence=np.where(mask, confidence, 0).astype(np.float32),
+        direction=direction.astype(np.float32), strand_map=strand_map,
+        depth=depth.normalized, depth_m=depth.metres, face_depth_m=face_depth,
+    )

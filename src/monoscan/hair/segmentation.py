@@ -1,0 +1,254 @@
+"""Hair segmentation: which pixels of a photo are hair.
+
+A small encoder-decoder network (MobileNetV2-like blocks, U-Net decoder; trained from scratch
+by ``scripts/train_hair_segmentation.py`` on hand-labelled Figaro1k and CelebAMask-HQ masks)
+shipped as ONNX weights in ``monoscan/models/hair_seg.onnx`` and run with ONNX Runtime on the
+CPU. Any photo works (no face needed): it is zero-padded to a square (centred), resized to the
+network's input size, and the hair probability is resized back (bilinear) to the full photo.
+
+All arrays are in the image frame: x right, y down, pixels, row-major ``(H, W)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from monoscan.errors import InputError
+
+__all__ = [
+    "METADATA_PATH",
+    "MODEL_PATH",
+    "HairSegmentation",
+    "Letterbox",
+    "letterbox",
+    "mask_iou",
+    "model_metadata",
+    "segment_hair",
+    "unletterbox",
+]
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "hair_seg.onnx"
+METADATA_PATH = MODEL_PATH.with_suffix(".json")
+
+#: Used when ``hair_seg.json`` is absent (it is written by the training script).
+_DEFAULT_METADATA = {
+    "input_size": 256,
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+    "threshold": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class HairSegmentation:
+    """Hair segmentation of one photo.
+
+    Attributes
+    ----------
+    probability : (H, W) float32
+        Probability in [0, 1] that each pixel is hair, at the photo's full size.
+    mask : (H, W) bool
+        ``probability >= threshold``.
+    threshold : float
+        The threshold used for ``mask``.
+    """
+
+    probability: np.ndarray
+    mask: np.ndarray
+    threshold: float
+
+    @property
+    def mask_u8(self) -> np.ndarray:
+        """The mask as uint8, 255 = hair, 0 = not hair (the ``hair_mask.png`` encoding)."""
+        return self.mask.astype(np.uint8) * 255
+
+    @property
+    def area_fraction(self) -> float:
+        """Fraction of the photo's pixels that are hair."""
+        return float(self.mask.mean()) if self.mask.size else 0.0
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How a photo was placed in the network's square input.
+
+    The photo (``height`` x ``width``) sits at (``top``, ``left``) inside a zero square of side
+    ``side`` pixels (photo pixels), which is resized to ``size`` x ``size``.
+    """
+
+    height: int
+    width: int
+    side: int
+    top: int
+    left: int
+    size: int
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray):
+        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got {type(rgb).__name__}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got shape {rgb.shape}")
+    if rgb.dtype != np.uint8:
+        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got dtype {rgb.dtype}")
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise InputError(f"empty image of shape {rgb.shape}")
+    return rgb
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Zero-pad ``image`` to a centred square and resize it to ``size`` x ``size``.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array
+        uint8 or float32 pixels.
+    size : int
+        Side of the output square, pixels.
+
+    Returns
+    -------
+    square : (size, size[, C]) array
+        Same dtype as ``image``; area interpolation when shrinking, bilinear when enlarging.
+    box : Letterbox
+        The placement, for :func:`unletterbox`.
+    """
+    h, w = image.shape[:2]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    padded = cv2.copyMakeBorder(
+        np.ascontiguousarray(image), top, side - h - top, left, side - w - left,
+        cv2.BORDER_CONSTANT, value=0,
+    )
+    if padded.ndim == 2 and image.ndim == 3:  # cv2 drops a single channel axis
+        padded = padded[:, :, None]
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    square = cv2.resize(padded, (size, size), interpolation=interp)
+    if square.ndim == 2 and image.ndim == 3:
+        square = square[:, :, None]
+    return square, Letterbox(int(h), int(w), int(side), int(top), int(left), int(size))
+
+
+def unletterbox(square: np.ndarray, box: Letterbox) -> np.ndarray:
+    """Map a ``(size, size)`` float map back onto the photo: ``(height, width)``, bilinear.
+
+    Inverse of :func:`letterbox` for one-channel maps (pixel centres aligned as ``cv2.resize``
+    aligns them); the padding is cropped away.
+    """
+    s = box.size / box.side
+    # Output pixel (x, y) of the photo samples the square at ((x + left + .5) * s - .5, ...).
+    m = np.array([[s, 0.0, (box.left + 0.5) * s - 0.5], [0.0, s, (box.top + 0.5) * s - 0.5]])
+    return cv2.warpAffine(
+        np.ascontiguousarray(square, dtype=np.float32), m, (box.width, box.height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def model_metadata() -> dict:
+    """The shipped model's metadata (``hair_seg.json``): input size, normalisation, threshold,
+    training command, validation IoUs."""
+    meta = dict(_DEFAULT_METADATA)
+    if METADATA_PATH.exists():
+        meta.update(json.loads(METADATA_PATH.read_text(encoding="utf-8")))
+    return meta
+
+
+_SESSIONS: dict[tuple[str, int], object] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session(model_path: Path, threads: int):
+    key = (str(model_path), int(threads))
+    with _SESSIONS_LOCK:
+        sess = _SESSIONS.get(key)
+        if sess is None:
+            import onnxruntime as ort
+
+            if not model_path.exists():
+                raise FileNotFoundError(f"hair segmentation model missing: {model_path}")
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            sess = ort.InferenceSession(
+                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            _SESSIONS[key] = sess
+    return sess
+
+
+def _normalise(square: np.ndarray, meta: dict) -> np.ndarray:
+    mean = np.asarray(meta["mean"], np.float32) * 255.0
+    std = np.asarray(meta["std"], np.float32) * 255.0
+    x = (square.astype(np.float32) - mean) / std
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def segment_hair(
+    rgb: np.ndarray,
+    *,
+    threshold: float | None = None,
+    threads: int = 1,
+    model_path: str | Path | None = None,
+) -> HairSegmentation:
+    """Segment the hair in a photo.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo, RGB, any size and aspect ratio; no face is needed.
+    threshold : float, optional
+        Probability at or above which a pixel is hair (default: the model's, 0.5).
+    threads : int
+        ONNX Runtime intra-op threads (default 1). One session per (model, threads) is created
+        on first use and reused.
+    model_path : path, optional
+        Another ONNX model with the same input/output contract (default: the shipped one).
+
+    Returns
+    -------
+    HairSegmentation
+        ``probability`` (H, W) float32 in [0, 1] and ``mask`` (H, W) bool at the photo's size.
+
+    Raises
+    ------
+    InputError
+        ``rgb`` is not an (H, W, 3) uint8 array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seg = segment_hair(np.zeros((120, 90, 3), np.uint8))
+    >>> seg.mask.shape
+    (120, 90)
+    """
+    rgb = _check_rgb(rgb)
+    meta = model_metadata()
+    thr = float(meta["threshold"] if threshold is None else threshold)
+    size = int(meta["input_size"])
+    sess = _session(Path(model_path) if model_path is not None else MODEL_PATH, threads)
+    square, box = letterbox(rgb, size)
+    inp = sess.get_inputs()[0].name
+    prob_sq = sess.run(None, {inp: _normalise(square, meta)})[0].reshape(size, size)
+    prob = np.clip(unletterbox(prob_sq, box), 0.0, 1.0)
+    return HairSegmentation(probability=prob, mask=prob >= thr, threshold=thr)
+
+
+def mask_iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two boolean masks of the same shape (1.0 if both are empty)."""
+    pred = np.asarray(pred, bool)
+    truth = np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise InputError(f"mask shapes differ: {pred.shape} vs {truth.shape}")
+    union = np.logical_or(pred, truth).sum()
+    if union == 0:
+        return 1.0
+    return float(np.logical_and(pred, truth).sum() / union)
