@@ -58,3 +58,13 @@ def test_help_and_version():
     assert r.returncode == 0 and r.stdout.startswith("monoscan ")
     r = run_cli("reconstruct", "--help")
     assert "--face-index" in r.stdout and "--overwrite" in r.stdout
+
+
+def test_hairstep_command_writes_only_the_2d_stage(tmp_path, astronaut_path):
+    r = run_cli("hairstep", astronaut_path, "--out", tmp_path, "-q")
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "astronaut"
+    for name in ("hair_mask.png", "strand_map.png", "hair_depth.npy", "orientation.npy",
+                 "confidence.npy", "parsing.png", "hair_depth_vis.png", "landmarks68.npy"):
+        assert (folder / name).is_file(), name
+    assert not list(folder.glob("face.*"))

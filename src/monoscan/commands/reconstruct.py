@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     d.set_defaults(func=run_demo)
 
 
-def _add_options(p: argparse.ArgumentParser) -> None:
+def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
+    """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
     from monoscan.pipeline import MESH_FORMATS
 
@@ -37,12 +38,14 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="which face when several are found, 0 = largest (default)")
     p.add_argument("--min-face-px", type=float, default=MIN_FACE_PX,
                    help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)")
-    p.add_argument("--formats", default=",".join(MESH_FORMATS),
-                   help="comma-separated mesh formats (default: %(default)s)")
+    if meshes:
+        p.add_argument("--formats", default=",".join(MESH_FORMATS),
+                       help="comma-separated mesh formats (default: %(default)s)")
     p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
     p.add_argument("--no-person", action="store_true",
                    help="skip person segmentation and body pose")
-    p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
+    if meshes:
+        p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
