@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from monoscan.perception.face import MIN_FACE_PX, FaceLandmarks, detect_face_lan
 __all__ = ["Options", "Reconstruction", "reconstruct", "write_outputs", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = "1.0"
+log = logging.getLogger("monoscan")
 MESH_FORMATS = ("obj", "glb", "ply")
 
 
@@ -118,7 +120,9 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        timings[stage] = timings.get(stage, 0.0) + seconds
+        log.info("%s: %.3f s", stage, seconds)
 
 
 def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None
