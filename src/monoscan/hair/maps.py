@@ -108,7 +108,8 @@ def hairstep_maps(
     parsing = parse(mask, person_mask_crop, face_points_crop)
     orientation, confidence = hair_orientation(crop.image, mask, n_orientations)
     direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
-    body = parsing == 1
+    # HairStep's body label covers the whole person but the hair (face included: R = 127).
+    body = (parsing != 0) & (parsing != 3)
     strand_map = encode_strand_map(direction, mask, body)
     face_depth = face_depth_in_crop(face_mesh, camera, crop)
     mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]

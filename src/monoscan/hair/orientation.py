@@ -108,20 +108,32 @@ def _bank_responses(img: np.ndarray, kernels: np.ndarray) -> np.ndarray:
 
 
 def _orientation_and_confidence(
-    resp: np.ndarray, thetas: np.ndarray
+    resp: np.ndarray, thetas: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Argmax orientation and the Paris et al. spread-around-the-maximum confidence."""
+    """Argmax orientation and the Paris et al. spread-around-the-maximum confidence.
+
+    Only pixels in ``mask`` are evaluated (others get 0), which saves most of the work on
+    typical hair crops.
+    """
     n = len(thetas)
-    best = np.argmax(resp, axis=0)
-    rmax = np.take_along_axis(resp, best[None], axis=0)[0]
-    # Angular distance from every kernel orientation to the best one, on the [0, pi) circle.
-    dist = np.abs(np.arange(n)[:, None, None] - best[None]) * (np.pi / n)
-    dist = np.minimum(dist, np.pi - dist)
-    spread = np.einsum("khw,khw->hw", dist * dist, (rmax[None] - resp) ** 2)
-    conf = np.sqrt(spread / float(n)).astype(np.float32)
+    sel = resp[:, mask]  # (n, N)
+    best = np.argmax(sel, axis=0)
+    rmax = sel[best, np.arange(sel.shape[1])]
+    # Squared angular distance from kernel k to the best one on the [0, pi) circle, looked up
+    # by (k - best) mod n.
+    steps = np.arange(n)
+    d2 = (np.minimum(steps, n - steps) * (np.pi / n)) ** 2
+    spread = np.zeros(sel.shape[1], np.float32)
+    for k in range(n):
+        diff = rmax - sel[k]
+        spread += d2[(k - best) % n].astype(np.float32) * diff * diff
+    theta = np.zeros(mask.shape, np.float32)
+    conf = np.zeros(mask.shape, np.float32)
+    theta[mask] = thetas[best]
     # A response that is flat across orientations (noise, flat skin) has a low spread; a sharp
     # peak has a high one.
-    return thetas[best], conf
+    conf[mask] = np.sqrt(spread / float(n))
+    return theta, conf
 
 
 def _refine(
@@ -231,8 +243,7 @@ def hair_orientation(
     sub = dog_prefilter(gray[y0:y1, x0:x1])
     msub = m[y0:y1, x0:x1]
 
-    theta, conf = _orientation_and_confidence(_bank_responses(sub, kernels), thetas)
-    conf = conf * msub
+    theta, conf = _orientation_and_confidence(_bank_responses(sub, kernels), thetas, msub)
     top = float(np.percentile(conf[msub], 99))
     if top > 0:
         conf = np.minimum(conf / top, 1.0)

@@ -173,6 +173,7 @@ def map_to_photo(
     photo_size: tuple[int, int],
     photo: np.ndarray | None = None,
     alpha: float = 0.7,
+    convention: str = "centers",
 ) -> np.ndarray:
     """Map a crop-frame visualisation back onto the original photo.
 
@@ -182,14 +183,18 @@ def map_to_photo(
         Crop-frame RGB visualisation (strand map, orientation or depth colours); pure black
         pixels count as empty.
     crop_to_photo : (3, 3) float
-        Affine taking crop pixel coordinates ``(x, y, 1)`` to photo pixel coordinates, both
-        with the origin at the top-left pixel corner (pixel ``i`` spans ``[i, i + 1)``).
+        Affine taking crop pixel coordinates ``(x, y, 1)`` to photo pixel coordinates
+        (``monoscan.perception.crop.Crop.crop_to_photo``).
     photo_size : (height, width)
         Size of the photo, pixels.
     photo : (height, width, 3) uint8, optional
         Photo to blend onto; without it the result is black where the visualisation is empty.
     alpha : float
         Opacity of the visualisation over the photo, ``[0, 1]``.
+    convention : {"centers", "corners"}
+        Whether the affine's coordinates put integer values at pixel centres (OpenCV's and
+        :class:`~monoscan.perception.crop.Crop`'s convention, the default) or at the top-left
+        pixel corner (pixel ``i`` spans ``[i, i + 1)``).
 
     Returns
     -------
@@ -204,11 +209,15 @@ def map_to_photo(
     ph, pw = int(photo_size[0]), int(photo_size[1])
     if ph <= 0 or pw <= 0:
         raise InputError(f"photo_size must be positive, got {photo_size}")
-    # OpenCV indexes pixel centres at integers; our frames put the origin at the top-left
-    # pixel corner (pixel i spans [i, i + 1)): shift by half a pixel on both sides.
-    half = np.array([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1.0]])
-    unhalf = np.array([[1.0, 0, -0.5], [0, 1.0, -0.5], [0, 0, 1.0]])
-    m = unhalf @ a @ half
+    if convention == "corners":
+        # OpenCV indexes pixel centres at integers: shift by half a pixel on both sides.
+        half = np.array([[1.0, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1.0]])
+        unhalf = np.array([[1.0, 0, -0.5], [0, 1.0, -0.5], [0, 0, 1.0]])
+        m = unhalf @ a @ half
+    elif convention == "centers":
+        m = a
+    else:
+        raise InputError(f"convention must be 'centers' or 'corners', got {convention!r}")
     warped = cv2.warpAffine(
         img, m[:2], (pw, ph), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
     )
