@@ -1,0 +1,502 @@
+"""Reader for the H3DS dataset layout (H3D-Net, ICCV 2021; SIRA++), readers only.
+
+Layout of one scene folder ``ROOT/<scene_id>/``::
+
+    full_head.obj            ground-truth scan, millimetres
+    image/img_0000.jpg ...   views
+    mask/mask_0000.png ...   foreground masks
+    cameras.npz              world_mat_<i> (3x4 or 4x4 projection), scale_mat_0 (normalisation)
+    landmarks.txt            lines "name vertex_index"
+    regions/<region>.txt     one vertex index per line (face, face_sphere, nose)
+
+plus ``ROOT/version.txt``. A config TOML (``version``, ``file_md5``, ``[scenes.<id>]`` with
+``tags``, ``views`` and ``[scenes.<id>.default_views_configs]`` name -> view indices) says which
+scenes exist. monoscan does not ship the configs; :func:`find_config` looks for
+``config_v1.toml`` / ``config_v2.toml`` in the dataset folder and in an installed ``h3ds``
+package, and without any config the scenes are discovered from the folders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from monoscan.errors import FormatError, InputError
+
+__all__ = [
+    "H3DS",
+    "LANDMARK_NAMES",
+    "REGIONS",
+    "Camera",
+    "H3DSConfig",
+    "Prediction",
+    "Scene",
+    "SceneInfo",
+    "decompose_projection",
+    "file_md5",
+    "find_config",
+    "find_prediction",
+    "find_predictions",
+    "load_config",
+    "read_landmarks",
+    "read_region",
+]
+
+#: Landmarks annotated on every H3DS scan (vertex indices into full_head.obj).
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "nose_base", "right_lips", "left_lips")
+#: Regions shipped with every scene: 'face' (face, ears, neck; used for ICP), 'face_sphere'
+#: (vertices within 95 mm of the nose tip; the "face" number of the tables), 'nose'.
+REGIONS = ("face", "face_sphere", "nose")
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """One scene of a config: id, tags, number of views, named view subsets."""
+
+    scene_id: str
+    tags: frozenset[str]
+    views: int
+    views_configs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class H3DSConfig:
+    """A parsed H3DS config TOML (or one discovered from the folders, ``source=None``)."""
+
+    version: str
+    scenes: dict[str, SceneInfo]
+    file_md5: str | None = None
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera from ``world_mat_i``.
+
+    Attributes
+    ----------
+    K : (3, 3) float64
+        Intrinsics, normalised so ``K[2, 2] == 1`` (pixels).
+    pose : (4, 4) float64
+        Camera-to-world transform: rotation ``R.T`` and the camera centre (scan frame, mm, or
+        the unit-sphere frame when loaded ``normalized``).
+    P : (3, 4) float64
+        The projection matrix it came from (world -> homogeneous pixels).
+    """
+
+    K: np.ndarray
+    pose: np.ndarray
+    P: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything of one scene: mesh (mm unless normalised), images, masks, cameras."""
+
+    scene_id: str
+    mesh: object  # trimesh.Trimesh
+    images: list[np.ndarray]
+    masks: list[np.ndarray]
+    cameras: list[Camera]
+    views: tuple[int, ...]
+
+
+def decompose_projection(P: np.ndarray) -> Camera:
+    """Split a 3x4 (or 4x4) projection matrix into intrinsics and camera-to-world pose.
+
+    Uses :func:`cv2.decomposeProjectionMatrix` (RQ decomposition), as the H3DS reference.
+    """
+    import cv2
+
+    P = np.asarray(P, dtype=np.float64)[:3, :4]
+    K, R, t = cv2.decomposeProjectionMatrix(P)[:3]
+    K = K / K[2, 2]
+    pose = np.eye(4)
+    pose[:3, :3] = R.T
+    pose[:3, 3] = (t[:3] / t[3])[:, 0]
+    return Camera(K=K, pose=pose, P=P)
+
+
+def load_config(path: str | os.PathLike) -> H3DSConfig:
+    """Parse an H3DS config TOML; :class:`FormatError` if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"H3DS config not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(f"H3DS config {path.name} is not valid TOML: {exc}") from None
+    if "scenes" not in data or not isinstance(data["scenes"], dict):
+        raise FormatError(f"H3DS config {path.name} has no [scenes] table")
+    scenes = {}
+    for sid, entry in data["scenes"].items():
+        try:
+            views = int(entry["views"])
+            configs = {
+                str(k): tuple(int(i) for i in v)
+                for k, v in entry.get("default_views_configs", {}).items()
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"H3DS config {path.name}: scene {sid} is malformed ({exc})") from None
+        scenes[str(sid)] = SceneInfo(str(sid), frozenset(entry.get("tags", [])), views, configs)
+    return H3DSConfig(
+        version=str(data.get("version", "")),
+        scenes=scenes,
+        file_md5=data.get("file_md5"),
+        source=path,
+    )
+
+
+def find_config(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Locate a config by name (``v1``, ``v2``, ``config_v2``) or path.
+
+    Looks at the path itself, then ``ROOT/config_vN.toml``, then the data files of an installed
+    ``h3ds`` package (found without importing it).
+    """
+    p = Path(name)
+    if p.suffix == ".toml" or p.is_file():
+        if not p.is_file():
+            raise InputError(f"H3DS config not found: {p}")
+        return p
+    stem = name if name.startswith("config_") else f"config_{name}"
+    candidates = []
+    if root is not None:
+        candidates.append(Path(root) / f"{stem}.toml")
+    spec = importlib.util.find_spec("h3ds")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(d) / f"{stem}.toml" for d in spec.submodule_search_locations]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise InputError(
+        f"H3DS config {name!r} not found (looked in {', '.join(map(str, candidates)) or 'nowhere'});"
+        " pass --config FILE or put it in the dataset folder"
+    )
+
+
+def read_landmarks(path: str | os.PathLike) -> dict[str, int]:
+    """Read ``name vertex_index`` lines into a dict (file order kept)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"landmark file not found: {path}")
+    out: dict[str, int] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != 2:
+            raise FormatError(f"{path.name} line {n}: expected 'name vertex_index', got {line!r}")
+        try:
+            out[parts[0]] = int(parts[1])
+        except ValueError:
+            raise FormatError(f"{path.name} line {n}: vertex index {parts[1]!r} is not an integer"
+                              ) from None
+    if not out:
+        raise FormatError(f"landmark file {path.name} is empty")
+    return out
+
+
+def read_region(path: str | os.PathLike) -> np.ndarray:
+    """Read one vertex index per line into an int64 array (order and repeats kept)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"region file not found: {path}")
+    try:
+        values = [int(x) for x in path.read_text().split()]
+    except ValueError as exc:
+        raise FormatError(f"region file {path.name} holds a non-integer ({exc})") from None
+    if not values:
+        raise FormatError(f"region file {path.name} is empty")
+    return np.asarray(values, dtype=np.int64)
+
+
+class H3DS:
+    """An H3DS dataset folder and its config.
+
+    Parameters
+    ----------
+    root : path
+        Dataset folder (the one holding ``version.txt`` and one folder per scene).
+    config : str or path or None
+        ``"v1"``, ``"v2"`` (see :func:`find_config`), a TOML path, or None: ``ROOT/config_v2.toml``
+        if present, otherwise scenes discovered from the folders holding ``full_head.obj``
+        (views counted from ``image/``, no tags, no view subsets).
+    """
+
+    def __init__(self, root: str | os.PathLike, config: str | os.PathLike | None = None) -> None:
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise InputError(f"H3DS folder not found: {self.root}")
+        if config is None:
+            local = self.root / "config_v2.toml"
+            self.config = load_config(local) if local.is_file() else self._discover()
+        else:
+            self.config = load_config(find_config(str(config), self.root))
+
+    def _discover(self) -> H3DSConfig:
+        scenes = {}
+        for d in sorted(p for p in self.root.iterdir() if (p / "full_head.obj").is_file()):
+            views = len(list((d / "image").glob("img_*.jpg"))) if (d / "image").is_dir() else 0
+            scenes[d.name] = SceneInfo(d.name, frozenset(), views, {})
+        if not scenes:
+            raise InputError(f"no H3DS scenes (folders with full_head.obj) in {self.root}")
+        return H3DSConfig(version=self.version() or "", scenes=scenes)
+
+    # -- listing ---------------------------------------------------------------------------
+    def version(self) -> str | None:
+        """Content of ``version.txt`` (first line), or None."""
+        f = self.root / "version.txt"
+        return f.read_text().splitlines()[0].strip() if f.is_file() and f.stat().st_size else None
+
+    def tags(self) -> set[str]:
+        """All tags used by the config's scenes."""
+        return set().union(*(s.tags for s in self.config.scenes.values()))
+
+    def scenes(self, tags: set[str] | tuple[str, ...] | list[str] = ()) -> list[str]:
+        """Scene ids carrying all of ``tags`` (config order)."""
+        tags = set(tags)
+        unknown = tags - self.tags()
+        if unknown:
+            raise InputError(
+                f"unknown H3DS tag(s) {sorted(unknown)}; available: {sorted(self.tags())}"
+            )
+        return [s for s, info in self.config.scenes.items() if tags <= info.tags]
+
+    def info(self, scene_id: str) -> SceneInfo:
+        try:
+            return self.config.scenes[scene_id]
+        except KeyError:
+            raise InputError(f"scene {scene_id!r} is not in the H3DS config") from None
+
+    def views_configs(self, scene_id: str) -> list[str]:
+        """Names of the default view subsets of a scene (e.g. '1', '3', ..., '32')."""
+        return list(self.info(scene_id).views_configs)
+
+    def views(self, scene_id: str, views_config: str | None = None) -> tuple[int, ...]:
+        """View indices of a subset (all views when ``views_config`` is None)."""
+        info = self.info(scene_id)
+        if views_config is None:
+            return tuple(range(info.views))
+        try:
+            return info.views_configs[str(views_config)]
+        except KeyError:
+            raise InputError(
+                f"scene {scene_id} has no view subset {views_config!r}; "
+                f"available: {list(info.views_configs)}"
+            ) from None
+
+    # -- paths -------------------------------------------------------------------------------
+    def mesh_path(self, scene_id: str) -> Path:
+        return self.root / scene_id / "full_head.obj"
+
+    def image_path(self, scene_id: str, view: int) -> Path:
+        return self.root / scene_id / "image" / f"img_{view:04d}.jpg"
+
+    def mask_path(self, scene_id: str, view: int) -> Path:
+        return self.root / scene_id / "mask" / f"mask_{view:04d}.png"
+
+    def cameras_path(self, scene_id: str) -> Path:
+        return self.root / scene_id / "cameras.npz"
+
+    def landmarks_path(self, scene_id: str) -> Path:
+        return self.root / scene_id / "landmarks.txt"
+
+    def region_path(self, scene_id: str, region: str) -> Path:
+        return self.root / scene_id / "regions" / f"{region}.txt"
+
+    def files(self) -> list[Path]:
+        """Every file the config promises (version, meshes, images, masks, cameras)."""
+        out = [self.root / "version.txt"]
+        for sid, info in self.config.scenes.items():
+            out.append(self.mesh_path(sid))
+            out += [self.image_path(sid, i) for i in range(info.views)]
+            out += [self.mask_path(sid, i) for i in range(info.views)]
+            out.append(self.cameras_path(sid))
+        return out
+
+    def missing_files(self) -> list[Path]:
+        return [f for f in self.files() if not f.is_file()]
+
+    def is_available(self) -> bool:
+        """True when version.txt matches the config and every promised file exists."""
+        return self.version() == self.config.version and not self.missing_files()
+
+    # -- loading -----------------------------------------------------------------------------
+    def load_mesh(self, scene_id: str, normalized: bool = False):
+        """Ground-truth scan (trimesh, millimetres; unit sphere frame when ``normalized``)."""
+        from monoscan.io.meshes import load_mesh
+
+        self.info(scene_id)
+        mesh = load_mesh(self.mesh_path(scene_id))
+        if normalized:
+            from monoscan.metrics.alignment import apply_transform
+
+            mesh.vertices = apply_transform(mesh.vertices, self.normalization_matrix(scene_id))
+        return mesh
+
+    def load_landmarks(self, scene_id: str) -> dict[str, int]:
+        return read_landmarks(self.landmarks_path(scene_id))
+
+    def load_region(self, scene_id: str, region: str) -> np.ndarray:
+        if region not in REGIONS and not self.region_path(scene_id, region).is_file():
+            raise InputError(f"unknown H3DS region {region!r}; available: {list(REGIONS)}")
+        return read_region(self.region_path(scene_id, region))
+
+    def _camera_dict(self, scene_id: str):
+        path = self.cameras_path(scene_id)
+        if not path.is_file():
+            raise InputError(f"camera file not found: {path}")
+        try:
+            return np.load(path)
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"cannot read {path}: {exc}") from None
+
+    def normalization_matrix(self, scene_id: str) -> np.ndarray:
+        """4x4 similarity taking the scan (mm) into the unit-sphere frame: ``inv(scale_mat_0)``."""
+        cams = self._camera_dict(scene_id)
+        if "scale_mat_0" not in cams:
+            raise FormatError(f"{self.cameras_path(scene_id)} has no scale_mat_0")
+        return np.linalg.inv(np.asarray(cams["scale_mat_0"], dtype=np.float64))
+
+    def load_cameras(
+        self, scene_id: str, views_config: str | None = None, normalized: bool = False
+    ) -> list[Camera]:
+        cams = self._camera_dict(scene_id)
+        scale = None
+        if normalized:
+            scale = np.asarray(cams["scale_mat_0"], dtype=np.float64)
+        out = []
+        for i in self.views(scene_id, views_config):
+            key = f"world_mat_{i}"
+            if key not in cams:
+                raise FormatError(f"{self.cameras_path(scene_id)} has no {key}")
+            P = np.asarray(cams[key], dtype=np.float64)
+            if P.shape == (3, 4):
+                P = np.vstack([P, [0, 0, 0, 1]])
+            if scale is not None:
+                P = P @ scale
+            out.append(decompose_projection(P))
+        return out
+
+    def load_images(self, scene_id: str, views_config: str | None = None) -> list[np.ndarray]:
+        from monoscan.io.images import load_image
+
+        return [load_image(self.image_path(scene_id, i)).rgb
+                for i in self.views(scene_id, views_config)]
+
+    def load_masks(self, scene_id: str, views_config: str | None = None) -> list[np.ndarray]:
+        from PIL import Image
+
+        out = []
+        for i in self.views(scene_id, views_config):
+            p = self.mask_path(scene_id, i)
+            if not p.is_file():
+                raise InputError(f"mask not found: {p}")
+            out.append(np.asarray(Image.open(p).convert("L")) > 127)
+        return out
+
+    def load_scene(
+        self, scene_id: str, views_config: str | None = None, normalized: bool = False
+    ) -> Scene:
+        """Mesh, images, masks and cameras of one scene (optionally a view subset)."""
+        return Scene(
+            scene_id=scene_id,
+            mesh=self.load_mesh(scene_id, normalized),
+            images=self.load_images(scene_id, views_config),
+            masks=self.load_masks(scene_id, views_config),
+            cameras=self.load_cameras(scene_id, views_config, normalized),
+            views=self.views(scene_id, views_config),
+        )
+
+
+def file_md5(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex MD5 of a file, streamed."""
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predicted head found for a scene.
+
+    Attributes
+    ----------
+    path : Path
+        Mesh file.
+    landmarks : Path or None
+        ``name vertex_index`` file for the six H3DS landmarks, if any.
+    unit : str
+        'm' for monoscan output folders (``head.obj``, world frame in metres), 'mm' for plain
+        files (the H3DS unit).
+    """
+
+    path: Path
+    landmarks: Path | None
+    unit: str
+
+
+_PLAIN_SUFFIXES = (".obj", ".ply", ".glb", ".off", ".stl")
+
+
+def find_prediction(pred_dir: str | os.PathLike, scene_id: str) -> Prediction | None:
+    """Locate the prediction of ``scene_id`` under ``pred_dir``.
+
+    Accepted layouts (first match wins):
+
+    * ``pred_dir/<scene_id>/head.obj`` (+ ``h3ds_landmarks.txt``): a monoscan output folder, metres;
+    * ``pred_dir/<scene_id>.obj|.ply|.glb|.off|.stl`` (+ ``<scene_id>_landmarks.txt`` or
+      ``<scene_id>.landmarks.txt``): plain files in mm.
+    """
+    pred_dir = Path(pred_dir)
+    folder = pred_dir / scene_id
+    if (folder / "head.obj").is_file():
+        lm = folder / "h3ds_landmarks.txt"
+        return Prediction(folder / "head.obj", lm if lm.is_file() else None, "m")
+    for suffix in _PLAIN_SUFFIXES:
+        p = pred_dir / f"{scene_id}{suffix}"
+        if p.is_file():
+            lm = None
+            for cand in (pred_dir / f"{scene_id}_landmarks.txt",
+                         pred_dir / f"{scene_id}.landmarks.txt"):
+                if cand.is_file():
+                    lm = cand
+                    break
+            return Prediction(p, lm, "mm")
+    return None
+
+
+def find_predictions(
+    pred_dir: str | os.PathLike, dataset: H3DS, scene_ids: list[str] | None = None
+) -> dict[str, dict[str, Prediction]]:
+    """Predictions per scene and view subset: ``{scene: {views_config or 'default': Prediction}}``.
+
+    Per-subset predictions live in ``pred_dir/<views_config>/`` (e.g. ``pred_dir/3/``) in either
+    layout of :func:`find_prediction`; predictions directly in ``pred_dir`` are 'default'.
+    """
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise InputError(f"predictions folder not found: {pred_dir}")
+    out: dict[str, dict[str, Prediction]] = {}
+    for sid in scene_ids if scene_ids is not None else dataset.scenes():
+        found: dict[str, Prediction] = {}
+        for views in dataset.views_configs(sid):
+            if (pred_dir / views).is_dir():
+                p = find_prediction(pred_dir / views, sid)
+                if p is not None:
+                    found[views] = p
+        p = find_prediction(pred_dir, sid)
+        if p is not None:
+            found["default"] = p
+        if found:
+            out[sid] = found
+    return out

@@ -1,0 +1,557 @@
+"""Head reconstruction metrics: the H3DS protocol (h3ds 0.4.0) and more.
+
+:func:`evaluate_scene` reproduces ``h3ds.dataset.H3DS.evaluate_scene`` exactly:
+
+1. if predicted landmarks are given, a similarity Procrustes (with scale, no reflection) from the
+   prediction's landmark vertices to the ground truth's, in the ground truth's landmark order;
+2. ICP with trimesh's defaults (20 iterations, threshold 1e-5, similarity with scale, reflection
+   allowed) of the ground-truth vertices of the evaluated region (of the 'face' region when the
+   full head is evaluated) onto the prediction's vertices; its inverse is applied to the
+   prediction;
+3. the ground truth is cut to the evaluated region (its vertices, in region-file order);
+4. nearest-vertex distances both ways with a KD-tree (no surface sampling).
+
+All regions are scored in one call from one loaded scan (the reference reloads and re-parses
+everything per region). Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
+and 5 mm, and per-vertex error heat maps clipped at 5 mm like the H3DS figures.
+
+Units: millimetres throughout (H3DS scans are in mm; convert predictions before calling).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from scipy.spatial import cKDTree
+
+from monoscan.errors import InputError
+from monoscan.metrics.alignment import icp, procrustes
+from monoscan.metrics.surface import fscore, nearest_vertex_distances, point_to_surface
+
+__all__ = [
+    "FSCORE_THRESHOLDS_MM",
+    "FULL_HEAD",
+    "HEATMAP_CLIP_MM",
+    "UNIT_TO_MM",
+    "HeadEvaluation",
+    "RegionScore",
+    "check_head_size",
+    "error_colors",
+    "evaluate_dataset",
+    "evaluate_scene",
+    "heatmap_mesh",
+    "results_csv",
+    "results_json",
+    "results_markdown",
+]
+
+FSCORE_THRESHOLDS_MM = (1.0, 2.5, 5.0)
+HEATMAP_CLIP_MM = 5.0
+#: Region names of the results tables: 'face_sphere' is the "face" number, 'full_head' the "head".
+FULL_HEAD = "full_head"
+
+
+def _threshold_key(t: float) -> str:
+    return f"{t:g}mm"
+
+
+@dataclass(frozen=True)
+class RegionScore:
+    """Distances for one evaluated region (mm).
+
+    Attributes
+    ----------
+    region : str
+        'face_sphere', 'full_head', 'nose', ...
+    gt_indices : (N,) int64 or None
+        Ground-truth vertices of the region (None: all).
+    gt_to_pred, pred_to_gt : (N,), (M,) float64
+        Nearest-vertex distances as in the reference.
+    gt_to_pred_surface, pred_to_gt_surface : arrays or None
+        Exact point-to-surface distances (None when a side has no faces or surface=False).
+    thresholds : tuple of float
+        F-score thresholds, mm.
+    icp : (4, 4)
+        ICP transform of the ground-truth region onto the coarse-aligned prediction.
+    transform : (4, 4)
+        Total transform applied to the prediction for this region: ``inv(icp) @ coarse``.
+    """
+
+    region: str
+    gt_indices: np.ndarray | None
+    gt_to_pred: np.ndarray
+    pred_to_gt: np.ndarray
+    gt_to_pred_surface: np.ndarray | None = None
+    pred_to_gt_surface: np.ndarray | None = None
+    thresholds: tuple[float, ...] = FSCORE_THRESHOLDS_MM
+    icp: np.ndarray = field(default_factory=lambda: np.eye(4))
+    transform: np.ndarray = field(default_factory=lambda: np.eye(4))
+
+    def summary(self) -> dict[str, float]:
+        """Flat dict of numbers; the JSON/CSV row of this region (keys are stable)."""
+        out = {
+            "gt_to_pred_mm": float(np.mean(self.gt_to_pred)),
+            "pred_to_gt_mm": float(np.mean(self.pred_to_gt)),
+            "chamfer_mm": 0.5 * (float(np.mean(self.gt_to_pred)) + float(np.mean(self.pred_to_gt))),
+            "gt_to_pred_median_mm": float(np.median(self.gt_to_pred)),
+        }
+        if self.gt_to_pred_surface is not None:
+            out["gt_to_pred_surface_mm"] = float(np.mean(self.gt_to_pred_surface))
+        if self.pred_to_gt_surface is not None:
+            out["pred_to_gt_surface_mm"] = float(np.mean(self.pred_to_gt_surface))
+        # F-score on surface distances when both exist, else on the vertex distances.
+        g2p = self.gt_to_pred_surface if self.gt_to_pred_surface is not None else self.gt_to_pred
+        p2g = self.pred_to_gt_surface if self.pred_to_gt_surface is not None else self.pred_to_gt
+        for t in self.thresholds:
+            f = fscore(p2g, g2p, t)
+            key = _threshold_key(t)
+            out[f"precision_{key}"] = f["precision"]
+            out[f"recall_{key}"] = f["recall"]
+            out[f"fscore_{key}"] = f["fscore"]
+        out["n_gt_vertices"] = len(self.gt_to_pred)
+        out["n_pred_vertices"] = len(self.pred_to_gt)
+        return out
+
+
+@dataclass(frozen=True)
+class HeadEvaluation:
+    """Result of :func:`evaluate_scene`.
+
+    Attributes
+    ----------
+    regions : dict[str, RegionScore]
+        One entry per evaluated region ('full_head' for the whole scan).
+    coarse : (4, 4)
+        Landmark similarity applied to the prediction (identity without landmarks).
+    notes : tuple of str
+        Warnings raised during the evaluation (units, skipped alignment).
+    """
+
+    regions: dict[str, RegionScore]
+    coarse: np.ndarray
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {name: r.summary() for name, r in self.regions.items()}
+
+    def aligned_vertices(self, pred_vertices: np.ndarray, region: str = FULL_HEAD) -> np.ndarray:
+        """Prediction vertices moved into the ground-truth frame as for ``region`` (mm)."""
+        return _homogeneous(np.asarray(pred_vertices, dtype=np.float64),
+                            self.regions[region].transform)
+
+
+def check_head_size(vertices: np.ndarray, name: str = "mesh") -> str | None:
+    """Warn (and return the message) when a head is not 100-400 mm tall: a wrong unit.
+
+    The height is the largest bounding-box extent, so the check does not depend on the frame.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    extent = float((v.max(axis=0) - v.min(axis=0)).max())
+    if 100.0 <= extent <= 400.0:
+        return None
+    hint = ""
+    for unit, factor in (("metres", 1000.0), ("centimetres", 10.0), ("decimetres", 100.0)):
+        if 100.0 <= extent * factor <= 400.0:
+            hint = f"; it looks like {unit} (multiply by {factor:g})"
+            break
+    msg = f"{name} spans {extent:.4g} units; a head in millimetres is 100-400 mm tall{hint}"
+    warnings.warn(msg, UserWarning, stacklevel=2)
+    return msg
+
+
+def _landmark_points(
+    vertices: np.ndarray, landmarks: Mapping[str, int], names: Sequence[str], what: str
+) -> np.ndarray:
+    missing = [n for n in names if n not in landmarks]
+    if missing:
+        raise InputError(
+            f"{what} landmarks lack {missing} (have {sorted(landmarks)}); "
+            f"expected names: {list(names)}"
+        )
+    idx = np.array([int(landmarks[n]) for n in names])
+    bad = (idx < 0) | (idx >= len(vertices))
+    if bad.any():
+        raise InputError(
+            f"{what} landmark vertex index out of range for a mesh of {len(vertices)} vertices: "
+            + ", ".join(f"{n}={i}" for n, i in zip(names, idx) if i < 0 or i >= len(vertices))
+        )
+    return vertices[idx]
+
+
+def _cut_faces(faces: np.ndarray, indices: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Faces whose three corners are all in ``indices``, re-indexed into ``indices`` order."""
+    if len(faces) == 0:
+        return np.zeros((0, 3), dtype=np.int64)
+    inside = np.zeros(n_vertices, dtype=bool)
+    inside[indices] = True
+    keep = inside[faces].all(axis=1)
+    remap = np.full(n_vertices, -1, dtype=np.int64)
+    # With repeated indices the last occurrence wins, like the reference's dict.
+    remap[indices] = np.arange(len(indices))
+    return remap[faces[keep]]
+
+
+def evaluate_scene(
+    gt: trimesh.Trimesh,
+    gt_landmarks: Mapping[str, int] | None,
+    gt_regions: Mapping[str, np.ndarray],
+    pred: trimesh.Trimesh,
+    pred_landmarks: Mapping[str, int] | None = None,
+    *,
+    regions: Sequence[str | None] = ("face_sphere", None),
+    surface: bool = True,
+    thresholds: Sequence[float] = FSCORE_THRESHOLDS_MM,
+    workers: int = -1,
+) -> HeadEvaluation:
+    """Score a predicted head against an H3DS ground truth (the h3ds 0.4.0 protocol).
+
+    Parameters
+    ----------
+    gt : trimesh.Trimesh
+        Ground-truth scan, mm (``full_head.obj`` read with :func:`monoscan.io.meshes.load_mesh`).
+    gt_landmarks : dict name -> vertex index, or None
+        Ground-truth landmarks (``landmarks.txt``). Needed only with ``pred_landmarks``.
+    gt_regions : dict region -> (K,) int array
+        Region vertex indices; must hold each evaluated region, and 'face' (the ICP region of
+        the full head) when ``regions`` contains None.
+    pred : trimesh.Trimesh
+        Prediction in mm. May have no faces (then no surface distances toward it).
+    pred_landmarks : dict name -> vertex index, optional
+        Landmarks on the prediction; must name every ground-truth landmark.
+    regions : sequence of str or None
+        Regions to evaluate; None (reported as 'full_head') is the whole scan.
+    surface : bool
+        Also compute exact point-to-surface distances (slower).
+    thresholds : sequence of float
+        F-score thresholds, mm.
+
+    Returns
+    -------
+    HeadEvaluation
+    """
+    gt_v = np.asarray(gt.vertices, dtype=np.float64)
+    pred_v = np.asarray(pred.vertices, dtype=np.float64)
+    for v, what in ((gt_v, "ground-truth"), (pred_v, "predicted")):
+        if v.ndim != 2 or v.shape[1] != 3 or len(v) == 0:
+            raise InputError(f"{what} mesh has no vertices")
+        if not np.isfinite(v).all():
+            raise InputError(f"{what} mesh has NaN or infinite vertices")
+    for name in regions:
+        if (name or "face") not in gt_regions:
+            raise InputError(
+                f"region {name or 'face'!r} not available (the full head needs 'face' for ICP); "
+                f"have {sorted(gt_regions)}"
+            )
+    notes: list[str] = []
+
+    # (1) coarse landmark alignment: similarity, no reflection, in the GT landmark order.
+    coarse = np.eye(4)
+    if pred_landmarks is not None and gt_landmarks is not None:
+        names = list(gt_landmarks)
+        src = _landmark_points(pred_v, pred_landmarks, names, "predicted")
+        dst = _landmark_points(gt_v, gt_landmarks, names, "ground-truth")
+        coarse, _t, _c = procrustes(src, dst, reflection=False)
+        pred_v = _homogeneous(pred_v, coarse)
+    else:
+        notes.append("landmark alignment skipped: no predicted landmarks")
+        msg = check_head_size(pred_v, "predicted mesh")
+        if msg:
+            notes.append(msg)
+
+    # (2) ICP of the evaluated GT region (the 'face' region for the full head) onto the
+    # prediction; its inverse moves the prediction. The reference loads the evaluated region for
+    # both the ICP and the cut, so each region gets its own ICP (cached when regions repeat).
+    coarse_tree = cKDTree(pred_v)
+    gt_faces = np.asarray(gt.faces, dtype=np.int64)
+    icps: dict[str, np.ndarray] = {}
+    out: dict[str, RegionScore] = {}
+    for name in regions:
+        icp_region = name or "face"
+        if icp_region not in icps:
+            idx_icp = _region_indices(gt_regions[icp_region], len(gt_v), icp_region)
+            icps[icp_region], _moved, _cost = icp(gt_v[idx_icp], coarse_tree, workers=workers)
+        t_icp = icps[icp_region]
+        inv_icp = np.linalg.inv(t_icp)
+        aligned = _homogeneous(pred_v, inv_icp)
+        # (3) cut the GT to the region; (4) nearest-vertex distances both ways.
+        if name is None:
+            idx = None
+            region_v, region_f = gt_v, gt_faces
+        else:
+            idx = _region_indices(gt_regions[name], len(gt_v), name)
+            region_v = gt_v[idx]
+            region_f = _cut_faces(gt_faces, idx, len(gt_v))
+        g2p, _ = nearest_vertex_distances(region_v, cKDTree(aligned, leafsize=10), workers=workers)
+        p2g, _ = nearest_vertex_distances(aligned, cKDTree(region_v, leafsize=10), workers=workers)
+        g2p_surf = p2g_surf = None
+        if surface and len(pred.faces):
+            pred_mesh = trimesh.Trimesh(aligned, np.asarray(pred.faces), process=False)
+            g2p_surf = point_to_surface(region_v, pred_mesh, workers=workers).distances
+        if surface and len(region_f):
+            region_mesh = trimesh.Trimesh(region_v, region_f, process=False)
+            p2g_surf = point_to_surface(aligned, region_mesh, workers=workers).distances
+        out[name or FULL_HEAD] = RegionScore(
+            region=name or FULL_HEAD,
+            gt_indices=idx,
+            gt_to_pred=g2p,
+            pred_to_gt=p2g,
+            gt_to_pred_surface=g2p_surf,
+            pred_to_gt_surface=p2g_surf,
+            thresholds=tuple(float(t) for t in thresholds),
+            icp=t_icp,
+            transform=inv_icp @ coarse,
+        )
+    return HeadEvaluation(out, coarse, tuple(notes))
+
+
+def _homogeneous(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    # The reference's AffineTransform: dot(matrix, [p; 1]) then drop the last row.
+    ph = np.concatenate((points.T, np.ones((1, len(points)))), axis=0)
+    return np.dot(matrix, ph)[:3, :].T
+
+
+def _region_indices(idx: np.ndarray, n: int, name: str) -> np.ndarray:
+    idx = np.asarray(idx, dtype=np.int64).ravel()
+    if len(idx) == 0:
+        raise InputError(f"region {name!r} is empty")
+    if idx.min() < 0 or idx.max() >= n:
+        raise InputError(
+            f"region {name!r} has vertex indices outside [0, {n - 1}] "
+            f"(max {int(idx.max())}): is this the right scan?"
+        )
+    return idx
+
+
+# -- heat maps -------------------------------------------------------------------------------
+
+
+def error_colors(errors: np.ndarray, clip: float = HEATMAP_CLIP_MM) -> np.ndarray:
+    """RGBA uint8 colours for per-vertex errors: green at 0, through yellow, red at ``clip``.
+
+    Hue = (1 - min(e / clip, 1)) / 3 with full saturation and value, the H3DS figure colours.
+    """
+    e = np.clip(np.asarray(errors, dtype=np.float64) / float(clip), 0.0, 1.0)
+    h = (1.0 - e) / 3.0  # in [0, 1/3]: sectors 0 (red->yellow) and 1 (yellow->green)
+    f = h * 6.0
+    r = np.where(f < 1.0, 1.0, np.clip(2.0 - f, 0.0, 1.0))
+    g = np.where(f < 1.0, f, 1.0)
+    rgb = np.stack([r, g, np.zeros_like(r)], axis=1)
+    rgba = np.concatenate([np.round(rgb * 255), np.full((len(e), 1), 255.0)], axis=1)
+    return rgba.astype(np.uint8)
+
+
+def heatmap_mesh(
+    vertices: np.ndarray, faces: np.ndarray, errors: np.ndarray, clip: float = HEATMAP_CLIP_MM
+) -> trimesh.Trimesh:
+    """A mesh coloured per vertex by ``errors`` (see :func:`error_colors`); save it as PLY."""
+    mesh = trimesh.Trimesh(
+        np.asarray(vertices), np.asarray(faces).reshape(-1, 3),
+        vertex_colors=error_colors(errors, clip), process=False,
+    )
+    return mesh
+
+
+# -- results tables --------------------------------------------------------------------------
+# results: {scene_id: {views_config or "default": {region: summary dict}}}
+
+Results = Mapping[str, Mapping[str, Mapping[str, Mapping[str, float]]]]
+
+
+def _sort_views(keys) -> list[str]:
+    def key(k):
+        return (0, int(k), "") if str(k).isdigit() else (1, 0, str(k))
+
+    return sorted(keys, key=key)
+
+
+def results_json(results: Results, path: str | os.PathLike | None = None, **meta) -> str:
+    """``{"scenes": {scene: {views: {region: {...}}}}, ...meta}`` as text; written if ``path``."""
+    doc = {"scenes": _plain(results), **meta}
+    text = json.dumps(doc, indent=2, sort_keys=False, allow_nan=True) + "\n"
+    if path is not None:
+        from monoscan.io.atomic import write_text
+
+        write_text(path, text)
+    return text
+
+
+def _plain(x):
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (np.floating, float)):
+        return float(x)
+    if isinstance(x, (np.integer, int)):
+        return int(x)
+    return x
+
+
+def results_csv(results: Results, path: str | os.PathLike | None = None) -> str:
+    """One row per scene, view subset and region; columns are the summary keys."""
+    rows = []
+    columns: list[str] = []
+    for sid, per_views in results.items():
+        for views, per_region in per_views.items():
+            for region, summary in per_region.items():
+                rows.append({"scene": sid, "views": views, "region": region, **summary})
+                for k in summary:
+                    if k not in columns:
+                        columns.append(k)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["scene", "views", "region", *columns], lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    text = buf.getvalue()
+    if path is not None:
+        from monoscan.io.atomic import write_text
+
+        write_text(path, text)
+    return text
+
+
+def results_markdown(
+    results: Results,
+    path: str | os.PathLike | None = None,
+    *,
+    metric: str = "gt_to_pred_mm",
+    face: str = "face_sphere",
+    head: str = FULL_HEAD,
+) -> str:
+    """The H3DS README table: one row per scene plus the mean, one column per view subset,
+    cells "face / head" (mean GT->prediction distance over face_sphere / over the full head).
+    """
+    views_all = _sort_views({v for per in results.values() for v in per})
+    lines = [
+        f"`{metric}`, mm: face ({face}) / head ({head})",
+        "",
+        "| scene | " + " | ".join(f"{v} views" if str(v).isdigit() else str(v)
+                                   for v in views_all) + " |",
+        "|---|" + "---|" * len(views_all),
+    ]
+    sums: dict[str, list[list[float]]] = {v: [[], []] for v in views_all}
+
+    def cell(per_region) -> str:
+        f = per_region.get(face, {}).get(metric, math.nan)
+        h = per_region.get(head, {}).get(metric, math.nan)
+        return f"{f:.2f} / {h:.2f}"
+
+    for sid, per_views in results.items():
+        cells = []
+        for v in views_all:
+            if v in per_views:
+                cells.append(cell(per_views[v]))
+                sums[v][0].append(per_views[v].get(face, {}).get(metric, math.nan))
+                sums[v][1].append(per_views[v].get(head, {}).get(metric, math.nan))
+            else:
+                cells.append("")
+        lines.append(f"| {sid} | " + " | ".join(cells) + " |")
+    mean_cells = []
+    for v in views_all:
+        f = float(np.mean(sums[v][0])) if sums[v][0] else math.nan
+        h = float(np.mean(sums[v][1])) if sums[v][1] else math.nan
+        mean_cells.append(f"**{f:.2f} / {h:.2f}**")
+    lines.append("| **mean** | " + " | ".join(mean_cells) + " |")
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        from monoscan.io.atomic import write_text
+
+        write_text(path, text)
+    return text
+
+
+
+# -- whole dataset ---------------------------------------------------------------------------
+
+UNIT_TO_MM = {"mm": 1.0, "cm": 10.0, "dm": 100.0, "m": 1000.0}
+
+
+def evaluate_dataset(
+    dataset,
+    predictions: str | os.PathLike,
+    *,
+    scenes: Sequence[str] | None = None,
+    tags: Sequence[str] = (),
+    surface: bool = True,
+    pred_unit: str = "auto",
+    heatmap_dir: str | os.PathLike | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Evaluate every prediction found for an H3DS dataset.
+
+    Parameters
+    ----------
+    dataset : monoscan.datasets.h3ds.H3DS
+    predictions : path
+        Folder laid out as :func:`monoscan.datasets.h3ds.find_predictions` describes.
+    scenes, tags : optional
+        Restrict to these scene ids / to scenes carrying all these tags.
+    surface : bool
+        Add point-to-surface distances and surface F-scores.
+    pred_unit : {'auto', 'mm', 'cm', 'dm', 'm'}
+        Unit of the predictions; 'auto' is metres for monoscan folders and mm for plain files.
+    heatmap_dir : path, optional
+        Write ``<scene>_<views>_<region>.ply`` (ground-truth region coloured by GT->prediction
+        error, clipped at 5 mm) there.
+
+    Returns
+    -------
+    dict ``{scene: {views: {region: summary}}}`` (JSON-ready), scenes without predictions
+    left out. The ground truth of a scene is loaded once for all its view subsets.
+    """
+    from monoscan.datasets.h3ds import find_predictions, read_landmarks
+    from monoscan.io.meshes import load_mesh, save_mesh
+    from monoscan.progress import progress
+
+    if pred_unit != "auto" and pred_unit not in UNIT_TO_MM:
+        raise InputError(f"unknown unit {pred_unit!r}; use auto or one of {sorted(UNIT_TO_MM)}")
+    ids = list(scenes) if scenes is not None else dataset.scenes(tags)
+    for sid in ids:
+        dataset.info(sid)
+    found = find_predictions(predictions, dataset, ids)
+    if not found:
+        raise InputError(
+            f"no predictions for any of the {len(ids)} scenes in {predictions} "
+            "(expected <scene_id>/head.obj or <scene_id>.obj|.ply)"
+        )
+    missing = [s for s in ids if s not in found]
+    if missing:
+        warnings.warn(f"no prediction for {len(missing)} scene(s): {', '.join(missing[:5])}"
+                      + (" ..." if len(missing) > 5 else ""), UserWarning, stacklevel=2)
+    jobs = [(sid, views, pred) for sid, per in found.items() for views, pred in per.items()]
+    results: dict = {}
+    gt_cache: dict = {}
+    for sid, views, pred in progress(jobs, total=len(jobs), desc="eval head", quiet=quiet,
+                                     unit="scan"):
+        if sid not in gt_cache:
+            gt_cache.clear()  # one scene at a time in memory
+            gt = dataset.load_mesh(sid)
+            regs = {r: dataset.load_region(sid, r) for r in ("face", "face_sphere")}
+            gt_cache[sid] = (gt, dataset.load_landmarks(sid), regs)
+        gt, gt_lms, regs = gt_cache[sid]
+        mesh = load_mesh(pred.path, allow_points=True)
+        unit = pred.unit if pred_unit == "auto" else pred_unit
+        if UNIT_TO_MM[unit] != 1.0:
+            mesh = trimesh.Trimesh(np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces,
+                                   process=False)
+        lms = read_landmarks(pred.landmarks) if pred.landmarks is not None else None
+        ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=surface)
+        results.setdefault(sid, {})[views] = ev.summary()
+        if heatmap_dir is not None:
+            for name, score in ev.regions.items():
+                idx = score.gt_indices
+                verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
+                faces = (np.asarray(gt.faces) if idx is None
+                         else _cut_faces(np.asarray(gt.faces), idx, len(gt.vertices)))
+                save_mesh(Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
+                          heatmap_mesh(verts, faces, score.gt_to_pred))
+    return results
