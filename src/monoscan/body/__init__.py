@@ -1,1 +1,10 @@
-"""monoscan.body."""
+"""monoscan.body: the full body from one photo (2K2K's job, on a CPU, in seconds).
+
+One module per step: :mod:`~monoscan.body.skeleton` (bones and part priors from the pose),
+:mod:`~monoscan.body.parts` (2K2K's 12 part crops), :mod:`~monoscan.body.depth` (front/back
+depth and normal maps), :mod:`~monoscan.body.points` (closed oriented point cloud),
+:mod:`~monoscan.body.mesh` (screened Poisson, colours, world frame),
+:mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.body.pipeline`
+(files), :mod:`~monoscan.body.keypoints` (MediaPipe 33 / OpenPose BODY_25 files) and
+:mod:`~monoscan.body.scans` (render people scans into front/back maps).
+"""

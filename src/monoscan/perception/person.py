@@ -15,7 +15,7 @@ import numpy as np
 
 from monoscan.errors import InputError
 
-__all__ = ["segment_person", "GENERAL", "LANDSCAPE"]
+__all__ = ["GENERAL", "LANDSCAPE", "segment_person"]
 
 #: ``model_selection=0``: the general model (256x256 input), better for people near the camera.
 GENERAL = 0

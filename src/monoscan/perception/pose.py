@@ -15,7 +15,7 @@ import numpy as np
 
 from monoscan.perception.person import _check_rgb
 
-__all__ = ["PoseResult", "detect_pose", "detect_poses", "LANDMARK_NAMES", "LANDMARK_INDEX"]
+__all__ = ["LANDMARK_INDEX", "LANDMARK_NAMES", "PoseResult", "detect_pose", "detect_poses"]
 
 #: MediaPipe Pose landmark names, in landmark order (subject's left/right).
 LANDMARK_NAMES = (

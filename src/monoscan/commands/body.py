@@ -1,0 +1,64 @@
+"""``monoscan body IMAGE... --out DIR``: the full body from one photo (see monoscan.body)."""
+
+from __future__ import annotations
+
+import sys
+
+from monoscan.errors import MonoscanError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "body", parents=[common],
+        help="reconstruct a person's full body (closed coloured mesh, depth/normal maps)",
+        description="Reconstruct the largest person in each photo as a closed, coloured, "
+        "metric mesh plus front/back depth and normal maps, keypoints and 2K2K part crops, "
+        "written to OUT/<image-stem>/.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="photo(s) of a standing person")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--height-m", type=float, default=None, metavar="H",
+                   help="the person's height in metres (default: a 1.70 m prior)")
+    p.add_argument("--max-size", type=int, default=2048, metavar="PX",
+                   help="scale photos down to this longer side first (default 2048)")
+    p.add_argument("--points", type=int, default=40_000, metavar="N",
+                   help="front+back points for Poisson (default 40000)")
+    p.add_argument("--poisson-depth", type=int, default=None, metavar="D",
+                   help="Poisson octree depth (default: adaptive, at most 8)")
+    p.add_argument("--detail", type=float, default=0.5,
+                   help="shading detail on the front, 0 = off (default 0.5)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from monoscan.body.pipeline import run_body
+    from monoscan.body.reconstruct import BodyOptions
+
+    if args.max_size < 64:
+        raise MonoscanError(f"--max-size {args.max_size} is too small (at least 64)")
+    if args.points < 1000:
+        raise MonoscanError(f"--points {args.points} is too few (at least 1000)")
+    if args.poisson_depth is not None and not 5 <= args.poisson_depth <= 11:
+        raise MonoscanError("--poisson-depth must be between 5 and 11")
+    options = BodyOptions(height_m=args.height_m, max_size=args.max_size, points=args.points,
+                          poisson_depth=args.poisson_depth, detail=args.detail)
+    failed = 0
+    for image in args.images:
+        try:
+            result, folder = run_body(image, args.out, options)
+        except MonoscanError as exc:
+            if len(args.images) == 1:
+                raise
+            print(f"error: {image}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if not args.quiet:
+            for note in result.notes:
+                print(f"note: {image}: {note}", file=sys.stderr)
+        m = result.mesh
+        print(f"{folder}: {len(m.vertices)} vertices, "
+              f"{'closed' if m.is_watertight else 'NOT closed'}, "
+              f"{result.timings.get('total', 0):.1f} s")
+    return 2 if failed else 0
