@@ -68,3 +68,18 @@ def test_hairstep_command_writes_only_the_2d_stage(tmp_path, astronaut_path):
                  "confidence.npy", "parsing.png", "hair_depth_vis.png", "landmarks68.npy"):
         assert (folder / name).is_file(), name
     assert not list(folder.glob("face.*"))
+
+
+def test_reconstruct_body_flag_writes_the_body_beside_the_face(tmp_path):
+    from conftest import shared
+
+    photo = shared("fullbody", "pifu__ryota.png")
+    r = run_cli("reconstruct", photo, "--out", tmp_path, "--body", "--no-hair", "-q",
+                "--formats", "obj")
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "pifu__ryota"
+    result = json.loads((folder / "result.json").read_text())
+    assert "body/" in result["artifacts"]
+    body = json.loads((folder / "body" / "result.json").read_text())
+    for name in ("body.obj", "front_depth.npy", "back_depth.npy", "keypoints.json"):
+        assert name in body["files"] and (folder / "body" / name).is_file()

@@ -50,6 +50,8 @@ class Options:
         Run person segmentation and body pose.
     hair : bool
         Compute the HairStep hair maps (segmentation, parsing, strand map, depth).
+    body : bool
+        Also reconstruct the full body (``monoscan body``), written to ``body/``.
     formats : tuple of str
         Mesh formats to write (``obj``, ``glb``, ``ply``).
     """
@@ -59,6 +61,7 @@ class Options:
     subdivisions: int = 2
     person: bool = True
     hair: bool = True
+    body: bool = False
     formats: tuple[str, ...] = MESH_FORMATS
 
     def __post_init__(self) -> None:
@@ -94,6 +97,8 @@ class Reconstruction:
         33 body landmarks when the body is visible.
     hair : HairMaps or None
         HairStep maps on the 512 crop.
+    body : BodyResult or None
+        Full body, when asked for and a person was found.
     timings : dict
         Seconds per stage.
     notes : list of str
@@ -110,6 +115,7 @@ class Reconstruction:
     person_mask: np.ndarray | None = None
     pose: object | None = None
     hair: object | None = None
+    body: object | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -189,10 +195,21 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             person_crop = None if person_mask is None else crop.from_photo(person_mask)
             hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
                                  person_crop)
+    body = None
+    if options.body:
+        from monoscan.body.reconstruct import reconstruct_body
+        from monoscan.errors import MonoscanError
+
+        with _timed(t, "body"):
+            try:
+                body = reconstruct_body(photo.rgb, pose=pose)
+                notes.extend(body.notes)
+            except MonoscanError as exc:  # a head-and-shoulders photo has no full body
+                notes.append(f"body not reconstructed: {exc}")
     return Reconstruction(
         photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
         camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
-        timings=t, notes=notes,
+        body=body, timings=t, notes=notes,
     )
 
 
@@ -272,6 +289,13 @@ def write_outputs(
                    units="probability x 255")
         if recon.hair is not None:
             _write_hair_maps(recon, directory, record)
+        if recon.body is not None:
+            from monoscan.body.pipeline import save_body
+
+            save_body(recon.body, recon.photo.rgb, directory / "body")
+            record("body/", "full body: body.obj/.glb/.ply, front/back depth and normals, "
+                   "keypoints, part crops; body/result.json describes them",
+                   units="metres (world frame)")
         save_png(directory / "overlay.png", draw_overlay(recon))
         record("overlay.png", "photo with landmarks, face box, person outline", units="pixels")
 

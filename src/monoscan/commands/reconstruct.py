@@ -46,6 +46,8 @@ def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
                    help="skip person segmentation and body pose")
     if meshes:
         p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
+        p.add_argument("--body", action="store_true",
+                       help="also reconstruct the full body into OUT/<stem>/body/")
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
@@ -55,7 +57,7 @@ def _options(args: argparse.Namespace):
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
     return Options(face_index=args.face_index, min_face_px=args.min_face_px,
                    subdivisions=args.subdivisions, person=not args.no_person,
-                   hair=not args.no_hair, formats=formats)
+                   hair=not args.no_hair, body=getattr(args, "body", False), formats=formats)
 
 
 def run(args: argparse.Namespace) -> int:
