@@ -31,14 +31,9 @@ from monoscan.body.depth import encode_normals
 from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
-from monoscan.io.atomic import atomic_path, write_text
+from monoscan.io.atomic import write_text
 
 __all__ = ["result_summary", "run_body", "save_body"]
-
-
-def _save_npy(path: Path, arr: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, arr)
 
 
 def result_summary(result: BodyResult) -> dict:
@@ -76,6 +71,7 @@ def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
               extra: dict | None = None) -> list[Path]:
     """Write every body file into ``out_dir`` (created); returns the paths written."""
     from monoscan.io.images import save_png
+    from monoscan.io.maps import save_npy
     from monoscan.io.meshes import save_mesh
 
     out = Path(out_dir)
@@ -83,8 +79,8 @@ def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
     files: list[Path] = []
     for suffix in (".obj", ".glb", ".ply"):
         files += save_mesh(out / f"body{suffix}", result.mesh)
-    _save_npy(out / "front_depth.npy", result.front_depth)
-    _save_npy(out / "back_depth.npy", result.back_depth)
+    save_npy(out / "front_depth.npy", result.front_depth)
+    save_npy(out / "back_depth.npy", result.back_depth)
     files += [out / "front_depth.npy", out / "back_depth.npy"]
     files.append(save_png(out / "front_normal.png", encode_normals(result.front_normal)))
     files.append(save_png(out / "back_normal.png", encode_normals(result.back_normal)))

@@ -196,8 +196,9 @@ def _read_keypoints(path: Path) -> tuple[list[str], np.ndarray]:
 def save_scan_render(render: ScanRender, out_dir: str | os.PathLike) -> list[Path]:
     """Write a :class:`ScanRender` in the layout of the module docstring."""
     from monoscan.body.depth import encode_normals
-    from monoscan.io.atomic import atomic_path, write_text
+    from monoscan.io.atomic import write_text
     from monoscan.io.images import save_png
+    from monoscan.io.maps import save_npy
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -208,9 +209,7 @@ def save_scan_render(render: ScanRender, out_dir: str | os.PathLike) -> list[Pat
              save_png(out / "mask.png", render.mask)]
     for name, arr in (("front_depth.npy", render.front_depth),
                       ("back_depth.npy", render.back_depth)):
-        with atomic_path(out / name) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, arr)
-        files.append(out / name)
+        files.append(save_npy(out / name, arr))
     kp = {"source": render.keypoint_source, "names": list(render.keypoint_names),
           "frame": "px x right, y down (pixel-corner origin); z in scan units",
           "points": None if render.keypoints_px is None

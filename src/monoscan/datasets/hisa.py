@@ -43,6 +43,7 @@ import numpy as np
 from monoscan.errors import FormatError, InputError
 from monoscan.hair.strand_map import decode_strand_map, encode_strand_map
 from monoscan.io.atomic import atomic_path, write_text
+from monoscan.io.maps import save_npy
 
 __all__ = [
     "HisaSample",
@@ -146,11 +147,6 @@ def _write_png(path: Path, img: np.ndarray) -> None:
         raise InputError(f"cannot encode {path.name} as PNG")
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.tobytes())
-
-
-def _save_npy(path: Path, arr, allow_pickle: bool = False) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, arr, allow_pickle=allow_pickle)
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -259,7 +255,7 @@ def write_camera(path: str | os.PathLike, camera: dict) -> Path:
         "center": np.asarray(camera["center"], np.float32).reshape(3, 1),
         "R": np.asarray(camera["R"], np.float32).reshape(3, 3),
     }
-    _save_npy(Path(path), np.array(obj, dtype=object), allow_pickle=True)
+    save_npy(Path(path), np.array(obj, dtype=object), allow_pickle=True)
     return Path(path)
 
 
@@ -351,11 +347,11 @@ def write_sample(root: str | os.PathLike, sample: HisaSample) -> list[Path]:
             raise InputError(f"{len(pairs)} pairs but {len(labels)} labels")
         for key, arr in (("pairs", pairs), ("labels", labels)):
             p = _path(root, key, name)
-            _save_npy(p, arr)
+            save_npy(p, arr)
             written.append(p)
     if sample.depth is not None:
         p = _path(root, "depth", name)
-        _save_npy(p, np.asarray(sample.depth, np.float32))
+        save_npy(p, np.asarray(sample.depth, np.float32))
         written.append(p)
     return written
 

@@ -13,8 +13,8 @@ from monoscan.io.atomic import write_bytes
 __all__ = ["save_npy"]
 
 
-def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Write ``array`` as ``.npy`` atomically."""
+def save_npy(path: str | os.PathLike, array: np.ndarray, allow_pickle: bool = False) -> Path:
+    """Write ``array`` as ``.npy`` atomically (pickled objects only when asked)."""
     buf = io.BytesIO()
-    np.save(buf, np.asarray(array), allow_pickle=False)
+    np.save(buf, np.asarray(array), allow_pickle=allow_pickle)
     return write_bytes(path, buf.getvalue())
