@@ -1,0 +1,182 @@
+"""The one GLB the viewer shows for a result: the face (or head) mesh plus the hair strands.
+
+``<model-viewer>`` displays a single glTF, so the mesh GLB the pipeline wrote and the strands
+(as ``LINES`` with per-vertex colours) are merged here into one binary glTF, in memory, never
+written into the result folder. Everything stays in the world frame (metres, y up, z toward
+the camera), which is glTF's own frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MESH_CANDIDATES", "STRAND_CANDIDATES", "merge_glb", "scene_glb", "split_glb"]
+
+#: Mesh files shown, first found wins (a head already contains the face).
+MESH_CANDIDATES = ("head.glb", "head.obj", "head.ply", "face.glb", "face.obj", "face.ply")
+#: Strand files shown, first found wins.
+STRAND_CANDIDATES = ("hair.glb", "strands.glb", "strands.ply", "strands.data", "strands.usdc")
+#: At most this many strands go to the browser (an evenly spaced subset).
+MAX_VIEW_STRANDS = 4000
+
+_JSON, _BIN = 0x4E4F534A, 0x004E4942
+# glTF top-level arrays and the fields that point into each of them.
+_REFS = {
+    "nodes": {"mesh": "meshes", "children": "nodes", "skin": "skins", "camera": "cameras"},
+    "meshes": {},
+    "accessors": {"bufferView": "bufferViews"},
+    "bufferViews": {},
+    "materials": {},
+    "textures": {"source": "images", "sampler": "samplers"},
+    "images": {"bufferView": "bufferViews"},
+    "samplers": {},
+    "skins": {"joints": "nodes", "inverseBindMatrices": "accessors", "skeleton": "nodes"},
+    "cameras": {},
+}
+
+
+def split_glb(data: bytes) -> tuple[dict, bytes]:
+    """(JSON, binary chunk) of GLB bytes."""
+    magic, version, _ = struct.unpack_from("<4sII", data, 0)
+    if magic != b"glTF" or version != 2:
+        raise ValueError("not a glTF 2 binary")
+    pos, js, binary = 12, None, b""
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from("<II", data, pos)
+        chunk = data[pos + 8 : pos + 8 + length]
+        pos += 8 + length
+        if kind == _JSON and js is None:
+            js = json.loads(chunk.decode("utf-8"))
+        elif kind == _BIN and not binary:
+            binary = chunk
+    if js is None:
+        raise ValueError("GLB without a JSON chunk")
+    return js, binary
+
+
+def _pad(b: bytes, fill: bytes = b"\x00") -> bytes:
+    return b + fill * (-len(b) % 4)
+
+
+def merge_glb(parts: list[bytes]) -> bytes:
+    """Merge GLB files (each with at most one embedded buffer) into one scene.
+
+    Every part's default scene's root nodes become root nodes of the merged scene; indices are
+    shifted, binary chunks concatenated (4-byte aligned). Extensions used by any part are kept.
+    """
+    out: dict = {"asset": {"version": "2.0", "generator": "monoscan viewer"}, "scene": 0}
+    binary = b""
+    roots: list[int] = []
+    used: set[str] = set()
+    for data in parts:
+        js, blob = split_glb(data)
+        offsets = {key: len(out.get(key, [])) for key in _REFS}
+        base = len(binary)
+        binary += _pad(blob)
+        for key, refs in _REFS.items():
+            for item in js.get(key, []):
+                item = json.loads(json.dumps(item))
+                for field, target in refs.items():
+                    if field in item:
+                        v = item[field]
+                        item[field] = ([i + offsets[target] for i in v] if isinstance(v, list)
+                                       else v + offsets[target])
+                if key == "bufferViews":
+                    item["buffer"] = 0
+                    item["byteOffset"] = item.get("byteOffset", 0) + base
+                if key == "meshes":
+                    for prim in item.get("primitives", []):
+                        prim["attributes"] = {a: i + offsets["accessors"]
+                                              for a, i in prim["attributes"].items()}
+                        if "indices" in prim:
+                            prim["indices"] += offsets["accessors"]
+                        if "material" in prim:
+                            prim["material"] += offsets["materials"]
+                        for target in prim.get("targets", []):
+                            for a in target:
+                                target[a] += offsets["accessors"]
+                if key == "materials":
+                    _shift_textures(item, offsets["textures"])
+                out.setdefault(key, []).append(item)
+        scenes = js.get("scenes") or [{"nodes": list(range(len(js.get("nodes", []))))}]
+        scene = scenes[js.get("scene", 0)]
+        roots.extend(n + offsets["nodes"] for n in scene.get("nodes", []))
+        used.update(js.get("extensionsUsed", []))
+    out["scenes"] = [{"nodes": roots}]
+    out["buffers"] = [{"byteLength": len(binary)}]
+    if used:
+        out["extensionsUsed"] = sorted(used)
+    js_bytes = _pad(json.dumps(out, separators=(",", ":")).encode("utf-8"), b" ")
+    total = 12 + 8 + len(js_bytes) + 8 + len(binary)
+    return b"".join([struct.pack("<4sII", b"glTF", 2, total),
+                     struct.pack("<II", len(js_bytes), _JSON), js_bytes,
+                     struct.pack("<II", len(binary), _BIN), binary])
+
+
+def _shift_textures(obj, offset: int) -> None:
+    """Shift every ``{"index": i}`` texture reference inside a material."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k.endswith("Texture") and isinstance(v, dict) and "index" in v:
+                v["index"] += offset
+            _shift_textures(v, offset)
+    elif isinstance(obj, list):
+        for v in obj:
+            _shift_textures(v, offset)
+
+
+def _mesh_glb(path: Path) -> bytes:
+    if path.suffix == ".glb":
+        return path.read_bytes()
+    import trimesh
+
+    return trimesh.load(path, force="scene").export(file_type="glb")
+
+
+def _strands_glb(path: Path) -> bytes:
+    from monoscan.io.strands import read_strands
+    from monoscan.io.strands.glb import encode_glb
+
+    strands = read_strands(path)
+    if strands.n_strands > MAX_VIEW_STRANDS:
+        keep = np.linspace(0, strands.n_strands - 1, MAX_VIEW_STRANDS).round().astype(int)
+        strands = strands.subset(np.unique(keep))
+    return encode_glb(strands, colors="auto")
+
+
+def scene_files(result_dir: str | os.PathLike) -> tuple[Path | None, Path | None]:
+    """(mesh file, strands file) the viewer shows for ``result_dir``; None where absent."""
+    d = Path(result_dir)
+    base = d.resolve()
+
+    def ok(p: Path) -> bool:  # a regular file really inside the folder (no link out)
+        return p.is_file() and p.resolve().parent == base
+
+    mesh = next((d / n for n in MESH_CANDIDATES if ok(d / n)), None)
+    strands = next((d / n for n in STRAND_CANDIDATES if ok(d / n)), None)
+    return mesh, strands
+
+
+def scene_glb(result_dir: str | os.PathLike) -> bytes | None:
+    """GLB bytes of the result's mesh and strands merged, or None when it has neither.
+
+    A strands file that cannot be read is left out (the mesh is still shown).
+    """
+    mesh, strands = scene_files(result_dir)
+    parts = []
+    if mesh is not None:
+        parts.append(_mesh_glb(mesh))
+    if strands is not None:
+        try:
+            parts.append(_strands_glb(strands))
+        except Exception as exc:  # noqa: BLE001  a broken strands file must not hide the mesh
+            logging.getLogger(__name__).warning("%s: strands not shown: %s", strands, exc)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else merge_glb(parts)
