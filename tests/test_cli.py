@@ -20,7 +20,7 @@ def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
     Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(tmp_path / "blank.png")
     r = run_cli("reconstruct", tmp_path / "missing.jpg", tmp_path / "text.jpg",
                 tmp_path / "blank.png", astronaut_path, "--out", tmp_path / "out", "--quiet",
-                "--no-person")
+                "--no-person", "--no-head", "--strands", "0")
     assert r.returncode == 2
     errors = [line for line in r.stderr.splitlines() if line.strip()]
     assert "Traceback" not in r.stderr
@@ -36,7 +36,8 @@ def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
 
 
 def test_rerun_refuses_then_overwrites(tmp_path, astronaut_path):
-    args = ("reconstruct", astronaut_path, "--out", tmp_path, "--no-person", "--formats", "obj")
+    args = ("reconstruct", astronaut_path, "--out", tmp_path, "--no-person", "--no-hair",
+            "--no-head", "--formats", "obj")
     assert run_cli(*args).returncode == 0
     r = run_cli(*args)
     assert r.returncode == 2 and "already holds a result; use --overwrite" in r.stderr
@@ -50,6 +51,8 @@ def test_demo_writes_the_astronaut(tmp_path):
     assert (tmp_path / "astronaut.png").is_file()
     result = json.loads((tmp_path / "astronaut" / "result.json").read_text())
     assert result["face"]["faces_found"] == 1
+    for name in ("face.obj", "head.obj", "strands.data", "strand_map.png", "hair_depth.npy"):
+        assert name in result["artifacts"], name
     assert r.stderr.strip() == ""  # --quiet and no native log noise
 
 
@@ -74,8 +77,8 @@ def test_reconstruct_body_flag_writes_the_body_beside_the_face(tmp_path):
     from conftest import shared
 
     photo = shared("fullbody", "pifu__ryota.png")
-    r = run_cli("reconstruct", photo, "--out", tmp_path, "--body", "--no-hair", "-q",
-                "--formats", "obj")
+    r = run_cli("reconstruct", photo, "--out", tmp_path, "--body", "--no-hair", "--no-head",
+                "-q", "--formats", "obj")
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "pifu__ryota"
     result = json.loads((folder / "result.json").read_text())

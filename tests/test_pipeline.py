@@ -112,6 +112,38 @@ def test_every_portrait_reconstructs():
         assert recon.landmarks68_crop[:, :2].min() > -5 and recon.landmarks68_crop.max() < 517
 
 
+def test_head_and_strands_are_written_and_reread(astronaut_result):
+    from monoscan.io.strands import read_strands
+
+    recon, result_path = astronaut_result
+    folder = result_path.parent
+    head = trimesh.load(folder / "head.obj", process=False, force="mesh")
+    assert len(head.vertices) == len(recon.head.vertices)
+    ply = trimesh.load(folder / "head.ply", process=False)
+    assert ply.is_watertight and ply.is_winding_consistent and ply.volume > 0
+    height = np.ptp(ply.vertices[:, 1])
+    assert 0.20 < height < 0.40  # chin-to-crown plus neck, metres
+    ids = dict(line.split() for line in (folder / "h3ds_landmarks.txt").read_text().splitlines())
+    assert set(ids) == {"right_eye", "left_eye", "nose_tip", "nose_base", "right_lips",
+                        "left_lips"}
+    nose = ply.vertices[int(ids["nose_tip"])]
+    assert np.linalg.norm(nose - recon.face_mesh.vertices[1]) < 0.005
+    assert ply.vertices[int(ids["right_eye"]), 0] < ply.vertices[int(ids["left_eye"]), 0]
+    strands = read_strands(folder / "strands.data")
+    assert strands.n_strands == recon.strands.n_strands >= 9000
+    np.testing.assert_allclose(strands.points, recon.strands.points, atol=1e-6)
+    assert set(json.loads(result_path.read_text())["artifacts"]) >= {
+        "strands.hair", "strands.usdc", "strands.ply", "hair.glb", "hair_volume.obj",
+        "strands_usc.data", "head.glb"}
+    # Roots on the scalp, above the eyes; no strand point deep inside the head.
+    roots = strands.roots
+    assert np.median(roots[:, 1]) > recon.face_mesh.vertices[:468, 1].max() - 0.05
+    from trimesh.proximity import signed_distance
+
+    sample = strands.points[:: max(1, strands.n_points // 3000)]
+    assert np.mean(signed_distance(ply, sample) > 0.003) < 0.01
+
+
 def test_hair_maps_are_written_in_hairstep_conventions(astronaut_result):
     from PIL import Image
 

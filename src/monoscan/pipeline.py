@@ -32,6 +32,10 @@ __all__ = ["Options", "Reconstruction", "reconstruct", "write_outputs", "SCHEMA_
 SCHEMA_VERSION = "1.0"
 log = logging.getLogger("monoscan")
 MESH_FORMATS = ("obj", "glb", "ply")
+#: Strand formats (``ply`` in ``formats`` also writes ``strands.ply``; ``glb`` ``hair.glb``).
+STRAND_FORMATS = ("data", "hair", "usdc", "usda", "abc")
+ALL_FORMATS = MESH_FORMATS + STRAND_FORMATS
+DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,16 @@ class Options:
         Compute the HairStep hair maps (segmentation, parsing, strand map, depth).
     body : bool
         Also reconstruct the full body (``monoscan body``), written to ``body/``.
+    head : bool
+        Fit our parametric head and assemble the closed textured head mesh.
+    strands : int
+        Number of 3D hair strands to grow (0: none; needs ``hair`` and ``head``).
+    seed : int
+        Seed for everything random (strand roots).
     formats : tuple of str
-        Mesh formats to write (``obj``, ``glb``, ``ply``).
+        What to write: mesh formats ``obj``, ``glb``, ``ply`` (face, head; ``ply`` and ``glb``
+        also the strands as a line set) and strand formats ``data`` (USC), ``hair`` (Cem
+        Yuksel), ``usdc``/``usda`` (USD BasisCurves), ``abc`` (Alembic, needs bpy).
     """
 
     face_index: int = 0
@@ -62,16 +74,21 @@ class Options:
     person: bool = True
     hair: bool = True
     body: bool = False
-    formats: tuple[str, ...] = MESH_FORMATS
+    head: bool = True
+    strands: int = 10_000
+    seed: int = 0
+    formats: tuple[str, ...] = DEFAULT_FORMATS
 
     def __post_init__(self) -> None:
         if self.face_index < 0:
             raise InputError(f"face index must be >= 0, got {self.face_index}")
         if not 0 <= self.subdivisions <= 4:
             raise InputError(f"subdivisions must be 0..4, got {self.subdivisions}")
-        unknown = set(self.formats) - set(MESH_FORMATS)
+        unknown = set(self.formats) - set(ALL_FORMATS)
         if unknown:
-            raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {MESH_FORMATS}")
+            raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {ALL_FORMATS}")
+        if not 0 <= self.strands <= 1_000_000:
+            raise InputError(f"strands must be 0..1000000, got {self.strands}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,14 @@ class Reconstruction:
         HairStep maps on the 512 crop.
     body : BodyResult or None
         Full body, when asked for and a person was found.
+    head : HeadMesh or None
+        Closed textured head (world frame, metres).
+    head_landmarks : dict or None
+        H3DS landmark name -> vertex index on ``head``.
+    strands : Strands or None
+        3D hair strands, root to tip, world frame, metres.
+    hair_volume : Occupancy or None
+        The hair occupancy grid the strands grew in.
     timings : dict
         Seconds per stage.
     notes : list of str
@@ -116,6 +141,10 @@ class Reconstruction:
     pose: object | None = None
     hair: object | None = None
     body: object | None = None
+    head: object | None = None
+    head_landmarks: dict | None = None
+    strands: object | None = None
+    hair_volume: object | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -195,6 +224,25 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             person_crop = None if person_mask is None else crop.from_photo(person_mask)
             hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
                                  person_crop)
+    head = head_landmarks = None
+    if options.head:
+        from monoscan.head.assemble import assemble_head
+        from monoscan.head.fit import fit_head
+        from monoscan.head.landmarks import h3ds_landmark_ids
+
+        with _timed(t, "head"):
+            world = camera.photo_to_world(face.points)
+            head = assemble_head(face_mesh, fit_head(world), photo.rgb, camera)
+            head_landmarks = h3ds_landmark_ids(head.vertices, world)
+    strands = hair_volume = None
+    if options.strands and head is not None and hair is not None and hair.depth_m is not None:
+        from monoscan.hair.reconstruct3d import hair_strands
+
+        with _timed(t, "strands"):
+            strands, hair_volume = hair_strands(
+                hair.hair_mask, hair.direction, hair.depth_m, crop, camera, head,
+                orientation_crop=hair.orientation, body_mask_crop=hair.parsing == 1,
+                n_strands=options.strands, seed=options.seed)
     body = None
     if options.body:
         from monoscan.body.reconstruct import reconstruct_body
@@ -209,7 +257,8 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
     return Reconstruction(
         photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
         camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
-        body=body, timings=t, notes=notes,
+        body=body, head=head, head_landmarks=head_landmarks, strands=strands,
+        hair_volume=hair_volume, timings=t, notes=notes,
     )
 
 
@@ -261,7 +310,7 @@ def write_outputs(
 
     with _timed(t, "write"):
         mesh = recon.face_mesh
-        for fmt in options.formats:
+        for fmt in (f for f in options.formats if f in MESH_FORMATS):
             textured = fmt != "ply"
             paths = save_mesh(directory / f"face.{fmt}", mesh.to_trimesh(textured=textured))
             record(f"face.{fmt}", "dense face mesh, " + (
@@ -289,6 +338,10 @@ def write_outputs(
                    units="probability x 255")
         if recon.hair is not None:
             _write_hair_maps(recon, directory, record)
+        if recon.head is not None:
+            _write_head(recon, directory, options, record)
+        if recon.strands is not None:
+            _write_strands(recon, directory, options, record)
         if recon.body is not None:
             from monoscan.body.pipeline import save_body
 
@@ -317,6 +370,10 @@ def write_outputs(
             "detector_score": recon.face.box.score,
         },
         "camera": recon.camera.to_json(),
+        "hair3d": None if recon.hair_volume is None else {
+            "strands": int(recon.strands.n_strands), "points": int(recon.strands.n_points),
+            **{k: recon.hair_volume.info.get(k) for k in (
+                "shape", "voxel_size_m", "n_roots", "curliness_m")}},
         "pose": None if recon.pose is None else {
             "landmarks_px": np.round(recon.pose.landmarks, 2).tolist(),
             "visibility": np.round(recon.pose.visibility, 3).tolist(),
@@ -326,7 +383,65 @@ def write_outputs(
         "notes": recon.notes,
         "versions": package_versions(),
     }
-    return write_text(directory / "result.json", json.dumps(result, indent=2))
+    return write_text(directory / "result.json", json.dumps(result, indent=2, default=_json_value))
+
+
+def _json_value(value):
+    """NumPy arrays and scalars in result.json as plain lists and numbers."""
+    if isinstance(value, np.ndarray):
+        return np.round(value, 6).tolist() if value.dtype.kind == "f" else value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to result.json")
+
+
+def _write_head(recon: Reconstruction, directory: Path, options: Options, record) -> None:
+    from monoscan.head.landmarks import write_h3ds_landmarks
+    from monoscan.io.atomic import write_text
+    from monoscan.io.meshes import save_mesh
+
+    head = recon.head
+    for fmt in (f for f in options.formats if f in MESH_FORMATS):
+        textured = fmt != "ply"
+        paths = save_mesh(directory / f"head.{fmt}", head.to_trimesh(textured=textured))
+        record(f"head.{fmt}", "closed head: the photo's face blended into our parametric "
+               "skull, ears and neck, " + ("textured" if textured else "vertex colours"),
+               units="metres", frame="world (y up, x subject's left, z toward camera)",
+               vertices=int(len(head.vertices)), faces=int(len(head.faces)), watertight=True,
+               companions=[p.name for p in paths[1:]])
+    write_h3ds_landmarks(directory / "h3ds_landmarks.txt", recon.head_landmarks)
+    record("h3ds_landmarks.txt", "H3DS landmarks on head.*: lines 'name vertex_index'",
+           units="vertex indices")
+    write_text(directory / "head_fit.json", json.dumps(head.head.to_json(), indent=2))
+    record("head_fit.json", "fitted parametric head: shape, scale, pose, fit residuals",
+           units="metres, degrees")
+
+
+def _write_strands(recon: Reconstruction, directory: Path, options: Options, record) -> None:
+    from monoscan.hair.frames import to_usc_frame
+    from monoscan.hair.reconstruct3d import occupancy_surface
+    from monoscan.io.meshes import save_mesh
+    from monoscan.io.strands import write_strands
+
+    strands = recon.strands
+    meaning = f"{strands.n_strands} hair strands, root to tip"
+    world = "metres, world frame (y up, x subject's left, z toward camera)"
+    names = {"data": "strands.data", "hair": "strands.hair", "usdc": "strands.usdc",
+             "usda": "strands.usda", "abc": "strands.abc", "ply": "strands.ply",
+             "glb": "hair.glb"}
+    for fmt in options.formats:
+        if fmt in names:
+            write_strands(directory / names[fmt], strands)
+            record(names[fmt], meaning + (" (lines for web viewers)" if fmt == "glb" else ""),
+                   units=world, strands=int(strands.n_strands), points=int(strands.n_points))
+    if "data" in options.formats:
+        write_strands(directory / "strands_usc.data", to_usc_frame(strands, recon.head.head))
+        record("strands_usc.data", meaning + ", in the USC-HairSalon head's frame",
+               units="metres, USC-HairSalon frame (y up; its head spans y 1.55-1.89)")
+    if "obj" in options.formats:
+        save_mesh(directory / "hair_volume.obj", occupancy_surface(recon.hair_volume))
+        record("hair_volume.obj", "closed surface of the hair volume the strands grew in",
+               units=world)
 
 
 def _write_hair_maps(recon: Reconstruction, directory: Path, record) -> None:

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
-    from monoscan.pipeline import MESH_FORMATS
+    from monoscan.pipeline import ALL_FORMATS, DEFAULT_FORMATS
 
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--face-index", type=int, default=0,
@@ -39,8 +39,9 @@ def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     p.add_argument("--min-face-px", type=float, default=MIN_FACE_PX,
                    help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)")
     if meshes:
-        p.add_argument("--formats", default=",".join(MESH_FORMATS),
-                       help="comma-separated mesh formats (default: %(default)s)")
+        p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
+                       help="comma-separated outputs to write, from "
+                       f"{','.join(ALL_FORMATS)} (default: %(default)s)")
     p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
     p.add_argument("--no-person", action="store_true",
                    help="skip person segmentation and body pose")
@@ -48,6 +49,10 @@ def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
         p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
         p.add_argument("--body", action="store_true",
                        help="also reconstruct the full body into OUT/<stem>/body/")
+        p.add_argument("--no-head", action="store_true", help="skip the closed head mesh")
+        p.add_argument("--strands", type=int, default=10_000,
+                       help="hair strands to grow, 0 for none (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
@@ -57,7 +62,9 @@ def _options(args: argparse.Namespace):
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
     return Options(face_index=args.face_index, min_face_px=args.min_face_px,
                    subdivisions=args.subdivisions, person=not args.no_person,
-                   hair=not args.no_hair, body=getattr(args, "body", False), formats=formats)
+                   hair=not args.no_hair, body=getattr(args, "body", False),
+                   head=not getattr(args, "no_head", True), strands=getattr(args, "strands", 0),
+                   seed=getattr(args, "seed", 0), formats=formats)
 
 
 def run(args: argparse.Namespace) -> int:
