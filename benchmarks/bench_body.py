@@ -34,7 +34,7 @@ def one(path: str, size: int | None) -> dict:
     import cv2
     import numpy as np
 
-    from monoscan.body._raster import rasterize
+    from monoscan.render.raster import rasterize
     from monoscan.body.mesh import world_to_photo
     from monoscan.body.reconstruct import BodyOptions, reconstruct_body
     from monoscan.io.images import load_image

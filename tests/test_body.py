@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.body._raster import rasterize
+from monoscan.render.raster import rasterize
 from monoscan.body.mesh import world_to_photo
 from monoscan.body.parts import PART_SIZES, crop_image, part_crops
 from monoscan.cli import main

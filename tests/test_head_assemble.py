@@ -73,7 +73,7 @@ def _head_size(head: HeadMesh, world: np.ndarray) -> tuple[float, float]:
 def _check_texture_off_face(head: HeadMesh) -> None:
     """Inside every triangle off the face the texture is skin (texture coordinates never jump
     across the photo), except a few at the centre of the flat cut under the neck."""
-    from monoscan.head._raster import sample_image
+    from monoscan.render.raster import sample_image
 
     f = head.faces[~head.face_region[head.faces].any(1)]
     res = head.texture.shape[0]

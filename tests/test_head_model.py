@@ -103,12 +103,13 @@ def test_scalp_region():
 
 def test_rasteriser_and_preview():
     from monoscan.head._preview import render
-    from monoscan.head._raster import rasterize
+    from monoscan.render.raster import rasterize
 
     # Two overlapping triangles: the nearer (larger depth) wins; coverage is exact.
-    xy = np.array([[0, 0], [8, 0], [0, 8], [0, 0], [8, 0], [0, 8]], float)
+    # Pixel centres sit at +0.5, so shifting by 0.5 samples at integer coordinates.
+    xy = np.array([[0, 0], [8, 0], [0, 8], [0, 0], [8, 0], [0, 8]], float) + 0.5
     depth = np.array([0, 0, 0, 1, 1, 1], float)
-    tri, bary, z = rasterize(xy, depth, np.array([[0, 1, 2], [3, 4, 5]]), (10, 10))
+    z, tri, bary = rasterize(xy, depth, np.array([[0, 1, 2], [3, 4, 5]]), (10, 10))
     covered = tri >= 0
     assert covered.sum() == 45  # samples with x + y <= 8
     assert (tri[covered] == 1).all() and (z[covered] == 1).all()

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.body._raster import rasterize
+from monoscan.render.raster import rasterize
 from monoscan.errors import FormatError, InputError
 
 __all__ = [

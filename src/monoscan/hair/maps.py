@@ -59,7 +59,7 @@ class HairMaps:
 
 def face_depth_in_crop(face_mesh: FaceMesh, camera: Camera, crop: Crop) -> np.ndarray:
     """Rasterise the face mesh's world z (metres, larger = closer) into the crop; NaN elsewhere."""
-    from monoscan.body._raster import rasterize  # TODO(lead): move to a shared render module
+    from monoscan.render.raster import rasterize
 
     px = crop.to_crop(camera.world_to_photo(face_mesh.vertices))
     # rasterize() puts pixel centres at +0.5; crop coordinates are pixel-centre based.

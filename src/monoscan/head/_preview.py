@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monoscan.head._raster import rasterize, sample_image
+from monoscan.render.raster import rasterize, sample_image
 
 #: View name -> yaw of the camera around the world y axis (degrees; 0 looks at the face).
 VIEWS = {"front": 0.0, "left": 90.0, "back": 180.0, "right": -90.0, "three_quarter": 35.0}
@@ -50,7 +50,7 @@ def render(vertices: np.ndarray, faces: np.ndarray, view: str | float = "front",
     scale = 0.9 * size / max(hi[0] - lo[0], hi[1] - lo[1], 1e-12)
     xy = np.stack([(v[:, 0] - centre[0]) * scale + size / 2,
                    (centre[1] - v[:, 1]) * scale + size / 2], axis=1)
-    tri, bary, _ = rasterize(xy, v[:, 2], f, (size, size))
+    _, tri, bary = rasterize(xy, v[:, 2], f, (size, size))
     hit = tri >= 0
     out = np.full((size, size, 3), background, np.uint8)
     if not hit.any():

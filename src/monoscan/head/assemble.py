@@ -40,7 +40,7 @@ import numpy as np
 from monoscan.errors import InputError
 from monoscan.face.camera import Camera
 from monoscan.face.mesh import FaceMesh
-from monoscan.head._raster import sample_image
+from monoscan.render.raster import sample_image
 from monoscan.head.fit import FittedHead
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
 
@@ -164,12 +164,13 @@ def _face_height_field(face: FaceMesh, grid: _Grid) -> _FaceField:
     """Rasterise the face mesh along z onto the grid's (x, y) columns."""
     from scipy import ndimage
 
-    from monoscan.head._raster import rasterize
+    from monoscan.render.raster import rasterize
 
     nx, ny, _ = grid.shape
     v = face.vertices.astype(np.float64)
-    xy = (v[:, :2] - grid.origin[:2]) / grid.spacing
-    tri, _, zbuf = rasterize(xy, v[:, 2], face.faces, (ny, nx))
+    # Grid columns sit at integer coordinates; the rasteriser samples pixel centres (+0.5).
+    xy = (v[:, :2] - grid.origin[:2]) / grid.spacing + 0.5
+    zbuf, tri, _ = rasterize(xy, v[:, 2], face.faces, (ny, nx))
     hit = tri >= 0
     filled = ndimage.binary_fill_holes(hit)
     height = np.where(hit, zbuf, 0.0).astype(np.float32)
@@ -773,14 +774,15 @@ def face_fidelity(head: HeadMesh, face_mesh: FaceMesh, radius: float = 0.05) -> 
     """
     import trimesh
 
-    from monoscan.head._raster import rasterize
+    from monoscan.render.raster import rasterize
 
     v = face_mesh.vertices.astype(np.float64)
     step = 0.001
     lo = v[:, :2].min(0)
     xy = (v[:, :2] - lo) / step
     shape = tuple(int(s) + 2 for s in np.ceil(xy.max(0))[::-1])
-    _, _, zbuf = rasterize(xy, v[:, 2], face_mesh.faces, shape)
+    zbuf, _, _ = rasterize(xy + 0.5, v[:, 2], face_mesh.faces, shape)
+    zbuf = np.nan_to_num(zbuf, nan=-np.inf)
     col = np.clip(np.round(xy).astype(int), 0, np.array(shape[::-1]) - 1)
     visible = v[:, 2] >= zbuf[col[:, 1], col[:, 0]] - 0.001
     central = np.linalg.norm(v - v[1], axis=1) < radius

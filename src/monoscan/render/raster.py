@@ -1,4 +1,4 @@
-"""A small vectorised z-buffer rasteriser for orthographic views (private helper).
+"""A small vectorised z-buffer rasteriser for orthographic views, and bilinear image sampling.
 
 Pixel (row r, column c) has its centre at photo coordinates (c + 0.5, r + 0.5): the photo
 frame's origin is the top-left pixel corner.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rasterize"]
+__all__ = ["rasterize", "sample_image"]
 
 
 def rasterize(
@@ -108,3 +108,18 @@ def rasterize(
         start = stop
     depth = np.where(np.isfinite(best), sign * best, np.nan)
     return depth.reshape(h, w), face_out.reshape(h, w), bary_out.reshape(h, w, 3)
+
+
+def sample_image(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of an (H, W, C) uint8 image at pixel coordinates (any count)."""
+    import cv2
+
+    n = len(x)
+    cols = 1024
+    rows = max(1, -(-n // cols))
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n], my[:n] = x, y
+    out = cv2.remap(image, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * cols, -1)[:n].astype(np.uint8)

@@ -1,0 +1,1 @@
+"""Rendering on the CPU: the z-buffer rasteriser shared by every stage that draws meshes."""
