@@ -1,0 +1,91 @@
+"""``monoscan segment-hair IMAGE... --out DIR``: hair masks for any photos.
+
+Writes ``DIR/<image-stem>/hair_mask.png`` (same size as the photo, 255 = hair, 0 = not hair)
+for each image. A bad image is reported as ``error: ...`` on stderr and the others still run;
+the exit code is 2 if any image failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from monoscan.errors import MonoscanError
+
+EXIT_OK = 0
+EXIT_FAILED = 2
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "segment-hair",
+        parents=[common],
+        help="hair masks for photos (no face needed)",
+        description="Segment the hair in each IMAGE and write DIR/<image-stem>/hair_mask.png "
+        "(same size as the image; 255 = hair, 0 = not hair).",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="photo files (JPEG, PNG, ...)")
+    p.add_argument("--out", "-o", required=True, type=Path, metavar="DIR",
+                   help="output folder (one sub-folder per image)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="hair probability threshold in (0, 1) (default: the model's, 0.5)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (1)")
+    p.add_argument("--save-probability", action="store_true",
+                   help="also write hair_probability.png (probability x 255)")
+    p.set_defaults(func=run)
+
+
+def _unique_dirs(paths: list[Path], out: Path) -> list[Path]:
+    """One output folder per image, named by stem; repeated stems get -2, -3, ..."""
+    seen: dict[str, int] = {}
+    dirs = []
+    for path in paths:
+        stem = path.stem or "image"
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        dirs.append(out / (stem if n == 1 else f"{stem}-{n}"))
+    return dirs
+
+
+def _write(line: str, stream, quiet: bool) -> None:
+    """Print a line without breaking the progress bar."""
+    if quiet:
+        print(line, file=stream)
+    else:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=stream)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from monoscan.hair.segmentation import segment_hair
+    from monoscan.io.images import load_image, save_png
+    from monoscan.progress import progress
+
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        raise MonoscanError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if args.threads < 1:
+        raise MonoscanError(f"--threads must be at least 1, got {args.threads}")
+    paths = [Path(p) for p in args.images]
+    failed = 0
+    items = list(zip(paths, _unique_dirs(paths, args.out)))
+    for path, folder in progress(items, total=len(items), desc="segment-hair", quiet=args.quiet,
+                                 unit="img"):
+        try:
+            photo = load_image(path)
+            seg = segment_hair(photo.rgb, threshold=args.threshold, threads=args.threads)
+            mask_path = save_png(folder / "hair_mask.png", seg.mask_u8)
+            if args.save_probability:
+                prob = np.round(seg.probability * 255).astype(np.uint8)
+                save_png(folder / "hair_probability.png", prob)
+        except MonoscanError as exc:
+            failed += 1
+            _write(f"error: {exc}", sys.stderr, args.quiet)
+            continue
+        if not args.quiet:
+            _write(f"{mask_path}  hair {100 * seg.area_fraction:.1f}% of the image", sys.stdout,
+                   args.quiet)
+    return EXIT_FAILED if failed else EXIT_OK
