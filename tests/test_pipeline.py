@@ -168,3 +168,19 @@ def test_hair_maps_are_written_in_hairstep_conventions(astronaut_result):
     assert np.array_equal(parsing == 3, hair)  # hair stays hair, also over the face
     photo_mask = np.asarray(Image.open(folder / "hair_mask_photo.png"))
     assert photo_mask.shape == recon.photo.rgb.shape[:2]
+
+
+def test_no_hair_means_no_strands_but_a_result(monkeypatch, astronaut_rgb):
+    import monoscan.hair.segmentation as seg
+
+    real = seg.segment_hair
+
+    def bald(rgb, **kw):
+        out = real(rgb, **kw)
+        return type(out)(probability=out.probability * 0, mask=out.mask & False,
+                         threshold=out.threshold)
+
+    monkeypatch.setattr(seg, "segment_hair", bald)
+    recon = monoscan.reconstruct(astronaut_rgb, Options(person=False))
+    assert recon.strands is None and recon.head is not None
+    assert "no hair found in the photo: no strands grown" in recon.notes

@@ -36,6 +36,8 @@ MESH_FORMATS = ("obj", "glb", "ply")
 STRAND_FORMATS = ("data", "hair", "usdc", "usda", "abc")
 ALL_FORMATS = MESH_FORMATS + STRAND_FORMATS
 DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
+#: Fewer hair pixels than this in the 512 crop and no strands are grown.
+MIN_HAIR_PIXELS = 200
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,11 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             head = assemble_head(face_mesh, fit_head(world), photo.rgb, camera)
             head_landmarks = h3ds_landmark_ids(head.vertices, world)
     strands = hair_volume = None
-    if options.strands and head is not None and hair is not None and hair.depth_m is not None:
+    grow = options.strands and head is not None and hair is not None and hair.depth_m is not None
+    if grow and hair.hair_mask.sum() < MIN_HAIR_PIXELS:
+        grow = False  # bald, or hair the segmentation missed: the rest still stands
+        notes.append("no hair found in the photo: no strands grown")
+    if grow:
         from monoscan.hair.reconstruct3d import hair_strands
 
         with _timed(t, "strands"):
