@@ -34,10 +34,10 @@ def one(path: str, size: int | None) -> dict:
     import cv2
     import numpy as np
 
-    from monoscan.render.raster import rasterize
     from monoscan.body.mesh import world_to_photo
     from monoscan.body.reconstruct import BodyOptions, reconstruct_body
     from monoscan.io.images import load_image
+    from monoscan.render.raster import rasterize
 
     t = time.perf_counter()
     cpu = time.process_time()

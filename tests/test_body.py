@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.render.raster import rasterize
 from monoscan.body.mesh import world_to_photo
 from monoscan.body.parts import PART_SIZES, crop_image, part_crops
 from monoscan.cli import main
 from monoscan.errors import InputError, NoPersonError
 from monoscan.perception.pose import LANDMARK_NAMES, PoseResult
+from monoscan.render.raster import rasterize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fullbody"
 needs_data = pytest.mark.skipif(

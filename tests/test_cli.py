@@ -12,7 +12,7 @@ from PIL import Image
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "monoscan.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+                          capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
 
 
 def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import shared
+
 from monoscan.errors import NoFaceError
 from monoscan.io.images import load_image
 from monoscan.perception.face import detect_face_landmarks, detect_faces

@@ -108,7 +108,7 @@ def test_crop_grows_to_hold_long_hair_up_to_four_face_heights(astronaut_rgb, ast
     hair[y_top : y_top + int(2.8 * face_h), x0 - 30 : x1 + 30] = True  # hair to the chest
     grown = hairstep_crop(astronaut_rgb, pts, hair)
     assert plain.box[2] == pytest.approx(2.2 * face_h, rel=1e-6)
-    left, top, side = grown.box
+    _, top, side = grown.box
     assert side > plain.box[2] and side <= 4.0 * face_h + 1e-6
     assert top <= y_top and top + side >= y_top + 2.8 * face_h - 1  # all of the hair inside
     hair[:] = True  # hair everywhere: capped at 4 face heights

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import trimesh
+from conftest import shared
 
 import monoscan
-from conftest import shared
 from monoscan.errors import InputError
 from monoscan.pipeline import Options
 
@@ -81,7 +81,7 @@ def test_refuses_to_overwrite_and_replaces_with_overwrite(astronaut_result):
 
 def test_failed_write_leaves_no_result(tmp_path, astronaut_result, monkeypatch):
     recon, _ = astronaut_result
-    import monoscan.viewer.overlay as overlay
+    from monoscan.viewer import overlay
 
     def broken(_):
         raise RuntimeError("disk full")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "reconstruct", "Options", "Reconstruction", "write_outputs"]
+__all__ = ["Options", "Reconstruction", "__version__", "reconstruct", "write_outputs"]
 
 _LAZY = {
     "reconstruct": "monoscan.pipeline",

@@ -6,7 +6,7 @@ Every error the CLI turns into a one-line ``error: ...`` message and exit code 2
 
 from __future__ import annotations
 
-__all__ = ["MonoscanError", "InputError", "NoFaceError", "NoPersonError", "FormatError"]
+__all__ = ["FormatError", "InputError", "MonoscanError", "NoFaceError", "NoPersonError"]
 
 
 class MonoscanError(Exception):

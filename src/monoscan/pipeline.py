@@ -27,7 +27,7 @@ from monoscan.io.images import Photo, load_image
 from monoscan.perception.crop import Crop, hairstep_crop
 from monoscan.perception.face import MIN_FACE_PX, FaceLandmarks, detect_face_landmarks
 
-__all__ = ["Options", "Reconstruction", "reconstruct", "write_outputs", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "Options", "Reconstruction", "reconstruct", "write_outputs"]
 
 SCHEMA_VERSION = "1.0"
 log = logging.getLogger("monoscan")
@@ -322,7 +322,7 @@ def write_outputs(
             record(f"face.{fmt}", "dense face mesh, " + (
                 "textured from the photo" if textured else "vertex colours from the photo"),
                 units="metres", frame="world (y up, x subject's left, z toward camera)",
-                vertices=int(len(mesh.vertices)), faces=int(len(mesh.faces)),
+                vertices=len(mesh.vertices), faces=len(mesh.faces),
                 watertight=False, companions=[p.name for p in paths[1:]])
         save_npy(directory / "landmarks68.npy", recon.landmarks68_crop)
         record("landmarks68.npy", "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
@@ -413,7 +413,7 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
         record(f"head.{fmt}", "closed head: the photo's face blended into our parametric "
                "skull, ears and neck, " + ("textured" if textured else "vertex colours"),
                units="metres", frame="world (y up, x subject's left, z toward camera)",
-               vertices=int(len(head.vertices)), faces=int(len(head.faces)), watertight=True,
+               vertices=len(head.vertices), faces=len(head.faces), watertight=True,
                companions=[p.name for p in paths[1:]])
     write_h3ds_landmarks(directory / "h3ds_landmarks.txt", recon.head_landmarks)
     record("h3ds_landmarks.txt", "H3DS landmarks on head.*: lines 'name vertex_index'",

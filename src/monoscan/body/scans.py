@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.render.raster import rasterize
 from monoscan.errors import FormatError, InputError
+from monoscan.render.raster import rasterize
 
 __all__ = [
     "SCAN_SUFFIXES",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Camera", "estimate_camera", "IRIS_DIAMETER_M", "FACE_WIDTH_M"]
+__all__ = ["FACE_WIDTH_M", "IRIS_DIAMETER_M", "Camera", "estimate_camera"]
 
 #: Visible horizontal iris diameter of adults, metres.
 IRIS_DIAMETER_M = 0.0117

@@ -100,7 +100,6 @@ def build_face_mesh(
     if s < 1.0:
         window = cv2.resize(window, (round(window.shape[1] * s), round(window.shape[0] * s)),
                             interpolation=cv2.INTER_AREA)
-    th, tw = window.shape[:2]
     # Pixel centres: photo x maps to texture u = (x - x0 + 0.5) / (x1 - x0).
     u = (px[:, 0] - x0 + 0.5) / (x1 - x0)
     v = 1.0 - (px[:, 1] - y0 + 0.5) / (y1 - y0)

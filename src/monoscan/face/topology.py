@@ -14,7 +14,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["mesh_triangles", "FACE_OVAL", "N_MESH_VERTICES"]
+__all__ = ["FACE_OVAL", "N_MESH_VERTICES", "mesh_triangles"]
 
 N_MESH_VERTICES = 468
 

@@ -15,7 +15,7 @@ from monoscan.face.camera import Camera
 from monoscan.face.mesh import FaceMesh
 from monoscan.perception.crop import Crop
 
-__all__ = ["HairMaps", "hairstep_maps", "face_depth_in_crop"]
+__all__ = ["HairMaps", "face_depth_in_crop", "hairstep_maps"]
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ import numpy as np
 from monoscan.errors import InputError
 from monoscan.face.camera import Camera
 from monoscan.face.mesh import FaceMesh
-from monoscan.render.raster import sample_image
 from monoscan.head.fit import FittedHead
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
+from monoscan.render.raster import sample_image
 
 __all__ = ["DEFAULT_SPACING", "HeadMesh", "assemble_head", "face_fidelity", "skin_color"]
 

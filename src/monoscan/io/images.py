@@ -20,7 +20,7 @@ import numpy as np
 from monoscan.errors import InputError
 from monoscan.io.atomic import write_bytes
 
-__all__ = ["Photo", "load_image", "save_png", "save_jpeg", "MAX_PIXELS", "SUPPORTED_SUFFIXES"]
+__all__ = ["MAX_PIXELS", "SUPPORTED_SUFFIXES", "Photo", "load_image", "save_jpeg", "save_png"]
 
 #: Largest accepted image, in pixels (width * height): 100 megapixels. Larger files are refused
 #: before decoding, which also stops decompression bombs (a small file that decodes to gigabytes).

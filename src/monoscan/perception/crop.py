@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Crop", "hairstep_crop", "CROP_SIZE"]
+__all__ = ["CROP_SIZE", "Crop", "hairstep_crop"]
 
 CROP_SIZE = 512
 FACE_HEIGHTS_PER_SIDE = 2.2

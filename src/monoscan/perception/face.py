@@ -18,11 +18,11 @@ from monoscan.errors import InputError, NoFaceError
 from monoscan.perception._quiet import native_stderr_silenced
 
 __all__ = [
+    "MIN_FACE_PX",
     "FaceBox",
     "FaceLandmarks",
-    "detect_faces",
     "detect_face_landmarks",
-    "MIN_FACE_PX",
+    "detect_faces",
 ]
 
 #: Smallest face accepted, in photo pixels (width of the detector's face box). Below this the
