@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,3 +28,11 @@ def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |", file=file)
         if k == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
+
+
+def run_isolated(script: str, *args: str) -> dict:
+    """Run ``script --_one ARGS`` in a fresh interpreter (so peak memory is its own) and return
+    the JSON object it prints on its last line."""
+    out = subprocess.run([sys.executable, script, "--_one", *map(str, args)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, peak_rss_mb, print_table
+from _common import SHARED_DATA, peak_rss_mb, print_table, run_isolated
 
 FULLBODY = SHARED_DATA / "fullbody"
 
@@ -90,9 +89,7 @@ def main() -> None:
     jobs += [(FULLBODY / "2k2k__DSC02780.jpg", s) for s in args.sizes]
     rows = []
     for path, size in jobs:
-        out = subprocess.run([sys.executable, __file__, "--_one", str(path), str(size)],
-                             capture_output=True, text=True, check=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row = run_isolated(__file__, path, size)
         rows.append(list(row.values()))
         header = list(row)
         print(f"done {row['photo']}", file=sys.stderr)

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, peak_rss_mb, print_table
+from _common import SHARED_DATA, peak_rss_mb, print_table, run_isolated
 
 PORTRAITS = SHARED_DATA / "portraits"
 DEFAULT = ["hairstep__5914e5debe3331898796dd11f5cd5a30.png",
@@ -77,9 +76,7 @@ def main() -> None:
     rows, header = [], []
     for name in args.photos or DEFAULT:
         for n in args.strands:
-            out = subprocess.run([sys.executable, __file__, "--_one", str(PORTRAITS / name),
-                                  str(n)], capture_output=True, text=True, check=True)
-            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row = run_isolated(__file__, PORTRAITS / name, n)
             rows.append(list(row.values()))
             header = list(row)
             print(f"done {name} {n}", file=sys.stderr)

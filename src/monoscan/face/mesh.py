@@ -15,7 +15,7 @@ import numpy as np
 from monoscan.face.camera import Camera
 from monoscan.face.topology import N_MESH_VERTICES, mesh_triangles
 
-__all__ = ["FaceMesh", "build_face_mesh"]
+__all__ = ["FaceMesh", "build_face_mesh", "textured_trimesh"]
 
 #: Longest side of the texture image, pixels.
 MAX_TEXTURE_PX = 1024
@@ -50,18 +50,24 @@ class FaceMesh:
 
     def to_trimesh(self, textured: bool = True):
         """A ``trimesh.Trimesh`` with the texture (or vertex colours) attached."""
-        import trimesh
-        from PIL import Image
+        return textured_trimesh(self, textured)
 
-        mesh = trimesh.Trimesh(self.vertices, self.faces, process=False)
-        if textured:
-            material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(self.texture))
-            mesh.visual = trimesh.visual.TextureVisuals(uv=self.uv, material=material)
-        else:
-            mesh.visual = trimesh.visual.ColorVisuals(
-                mesh, vertex_colors=np.c_[self.vertex_colors, np.full(len(self.vertices), 255)]
-            )
-        return mesh
+
+def textured_trimesh(mesh, textured: bool = True):
+    """``trimesh.Trimesh`` (vertex order kept) from anything with ``vertices``, ``faces``,
+    ``uv``, ``texture`` and ``vertex_colors``: the texture, or vertex colours if not
+    ``textured``."""
+    import trimesh
+    from PIL import Image
+
+    out = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+    if textured:
+        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(mesh.texture))
+        out.visual = trimesh.visual.TextureVisuals(uv=mesh.uv, material=material)
+    else:
+        alpha = np.full(len(mesh.vertices), 255)
+        out.visual = trimesh.visual.ColorVisuals(out, vertex_colors=np.c_[mesh.vertex_colors, alpha])
+    return out
 
 
 def build_face_mesh(

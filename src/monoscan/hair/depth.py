@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from monoscan._masks import as_mask
 from monoscan.errors import InputError
 
 __all__ = ["HairDepth", "hair_depth", "hair_depth_vis", "inflate_silhouette", "normalize_depth"]
@@ -83,17 +84,6 @@ class HairDepth(NamedTuple):
     metres_per_pixel: float | None
 
 
-def _bool(m: np.ndarray, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
-    a = np.asarray(m)
-    if a.ndim == 3:
-        a = a[..., 0]
-    if a.ndim != 2:
-        raise InputError(f"{name} must be (H, W), got shape {a.shape}")
-    if shape is not None and a.shape != shape:
-        raise InputError(f"{name} shape {a.shape} does not match {shape}")
-    return a if a.dtype == bool else a > (127 if a.dtype == np.uint8 else 0.5)
-
-
 def _grid_edges(mask: np.ndarray):
     """Index map and 4-neighbour pairs (right and down) of a mask's pixels."""
     idx = -np.ones(mask.shape, np.int64)
@@ -122,7 +112,7 @@ def inflate_silhouette(mask: np.ndarray) -> np.ndarray:
     >>> round(float(inflate_silhouette(disc)[50, 50]))  # radius 40.5 plus half a pixel
     41
     """
-    m = _bool(mask, "mask").copy()
+    m = as_mask(mask, "mask").copy()
     m[0, :] = m[-1, :] = False
     m[:, 0] = m[:, -1] = False
     out = np.zeros(m.shape, np.float32)
@@ -250,7 +240,7 @@ def _solve_correction(
 
 def normalize_depth(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Min-max normalise ``depth`` to ``[0, 1]`` inside ``mask`` (HairStep), 0 outside."""
-    m = _bool(mask, "mask", np.asarray(depth).shape)
+    m = as_mask(mask, "mask", np.asarray(depth).shape)
     out = np.zeros(m.shape, np.float32)
     if not m.any():
         return out
@@ -314,7 +304,7 @@ def hair_depth(
         Shapes disagree, or ``face_depth`` is given but ``metres_per_pixel`` can be neither
         used nor estimated.
     """
-    hair = _bool(hair_mask, "hair_mask")
+    hair = as_mask(hair_mask, "hair_mask")
     shape = hair.shape
     theta = None
     if orientation is not None:
@@ -391,7 +381,7 @@ def hair_depth_vis(depth: np.ndarray, mask: np.ndarray | None = None) -> np.ndar
     d = np.asarray(depth, np.float32)
     if d.ndim != 2:
         raise InputError(f"depth must be (H, W), got shape {d.shape}")
-    m = d > 0 if mask is None else _bool(mask, "mask", d.shape)
+    m = d > 0 if mask is None else as_mask(mask, "mask", d.shape)
     u8 = np.clip(np.rint(np.nan_to_num(d) * 255.0), 0, 255).astype(np.uint8)
     bgr = cv2.applyColorMap(u8, cv2.COLORMAP_MAGMA)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from monoscan._masks import as_mask
 from monoscan.errors import InputError
 
 __all__ = ["ScalpPrior", "growth_direction", "growth_prior", "scalp_prior"]
@@ -64,15 +65,6 @@ class ScalpPrior:
     from_landmarks: bool
 
 
-def _as_mask(mask: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
-    m = np.asarray(mask)
-    if m.ndim != 2:
-        raise InputError(f"mask must be (H, W), got shape {m.shape}")
-    if shape is not None and m.shape != shape:
-        raise InputError(f"mask shape {m.shape} does not match {shape}")
-    return m > (127 if m.dtype == np.uint8 else 0)
-
-
 def scalp_prior(mask: np.ndarray, landmarks68: np.ndarray | None = None) -> ScalpPrior:
     """Estimate the scalp centre and face scale (rule in the module docstring).
 
@@ -87,7 +79,7 @@ def scalp_prior(mask: np.ndarray, landmarks68: np.ndarray | None = None) -> Scal
     -------
     ScalpPrior
     """
-    m = _as_mask(mask)
+    m = as_mask(mask)
     if landmarks68 is not None:
         lm = np.asarray(landmarks68, np.float64)
         if lm.ndim != 2 or lm.shape[0] != 68 or lm.shape[1] < 2:
@@ -175,7 +167,7 @@ def growth_direction(
     theta = np.asarray(orientation, np.float32)
     if theta.ndim != 2:
         raise InputError(f"orientation must be (H, W), got shape {theta.shape}")
-    m = _as_mask(mask, theta.shape)
+    m = as_mask(mask, "mask", theta.shape)
     theta = np.mod(np.nan_to_num(theta), np.float32(np.pi)).astype(np.float32)  # undirected
     out = np.zeros(theta.shape + (2,), np.float32)
     if not m.any():

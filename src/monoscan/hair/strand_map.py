@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from monoscan._masks import as_mask
 from monoscan.errors import InputError
 
 __all__ = [
@@ -25,15 +26,6 @@ __all__ = [
     "map_to_photo",
     "orientation_vis",
 ]
-
-
-def _bool_mask(m: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
-    a = np.asarray(m)
-    if a.ndim == 3:
-        a = a[..., 0]
-    if a.shape != shape:
-        raise InputError(f"{name} shape {a.shape} does not match {shape}")
-    return a if a.dtype == bool else a > (127 if a.dtype == np.uint8 else 0.5)
 
 
 def encode_strand_map(
@@ -66,7 +58,7 @@ def encode_strand_map(
     if d.ndim != 3 or d.shape[2] != 2:
         raise InputError(f"direction must be (H, W, 2), got shape {d.shape}")
     shape = d.shape[:2]
-    hair = _bool_mask(hair_mask, shape, "hair_mask")
+    hair = as_mask(hair_mask, "hair_mask", shape)
     n = np.hypot(d[..., 0], d[..., 1])
     n = np.where(np.isfinite(n) & (n > 1e-9), n, np.inf)
     dx, dy = d[..., 0] / n, d[..., 1] / n
@@ -74,7 +66,7 @@ def encode_strand_map(
     b = np.clip(np.rint((0.5 - 0.5 * dx) * 255.0), 0, 255)
     out = np.zeros(shape + (3,), np.uint8)
     if body_mask is not None:
-        body = _bool_mask(body_mask, shape, "body_mask")
+        body = as_mask(body_mask, "body_mask", shape)
         out[..., 0] = np.where(body, 127, 0)
     out[..., 0] = np.where(hair, 255, out[..., 0])
     out[..., 1] = np.where(hair, g, 0)
@@ -143,7 +135,7 @@ def orientation_vis(
     t = np.asarray(orientation, np.float32)
     if t.ndim != 2:
         raise InputError(f"orientation must be (H, W), got shape {t.shape}")
-    m = _bool_mask(mask, t.shape, "mask")
+    m = as_mask(mask, "mask", t.shape)
     hue = np.mod(t, np.pi) / np.pi
     v = np.ones_like(t) if confidence is None else np.clip(confidence, 0, 1) ** 0.5
     rgb = _hsv_to_rgb(hue, np.ones_like(t), v)
@@ -160,7 +152,7 @@ def direction_vis(direction: np.ndarray, mask: np.ndarray) -> np.ndarray:
     d = np.asarray(direction, np.float32)
     if d.ndim != 3 or d.shape[2] != 2:
         raise InputError(f"direction must be (H, W, 2), got shape {d.shape}")
-    m = _bool_mask(mask, d.shape[:2], "mask")
+    m = as_mask(mask, "mask", d.shape[:2])
     hue = np.mod(np.arctan2(d[..., 1], d[..., 0]), 2 * np.pi) / (2 * np.pi)
     rgb = _hsv_to_rgb(hue, np.ones(d.shape[:2]), np.ones(d.shape[:2]))
     rgb[~m] = 0

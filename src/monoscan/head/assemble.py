@@ -39,7 +39,7 @@ import numpy as np
 
 from monoscan.errors import InputError
 from monoscan.face.camera import Camera
-from monoscan.face.mesh import FaceMesh
+from monoscan.face.mesh import FaceMesh, textured_trimesh
 from monoscan.head.fit import FittedHead
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
 from monoscan.render.raster import sample_image
@@ -108,18 +108,7 @@ class HeadMesh:
 
     def to_trimesh(self, textured: bool = True):
         """A ``trimesh.Trimesh`` (vertex order kept) with the texture or vertex colours."""
-        import trimesh
-        from PIL import Image
-
-        mesh = trimesh.Trimesh(self.vertices, self.faces, process=False)
-        if textured:
-            material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(self.texture))
-            mesh.visual = trimesh.visual.TextureVisuals(uv=self.uv, material=material)
-        else:
-            mesh.visual = trimesh.visual.ColorVisuals(
-                mesh, vertex_colors=np.c_[self.vertex_colors, np.full(len(self.vertices), 255)]
-            )
-        return mesh
+        return textured_trimesh(self, textured)
 
 
 # ------------------------------------------------------------------------------------------

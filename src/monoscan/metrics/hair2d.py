@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monoscan._masks import as_mask
 from monoscan.errors import InputError
 
 __all__ = [
@@ -63,19 +64,6 @@ class HairRida:
     n_total: int
 
 
-def _mask(m: np.ndarray, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    a = np.asarray(m)
-    if a.ndim == 3:
-        a = a[..., 0]
-    if a.ndim != 2:
-        raise InputError(f"{name} must be (H, W), got shape {a.shape}")
-    if shape is not None and a.shape != tuple(shape):
-        raise InputError(f"{name} shape {a.shape} does not match {tuple(shape)}")
-    if a.dtype == bool:
-        return a
-    return a > (127 if a.dtype == np.uint8 else 0.5)
-
-
 def _unit(v: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(v, np.float64)
     if a.ndim != 3 or a.shape[2] != 2:
@@ -120,7 +108,7 @@ def hair_sale(
     g, okg = _unit(gt_direction, "gt_direction")
     if p.shape != g.shape:
         raise InputError(f"direction maps differ in shape: {p.shape} vs {g.shape}")
-    sel = _mask(pred_mask, "pred_mask", p.shape[:2]) & _mask(gt_mask, "gt_mask", p.shape[:2])
+    sel = as_mask(pred_mask, "pred_mask", p.shape[:2]) & as_mask(gt_mask, "gt_mask", p.shape[:2])
     sel &= okp & okg
     n = int(sel.sum())
     if n == 0:
@@ -175,7 +163,7 @@ def hair_rida(
     if len(lab) != len(pr):
         raise InputError(f"{len(pr)} pairs but {len(lab)} labels")
     pr = np.rint(pr).astype(np.int64)
-    m = depth > 0 if pred_mask is None else _mask(pred_mask, "pred_mask", depth.shape)
+    m = depth > 0 if pred_mask is None else as_mask(pred_mask, "pred_mask", depth.shape)
     xa, ya, xb, yb = pr.T
     inside = (xa >= 0) & (xa < w) & (ya >= 0) & (ya < h) & (xb >= 0) & (xb < w)
     inside &= (yb >= 0) & (yb < h)
@@ -198,8 +186,8 @@ def mask_iou(pred_mask: np.ndarray, gt_mask: np.ndarray) -> float:
     >>> round(mask_iou(a, b), 4)
     0.3333
     """
-    p = _mask(pred_mask, "pred_mask")
-    g = _mask(gt_mask, "gt_mask", p.shape)
+    p = as_mask(pred_mask, "pred_mask")
+    g = as_mask(gt_mask, "gt_mask", p.shape)
     union = int((p | g).sum())
     return 1.0 if union == 0 else float((p & g).sum()) / union
 
@@ -236,7 +224,7 @@ def orientation_error(
     ga, okg = _as_doubled(gt_orientation, "gt_orientation")
     if pa.shape != ga.shape:
         raise InputError(f"orientation maps differ in shape: {pa.shape} vs {ga.shape}")
-    sel = _mask(mask, "mask", pa.shape) & okp & okg
+    sel = as_mask(mask, "mask", pa.shape) & okp & okg
     if not sel.any():
         return float("nan")
     d = np.abs(np.angle(np.exp(1j * (pa[sel] - ga[sel]))))  # doubled-angle difference, [0, pi]

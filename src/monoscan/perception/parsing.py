@@ -25,6 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from monoscan._masks import as_mask
 from monoscan.errors import InputError
 
 __all__ = [
@@ -53,19 +54,6 @@ FOREHEAD_EXTENSION = 0.25
 _RIGHT_CHEEK, _LEFT_CHEEK, _NOSE_TIP, _NOSE_BASE = 234, 454, 1, 2
 _RIGHT_EYE, _LEFT_EYE = (33, 133), (362, 263)
 _MOUTH = (61, 291)
-
-
-def _mask(m: np.ndarray, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
-    a = np.asarray(m)
-    if a.ndim == 3:
-        a = a[..., 0]
-    if a.ndim != 2:
-        raise InputError(f"{name} must be (H, W), got shape {a.shape}")
-    if shape is not None and a.shape != shape:
-        raise InputError(f"{name} shape {a.shape} does not match {shape}")
-    if a.dtype == bool:
-        return a
-    return a > (127 if a.dtype == np.uint8 else 0.5)
 
 
 def _face_up(points: np.ndarray) -> np.ndarray | None:
@@ -143,12 +131,12 @@ def parse(
     >>> parse(hair, person)[:2].tolist()
     [[3, 3, 3, 3], [1, 1, 0, 0]]
     """
-    hair = _mask(hair_mask, "hair_mask")
+    hair = as_mask(hair_mask, "hair_mask")
     shape = hair.shape
     labels = np.zeros(shape, np.uint8)
     person = None
     if person_mask is not None:
-        person = _mask(person_mask, "person_mask", shape)
+        person = as_mask(person_mask, "person_mask", shape)
         labels[person] = BODY
     if face_points is not None:
         pts = np.asarray(face_points, np.float64)
