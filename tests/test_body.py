@@ -189,7 +189,8 @@ def test_blank_photo_is_no_person(tmp_path, capsys):
 
     save_png(tmp_path / "blank.png", np.full((300, 200, 3), 255, np.uint8))
     assert main(["body", str(tmp_path / "blank.png"), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err.strip() == "error: no person found in the photo"
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'blank.png'}: no person found in the photo"
     assert not (tmp_path / "o" / "blank").exists()
     from monoscan.body.reconstruct import reconstruct_body
 

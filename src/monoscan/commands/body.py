@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
+from monoscan.commands._each import for_each_input
 from monoscan.errors import MonoscanError
 
 __all__ = ["register", "run"]
@@ -44,21 +43,12 @@ def run(args) -> int:
         raise MonoscanError("--poisson-depth must be between 5 and 11")
     options = BodyOptions(height_m=args.height_m, max_size=args.max_size, points=args.points,
                           poisson_depth=args.poisson_depth, detail=args.detail)
-    failed = 0
-    for image in args.images:
-        try:
-            result, folder = run_body(image, args.out, options)
-        except MonoscanError as exc:
-            if len(args.images) == 1:
-                raise
-            print(f"error: {image}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        if not args.quiet:
-            for note in result.notes:
-                print(f"note: {image}: {note}", file=sys.stderr)
+
+    def one(image: str):
+        result, folder = run_body(image, args.out, options)
         m = result.mesh
-        print(f"{folder}: {len(m.vertices)} vertices, "
-              f"{'closed' if m.is_watertight else 'NOT closed'}, "
-              f"{result.timings.get('total', 0):.1f} s")
-    return 2 if failed else 0
+        return (f"{folder}: {len(m.vertices)} vertices, "
+                f"{'closed' if m.is_watertight else 'NOT closed'}, "
+                f"{result.timings.get('total', 0):.1f} s"), result.notes
+
+    return for_each_input([str(p) for p in args.images], one, desc="body", quiet=args.quiet)

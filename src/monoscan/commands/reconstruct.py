@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from monoscan.commands._each import for_each_input
 from monoscan.errors import MonoscanError
-from monoscan.progress import progress
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -71,32 +70,20 @@ def run(args: argparse.Namespace) -> int:
     from monoscan.pipeline import reconstruct, write_outputs
 
     options = _options(args)
-    failed = 0
     seen: dict[str, str] = {}
-    images = [str(p) for p in args.images]
-    for image in progress(images, total=len(images), desc="reconstruct", unit="photo",
-                          quiet=args.quiet or len(images) == 1):
-        try:
-            stem = Path(image).stem
-            if stem in seen:
-                raise MonoscanError(
-                    f"output folder {stem}/ is already used by {seen[stem]} in this run; "
-                    "rename one of the files"
-                )
-            seen[stem] = image
-            recon = reconstruct(image, options)
-            result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
-        except MonoscanError as exc:
-            msg = str(exc)
-            prefix = "" if msg.startswith(image) else f"{image}: "
-            print(f"error: {prefix}{msg}", file=sys.stderr)
-            failed += 1
-            continue
-        if not args.quiet:
-            for note in recon.notes:
-                print(f"note: {image}: {note}", file=sys.stderr)
-        print(result.parent)
-    return 2 if failed else 0
+
+    def one(image: str):
+        stem = Path(image).stem
+        if stem in seen:
+            raise MonoscanError(f"output folder {stem}/ is already used by {seen[stem]} in "
+                                "this run; rename one of the files")
+        seen[stem] = image
+        recon = reconstruct(image, options)
+        result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
+        return str(result.parent), recon.notes
+
+    return for_each_input([str(p) for p in args.images], one, desc="reconstruct",
+                          quiet=args.quiet)
 
 
 def run_demo(args: argparse.Namespace) -> int:

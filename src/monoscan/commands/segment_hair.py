@@ -8,13 +8,10 @@ the exit code is 2 if any image failed.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from monoscan.commands._each import for_each_input
 from monoscan.errors import MonoscanError
-
-EXIT_OK = 0
-EXIT_FAILED = 2
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -48,44 +45,27 @@ def _unique_dirs(paths: list[Path], out: Path) -> list[Path]:
     return dirs
 
 
-def _write(line: str, stream, quiet: bool) -> None:
-    """Print a line without breaking the progress bar."""
-    if quiet:
-        print(line, file=stream)
-    else:
-        from tqdm import tqdm
-
-        tqdm.write(line, file=stream)
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from monoscan.hair.segmentation import segment_hair
     from monoscan.io.images import load_image, save_png
-    from monoscan.progress import progress
 
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise MonoscanError(f"--threshold must be between 0 and 1, got {args.threshold}")
     if args.threads < 1:
         raise MonoscanError(f"--threads must be at least 1, got {args.threads}")
     paths = [Path(p) for p in args.images]
-    failed = 0
-    items = list(zip(paths, _unique_dirs(paths, args.out)))
-    for path, folder in progress(items, total=len(items), desc="segment-hair", quiet=args.quiet,
-                                 unit="img"):
-        try:
-            photo = load_image(path)
-            seg = segment_hair(photo.rgb, threshold=args.threshold, threads=args.threads)
-            mask_path = save_png(folder / "hair_mask.png", seg.mask_u8)
-            if args.save_probability:
-                prob = np.round(seg.probability * 255).astype(np.uint8)
-                save_png(folder / "hair_probability.png", prob)
-        except MonoscanError as exc:
-            failed += 1
-            _write(f"error: {exc}", sys.stderr, args.quiet)
-            continue
-        if not args.quiet:
-            _write(f"{mask_path}  hair {100 * seg.area_fraction:.1f}% of the image", sys.stdout,
-                   args.quiet)
-    return EXIT_FAILED if failed else EXIT_OK
+
+    def one(item: tuple[Path, Path]):
+        path, folder = item
+        seg = segment_hair(load_image(path).rgb, threshold=args.threshold, threads=args.threads)
+        mask_path = save_png(folder / "hair_mask.png", seg.mask_u8)
+        if args.save_probability:
+            save_png(folder / "hair_probability.png",
+                     np.round(seg.probability * 255).astype(np.uint8))
+        line = None if args.quiet else f"{mask_path}  hair {100 * seg.area_fraction:.1f}% of the image"
+        return line, ()
+
+    return for_each_input(list(zip(paths, _unique_dirs(paths, args.out))), one,
+                          desc="segment-hair", quiet=args.quiet, label=lambda item: str(item[0]))
