@@ -157,19 +157,25 @@ def _head_variant(variant: int):
     return head, labels, torso_v, torso_f
 
 
-@functools.lru_cache(maxsize=8)
 def _real_strands(source: str) -> Strands:
-    from monoscan.io.strands import read_strands
-
+    """The real style ``source`` names, read once per file (the path is resolved on every
+    call, so a changed environment, or data removed, is seen at once)."""
     if source == "harolongo":
         path = harolongo_path()
         if path is None:
             raise FileNotFoundError("harolongo.data")
-        return read_strands(path, unit="cm")
+        return _read_strands_cached(str(path), "cm")
     guides = usc_guide_dir()
     if guides is None:
         raise FileNotFoundError("USC guide strands")
-    return read_strands(guides / f"{source.split(':', 1)[1]}.data")
+    return _read_strands_cached(str(guides / f"{source.split(':', 1)[1]}.data"), "m")
+
+
+@functools.lru_cache(maxsize=8)
+def _read_strands_cached(path: str, unit: str) -> Strands:
+    from monoscan.io.strands import read_strands
+
+    return read_strands(path, unit=unit)
 
 
 def _hair_strands(params: SceneParams, head) -> tuple[Strands, str]:
