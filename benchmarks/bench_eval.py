@@ -3,34 +3,46 @@
 Usage::
 
     pip install --no-deps h3ds==0.4.0 toml      # reference, test/benchmark only
-    python benchmarks/bench_eval.py [--vertices 50000] [--repeat 3]
+    python benchmarks/bench_eval.py [--vertices 50000] [--repeat 3] [--views 7] [--workers -1]
 
-Builds a synthetic H3DS scene (ground truth and a misaligned, noisy prediction, both with
-``--vertices`` vertices) in a temporary folder, then times:
+Builds a synthetic H3DS scene (ground truth and misaligned, noisy predictions, all with
+``--vertices`` vertices) in a temporary folder and prints one table row per case:
 
-* reference: loading the prediction with ``h3ds.mesh.Mesh`` and ``H3DS.evaluate_scene`` for
-  'face_sphere' and for the full head (the two numbers of an H3DS table cell);
-* monoscan: ``evaluate_scene`` from the same files (loading the scan, landmarks and regions
-  included), vertex distances only (``surface=False``), and again with the point-to-surface
-  and F-score extras.
+* ``evaluate_scene``: the reference's ``H3DS.evaluate_scene`` for 'face_sphere' and for the full
+  head (the two numbers of an H3DS table cell), the prediction already loaded as its API takes
+  it (it reads the scan, landmarks and region itself, every call), against monoscan's
+  ``evaluate_scene`` on meshes already in memory, vertex metrics only (``surface=False``);
+* ``end to end``: both read every file (scan, landmarks, regions, prediction) first;
+* ``+ surface``: monoscan adding point-to-surface distances and F-scores (same reference);
+* ``sweep``: one scene x ``--views`` view subsets (a different prediction each), as a v2 sweep
+  does per scene: the reference loads each prediction and calls evaluate_scene twice;
+  monoscan's ``evaluate_dataset`` reads the scan once.
 
-Prints both sets of means, their largest relative difference, the times and the ratio.
+Times are the best of ``--repeat`` runs, wall clock and process CPU (all threads); the CPU
+columns are the steadier ones on a shared machine. "rel diff" is the largest relative
+difference between the two implementations' mean distances (both directions, both regions).
 The reference needs two shims to run on NumPy >= 1.24 (``np.int``) and without gdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _h3ds_fixtures as fx
+from _common import print_table
+
+REGIONS = ("face_sphere", None)
 
 
 def _import_reference():
@@ -46,7 +58,8 @@ def _import_reference():
     return h3ds.dataset.H3DS, Mesh
 
 
-def _write_scene(root: Path, n: int) -> tuple[Path, dict]:
+def _write_scene(root: Path, n: int, views: int) -> dict:
+    """Scene 'scene' under ``root`` plus ``views`` predictions in ``root/preds/<v>/``."""
     gt = fx.synthetic_head(n_vertices=n)
     d = root / "scene"
     fx.write_obj(d / "full_head.obj", gt)
@@ -56,124 +69,143 @@ def _write_scene(root: Path, n: int) -> tuple[Path, dict]:
     for name, idx in fx.regions(gt, lms).items():
         (d / "regions" / f"{name}.txt").write_text("".join(f"{i}\n" for i in idx))
     (root / "version.txt").write_text("0.4\n")
-    (root / "config.toml").write_text("version = 0.4\n[scenes]\n[scenes.scene]\nviews = 1\n")
-    pred, _m = fx.misaligned_prediction(gt, noise_mm=0.3)
-    fx.write_obj(root / "pred.obj", pred)
-    return d, lms
+    names = [str(v) for v in range(1, views + 1)]
+    cfg = "version = 0.4\n[scenes]\n[scenes.scene]\nviews = 1\n"
+    cfg += "[scenes.scene.default_views_configs]\n" + "".join(f"{v} = [0]\n" for v in names)
+    (root / "config.toml").write_text(cfg)
+    for k, v in enumerate(names):
+        pred, _m = fx.misaligned_prediction(gt, seed=k, noise_mm=0.3)
+        fx.write_obj(root / "preds" / v / "scene.obj", pred)
+        (root / "preds" / v / "scene_landmarks.txt").write_text(
+            "".join(f"{n} {i}\n" for n, i in lms.items()))
+    return lms
+
+
+def _best(fn, repeat: int):
+    """(best wall s, best CPU s, last result) over ``repeat`` runs."""
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        result = fn()
+        cpus.append(time.process_time() - c)
+        walls.append(time.perf_counter() - w)
+    return min(walls), min(cpus), result
+
+
+def _rel_diff(ref: dict, ours: dict) -> float:
+    """Largest relative difference of the means; both ``{key: {region: (g2p, p2g)}}``."""
+    worst = 0.0
+    for key, per_region in ref.items():
+        for region, pair in per_region.items():
+            for r, o in zip(pair, ours[key][region]):
+                worst = max(worst, abs(o - r) / abs(r))
+    return worst
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vertices", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs")
-    ap.add_argument("--sweep-views", type=int, default=0,
-                    help="also time one scene with N view-subset predictions, as a v2 sweep "
-                    "does per scene (reference: 2 calls per subset; monoscan: "
-                    "evaluate_dataset, ground truth loaded once)")
+    ap.add_argument("--views", type=int, default=7, help="view subsets in the sweep row (0: none)")
+    ap.add_argument("--workers", type=int, default=-1, help="monoscan KD-tree query threads")
     args = ap.parse_args(argv)
 
-    from monoscan.datasets.h3ds import read_landmarks, read_region
+    from monoscan.datasets.h3ds import H3DS, read_landmarks, read_region
     from monoscan.io.meshes import load_mesh
-    from monoscan.metrics.head import evaluate_scene
+    from monoscan.metrics.head import evaluate_dataset, evaluate_scene
 
     try:
         H3DSRef, MeshRef = _import_reference()
     except ImportError as exc:
         print(f"reference h3ds not importable ({exc}); pip install --no-deps h3ds==0.4.0 toml")
         return 1
+    import logging
 
+    logging.getLogger("h3ds").setLevel(logging.ERROR)  # "H3DS v0.4 was not found" on start
+
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        scene_dir, lms = _write_scene(root, args.vertices)
+        lms = _write_scene(root, args.vertices, max(args.views, 1))
+        scene = root / "scene"
+        pred_path = root / "preds" / "1" / "scene.obj"
         ref = H3DSRef(str(root), config_path=str(root / "config.toml"))
 
-        def run_ref():
-            pred_ref = MeshRef().load(str(root / "pred.obj"))
+        def ref_eval(mesh_ref):
             out = {}
-            for region in ("face_sphere", None):
-                a, b, _gt, _p = ref.evaluate_scene("scene", pred_ref, lms, region)
+            for region in REGIONS:
+                a, b, _gt, _p = ref.evaluate_scene("scene", mesh_ref, lms, region)
                 out[region or "full_head"] = (float(a.mean()), float(b.mean()))
             return out
 
-        def run_ours(surface):
-            gt = load_mesh(scene_dir / "full_head.obj")
-            gt_l = read_landmarks(scene_dir / "landmarks.txt")
-            regs = {r: read_region(scene_dir / "regions" / f"{r}.txt")
+        def load_ours():
+            gt = load_mesh(scene / "full_head.obj")
+            gt_l = read_landmarks(scene / "landmarks.txt")
+            regs = {r: read_region(scene / "regions" / f"{r}.txt")
                     for r in ("face", "face_sphere")}
-            pred = load_mesh(root / "pred.obj")
-            ev = evaluate_scene(gt, gt_l, regs, pred, lms, surface=surface)
-            return {k: (v.summary()["gt_to_pred_mm"], v.summary()["pred_to_gt_mm"])
-                    for k, v in ev.regions.items()}, ev
+            return gt, gt_l, regs, load_mesh(pred_path)
 
-        def best(fn):
-            times, result = [], None
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                result = fn()
-                times.append(time.perf_counter() - t0)
-            return min(times), result
+        def ours_eval(loaded, surface):
+            gt, gt_l, regs, pred = loaded
+            ev = evaluate_scene(gt, gt_l, regs, pred, lms, surface=surface, workers=args.workers)
+            return {k: (float(v.gt_to_pred.mean()), float(v.pred_to_gt.mean()))
+                    for k, v in ev.regions.items()}
 
-        t_ref, r_ref = best(run_ref)
-        t_ours, (r_ours, _ev) = best(lambda: run_ours(False))
-        t_full, (_r, ev_full) = best(lambda: run_ours(True))
+        pred_ref = MeshRef().load(str(pred_path))
+        loaded = load_ours()
+        ref_w, ref_c, r_ref = _best(lambda: ref_eval(pred_ref), args.repeat)
+        w, c, r = _best(lambda: ours_eval(loaded, False), args.repeat)
+        pair = f"{args.vertices // 1000}k pair"
+        rows.append(_row(f"{pair}: evaluate_scene", (ref_w, ref_c), (w, c),
+                         _rel_diff({0: r_ref}, {0: r})))
+        ref_w2, ref_c2, r_ref = _best(lambda: ref_eval(MeshRef().load(str(pred_path))),
+                                      args.repeat)
+        w, c, r = _best(lambda: ours_eval(load_ours(), False), args.repeat)
+        rows.append(_row(f"{pair}: end to end", (ref_w2, ref_c2), (w, c),
+                         _rel_diff({0: r_ref}, {0: r})))
+        w, c, r = _best(lambda: ours_eval(loaded, True), args.repeat)
+        rows.append(_row(f"{pair}: + surface", (ref_w, ref_c), (w, c),
+                         _rel_diff({0: r_ref}, {0: r})))
+        if args.views:
+            rows.append(_sweep(args, root, ref_eval, MeshRef, H3DS, evaluate_dataset))
 
-    if args.sweep_views:
-        _sweep(args, H3DSRef, MeshRef)
-    print(f"pair: {args.vertices} GT vertices, {args.vertices} predicted vertices, "
-          f"best of {args.repeat}")
-    worst = 0.0
-    for region in ("face_sphere", "full_head"):
-        (ra, rb), (oa, ob) = r_ref[region], r_ours[region]
-        rel = max(abs(oa - ra) / abs(ra), abs(ob - rb) / abs(rb))
-        worst = max(worst, rel)
-        print(f"  {region:12s} reference gt->pred {ra:.6f} pred->gt {rb:.6f} mm | "
-              f"monoscan {oa:.6f} {ob:.6f} mm | rel diff {rel:.1e}")
-    s = ev_full.summary()["face_sphere"]
-    print(f"  extras (face_sphere): gt->pred surface {s['gt_to_pred_surface_mm']:.4f} mm, "
-          f"F-score@1/2.5/5mm {s['fscore_1mm']:.3f}/{s['fscore_2.5mm']:.3f}/{s['fscore_5mm']:.3f}")
-    print(f"reference h3ds 0.4.0 (load + 2 evaluate_scene): {t_ref:.3f} s")
-    print(f"monoscan evaluate_scene (vertex metrics):      {t_ours:.3f} s  "
-          f"-> {t_ref / t_ours:.1f}x faster")
-    print(f"monoscan with point-to-surface + F-score:      {t_full:.3f} s  "
-          f"-> {t_ref / t_full:.1f}x")
-    print(f"largest relative difference of the means: {worst:.1e}")
+    print(f"H3DS evaluation, {args.vertices} GT and predicted vertices, best of {args.repeat}, "
+          f"monoscan workers={args.workers}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print_table(["case", "reference s", "monoscan s", "ratio", "ref cpu s", "monoscan cpu s",
+                 "cpu ratio", "rel diff"], rows)
+    if args.views:
+        per_ref, per_ours = rows[-1][1] / args.views, rows[-1][2] / args.views
+        print(f"a v2 sweep (59 scenes x 7 subsets) at this size: reference "
+              f"{59 * 7 * per_ref / 60:.1f} min, monoscan {59 * 7 * per_ours / 60:.1f} min")
     return 0
 
 
-def _sweep(args, H3DSRef, MeshRef) -> None:
-    import warnings
+def _row(case: str, ref: tuple, ours: tuple, rel: float) -> list:
+    """Table row from (wall s, CPU s) of the reference and of monoscan."""
+    return [case, ref[0], ours[0], f"{ref[0] / ours[0]:.1f}x", ref[1], ours[1],
+            f"{ref[1] / ours[1]:.1f}x", f"{rel:.1e}"]
 
-    from monoscan.datasets.h3ds import H3DS
-    from monoscan.metrics.head import evaluate_dataset
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        _scene_dir, lms = _write_scene(root, args.vertices)
-        views = [str(v) for v in range(1, args.sweep_views + 1)]
-        cfg = "version = 0.4\n[scenes]\n[scenes.scene]\nviews = 1\n"
-        cfg += "[scenes.scene.default_views_configs]\n" + "".join(f"{v} = [0]\n" for v in views)
-        (root / "config.toml").write_text(cfg)
-        preds = root / "preds"
-        for v in views:
-            (preds / v).mkdir(parents=True)
-            (preds / v / "scene.obj").write_bytes((root / "pred.obj").read_bytes())
-            (preds / v / "scene_landmarks.txt").write_text(
-                "".join(f"{k} {i}\n" for k, i in lms.items()))
-        ref = H3DSRef(str(root), config_path=str(root / "config.toml"))
-        t0 = time.perf_counter()
-        for v in views:
-            mp = MeshRef().load(str(preds / v / "scene.obj"))
-            for region in ("face_sphere", None):
-                ref.evaluate_scene("scene", mp, lms, region)
-        t_ref = time.perf_counter() - t0
+def _sweep(args, root, ref_eval, MeshRef, H3DS, evaluate_dataset) -> list:
+    views = [str(v) for v in range(1, args.views + 1)]
+    preds = root / "preds"
+
+    def run_ref():
+        return {v: ref_eval(MeshRef().load(str(preds / v / "scene.obj"))) for v in views}
+
+    def run_ours():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            evaluate_dataset(H3DS(root, root / "config.toml"), preds, surface=False, quiet=True)
-            t_ours = time.perf_counter() - t0
-    print(f"sweep of 1 scene x {len(views)} view subsets: reference {t_ref:.2f} s, monoscan "
-          f"{t_ours:.2f} s -> {t_ref / t_ours:.1f}x; 59 scenes would take "
-          f"{59 * t_ref / 60:.1f} vs {59 * t_ours / 60:.1f} min")
+            res = evaluate_dataset(H3DS(root, root / "config.toml"), preds, surface=False,
+                                   quiet=True)
+        return {v: {k: (s["gt_to_pred_mm"], s["pred_to_gt_mm"])
+                    for k, s in res["scene"][v].items()} for v in views}
+
+    ref_w, ref_c, r_ref = _best(run_ref, max(1, args.repeat // 2))
+    w, c, r = _best(run_ours, max(1, args.repeat // 2))
+    return _row(f"sweep: 1 scene x {len(views)} subsets", (ref_w, ref_c), (w, c),
+                _rel_diff(r_ref, r))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,17 @@ Photos: scikit-image's astronaut (public domain) and two MIT-licensed examples f
 ../shared/data/portraits (Deep3DFaceRecon_pytorch 000006.jpg, 3DDFA_V2 JianzhuGuo.jpg).
 Writes docs/hair2d.png (crop | parsing | strand map | depth), docs/head_views.png (textured
 head, front/side/back/three-quarter) and docs/strands_views.png (strands over the head).
+
+    python scripts/make_readme_figures.py --only synth
+
+writes docs/synth_scenes.png: synthetic scenes 0-3 of ``monoscan bench`` (the image, its true
+strands from the side) next to monoscan's reconstruction from that image (front and side).
+
+    python scripts/make_readme_figures.py --only body
+
+writes docs/body_views.png: the body from every photo of ../shared/data/fullbody, front, side
+and back. The geometry is shown grey and no photo is reproduced (most of those photos are
+licensed for non-commercial research only).
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import trimesh
 from skimage import data
 
 import monoscan
@@ -34,10 +46,62 @@ def small(img: np.ndarray, side: int = 256) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    ap.add_argument("--only", choices=("portraits", "body", "synth"), default=None)
     args = ap.parse_args()
+    DOCS.mkdir(exist_ok=True)
+    if args.only in (None, "body"):
+        body_views(Path(args.data) / "fullbody")
+    if args.only in (None, "synth"):
+        synth_scenes()
+    if args.only in (None, "portraits"):
+        portrait_figures(Path(args.data))
+
+
+def synth_scenes(seeds=range(4)) -> None:
+    """docs/synth_scenes.png: per row, scene image | true strands (side) | ours front | side."""
+    import tempfile
+
+    from monoscan.synth.generate import generate_scene
+    from monoscan.synth.render import render_result
+
+    rows = []
+    for seed in seeds:
+        scene = generate_scene(seed)
+        recon = monoscan.reconstruct(scene.image)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(monoscan.write_outputs(recon, tmp)).parent
+            ours = [render_result(folder, yaw, size=256) for yaw in (0.0, 90.0)]
+        head = trimesh.Trimesh(scene.head_vertices, scene.head_faces, process=False)
+        truth = render_strands(scene.strands, "other_side", 256, head=head, extent_m=0.45,
+                               centre=head.vertices.mean(0) - np.array([0, 0.05, 0]))
+        rows.append(np.hstack([small(scene.image), truth, *ours]))
+    save_png(DOCS / "synth_scenes.png", np.vstack(rows))
+    print("wrote", DOCS / "synth_scenes.png")
+
+
+def body_views(folder: Path) -> None:
+    """docs/body_views.png: one row per full-body photo, the mesh from front, side and back."""
+    from monoscan.body.reconstruct import reconstruct_body
+    from monoscan.io.images import load_image
+
+    rows = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix in (".jpg", ".png")
+                       and not p.stem.endswith("_mask")):
+        mesh = reconstruct_body(load_image(path).rgb).mesh
+        rows.append(np.hstack([render(mesh.vertices, mesh.faces, v, 256)
+                               for v in ("front", "left", "back")]))
+    # Two photos per row keeps the figure readable.
+    if len(rows) % 2:
+        rows.append(np.full_like(rows[0], 255))
+    grid = np.vstack([np.hstack(rows[i:i + 2]) for i in range(0, len(rows), 2)])
+    save_png(DOCS / "body_views.png", grid)
+    print("wrote", DOCS / "body_views.png")
+
+
+def portrait_figures(data_dir: Path) -> None:
     photos = [("astronaut", data.astronaut())]
     for name in ("deep3dfacerecon__000006.jpg", "3ddfav2__JianzhuGuo.jpg"):
-        path = Path(args.data) / "portraits" / name
+        path = data_dir / "portraits" / name
         if path.exists():
             photos.append((name, path))
     rows, heads, hair3d = [], [], []
@@ -54,7 +118,6 @@ def main() -> None:
         hair3d.append(np.hstack([render_strands(r.strands, v, 256, head=hd, centre=centre,
                                                 extent_m=0.45) for v in
                                  ("front", "side", "back")]))
-    DOCS.mkdir(exist_ok=True)
     save_png(DOCS / "hair2d.png", np.vstack(rows))
     save_png(DOCS / "head_views.png", np.vstack(heads))
     save_png(DOCS / "strands_views.png", np.vstack(hair3d))

@@ -167,3 +167,11 @@ def test_find_predictions_layouts(dataset, tmp_path):
     assert set(found["scene_a"]) == {"default"}
     assert set(found["scene_b"]) == {"3", "default"}
     assert found["scene_b"]["3"].landmarks.name == "scene_b_landmarks.txt"
+    # The head with its hair layer, scored with its own landmark file.
+    (tmp_path / "scene_a" / "head_with_hair.obj").write_text("v 0 0 0\n")
+    (tmp_path / "scene_a" / "h3ds_landmarks_with_hair.txt").write_text("nose_tip 0\n")
+    h = find_predictions(tmp_path, ds, mesh_name="head_with_hair")["scene_a"]["default"]
+    assert h.path.name == "head_with_hair.obj"
+    assert h.landmarks.name == "h3ds_landmarks_with_hair.txt"
+    with pytest.raises(InputError, match="unknown mesh 'hair'"):
+        find_prediction(tmp_path, "scene_a", "hair")

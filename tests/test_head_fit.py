@@ -116,3 +116,22 @@ def test_prior_shape_is_respected(astronaut_world):
 def test_bad_landmarks_raise_input_error(bad, message):
     with pytest.raises(InputError, match=message):
         fit_head(bad)
+
+
+def test_weights_drop_corrupted_landmarks(astronaut_world):
+    bad = astronaut_world.copy()
+    corrupted = [ANCHOR_LANDMARKS[k] for k in ("chin", "right_mouth", "left_mouth")] + [
+        132, 361, 58, 288]
+    bad[corrupted] += (0.0, -0.03, 0.01)  # an occluder dragged the jaw 3 cm down
+    weights = np.ones(len(bad))
+    weights[corrupted] = 0.0
+    # With weight 0 the corrupted landmarks have no say: same fit as without corruption.
+    reference = fit_head(astronaut_world, weights=weights)
+
+    def gap(fit):
+        return np.linalg.norm(fit.to_world(np.eye(3) * 0.1) - reference.to_world(np.eye(3) * 0.1))
+
+    assert gap(fit_head(bad, weights=weights)) < 1e-4
+    assert gap(fit_head(bad)) > 5e-3
+    with pytest.raises(InputError):
+        fit_head(astronaut_world, weights=np.ones(3))

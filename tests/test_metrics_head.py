@@ -117,6 +117,83 @@ def test_bad_input_errors(head):
         evaluate_scene(gt, lms, {"face_sphere": regs["face_sphere"]}, pred, lms)
 
 
+def test_gt_tree_cache_follows_the_mesh_and_regions(head):
+    gt0, lms, regs = head
+    gt = trimesh.Trimesh(np.asarray(gt0.vertices).copy(), gt0.faces, process=False)
+    pred, _m = fx.misaligned_prediction(gt0, seed=4)
+
+    def fresh(g, r):  # a new mesh object: nothing cached for it
+        g = trimesh.Trimesh(np.asarray(g.vertices).copy(), g.faces, process=False)
+        return evaluate_scene(g, lms, r, pred, lms, surface=False).summary()
+
+    first = evaluate_scene(gt, lms, regs, pred, lms, surface=False).summary()
+    assert evaluate_scene(gt, lms, regs, pred, lms, surface=False).summary() == first
+    nose = dict(regs, face_sphere=regs["nose"])  # same name, other vertices
+    assert evaluate_scene(gt, lms, nose, pred, lms, surface=False).summary() == fresh(gt, nose)
+    gt.vertices[:] *= 1.02  # in place: the cached trees must not survive it
+    assert evaluate_scene(gt, lms, regs, pred, lms, surface=False).summary() == fresh(gt, regs)
+
+
+def test_bad_meshes(head):
+    gt, lms, regs = head
+    pred = trimesh.Trimesh(gt.vertices.copy(), gt.faces, process=False)
+    nan_gt = trimesh.Trimesh(np.where(np.arange(len(gt.vertices))[:, None] == 2, np.inf,
+                                      gt.vertices), gt.faces, process=False)
+    with pytest.raises(InputError, match="ground-truth mesh has NaN or infinite"):
+        evaluate_scene(nan_gt, lms, regs, pred, lms)
+    empty = trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), int), process=False)
+    with pytest.raises(InputError, match="ground-truth mesh has no vertices"):
+        evaluate_scene(empty, lms, regs, pred, lms)
+    wild = trimesh.Trimesh(gt.vertices.copy(), np.asarray(gt.faces) + 5, process=False)
+    with pytest.raises(InputError, match=r"predicted mesh has face indices outside \[0, "):
+        evaluate_scene(gt, lms, regs, wild, lms)
+    # trimesh triangulates quads itself; other mesh-like objects may not.
+    quads = types.SimpleNamespace(vertices=gt.vertices, faces=np.zeros((4, 4), dtype=np.int64))
+    with pytest.raises(InputError, match=r"faces of shape \(4, 4\), not triangles"):
+        evaluate_scene(gt, lms, regs, quads, lms)
+    points = trimesh.Trimesh(gt.vertices.copy(), np.zeros((0, 3), int), process=False)
+    ev = evaluate_scene(gt, lms, regs, points, lms)  # a point cloud: vertex metrics only
+    assert ev.regions["full_head"].gt_to_pred_surface is None
+
+
+def test_dataset_bad_files(tmp_path):
+    from monoscan.datasets.h3ds import H3DS
+    from monoscan.errors import FormatError
+    from monoscan.metrics.head import evaluate_dataset
+
+    facts = fx.write_dataset(tmp_path / "ds", ("scene_a",), subdivisions=3, views=1)
+    gt, lms = facts["meshes"]["scene_a"], facts["landmarks"]["scene_a"]
+
+    def run(name, obj_text, landmarks=None):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "scene_a.obj").write_text(obj_text)
+        if landmarks is not None:
+            (folder / "scene_a_landmarks.txt").write_text(
+                "".join(f"{n} {i}\n" for n, i in landmarks.items()))
+        return evaluate_dataset(H3DS(tmp_path / "ds"), folder, surface=True, quiet=True)
+
+    v_lines = "".join(f"v {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in np.asarray(gt.vertices))
+    tris = "".join(f"f {a} {b} {c}\n" for a, b, c in np.asarray(gt.faces) + 1)
+    # Quads (here each triangle with its first corner repeated) are triangulated on reading.
+    quads = "".join(f"f {a} {b} {c} {a}\n" for a, b, c in np.asarray(gt.faces) + 1)
+    by_tris = run("tris", v_lines + tris, lms)["scene_a"]["default"]
+    by_quads = run("quads", v_lines + quads, lms)["scene_a"]["default"]
+    for region, summary in by_tris.items():
+        assert by_quads[region] == pytest.approx(summary, rel=1e-12, abs=1e-12)
+    with pytest.raises(FormatError, match="a face needs at least 3 vertices"):
+        run("line", v_lines + "f 1 2\n")
+    renamed = {f"{n}_x": i for n, i in lms.items()}
+    with pytest.raises(InputError, match=r"predicted landmarks lack \['right_eye'"):
+        run("names", v_lines + tris, renamed)
+    (tmp_path / "ds" / "scene_a" / "regions" / "face.txt").unlink()
+    with pytest.raises(InputError, match="region file not found"):
+        run("no_region", v_lines + tris, lms)
+    (tmp_path / "ds" / "scene_a" / "full_head.obj").unlink()
+    with pytest.raises(InputError, match="mesh file not found"):
+        run("no_scan", v_lines + tris, lms)
+
+
 def test_wrong_unit_warns(head):
     gt, _lms, _regs = head
     with pytest.warns(UserWarning, match=r"looks like metres \(multiply by 1000\)"):
@@ -125,6 +202,16 @@ def test_wrong_unit_warns(head):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_head_size(gt.vertices) is None  # 220 mm tall: fine
+    with pytest.warns(UserWarning, match="spans 2200 units"):
+        check_head_size(np.asarray(gt.vertices) * 10.0)  # too tall: warned, no unit guessed
+
+
+def test_evaluate_scene_notes_wrong_unit(head):
+    gt, _lms, regs = head
+    metres = trimesh.Trimesh(np.asarray(gt.vertices) / 1000.0, gt.faces, process=False)
+    with pytest.warns(UserWarning, match="predicted mesh spans 0.22 units"):
+        ev = evaluate_scene(gt, None, regs, metres, None, surface=False)
+    assert any("looks like metres" in n for n in ev.notes)
 
 
 def test_error_colors_by_hand():
@@ -247,3 +334,67 @@ def test_parity_with_h3ds_reference(parity_dataset, tmp_path, case):
         assert mine["gt_to_pred_mm"] == pytest.approx(float(a.mean()), rel=1e-6)
         assert mine["pred_to_gt_mm"] == pytest.approx(float(b.mean()), rel=1e-6)
         assert mine["n_gt_vertices"] == len(a) and mine["n_pred_vertices"] == len(b)
+
+
+# -- incremental nearest neighbours (ICP matches) --------------------------------------------
+
+
+def _random_similarity(rng, angle_deg: float, scale_dev: float, shift_mm: float) -> np.ndarray:
+    axis = rng.normal(size=3)
+    m = trimesh.transformations.rotation_matrix(np.radians(angle_deg), axis, rng.normal(size=3))
+    m[:3, :3] *= 1.0 + rng.uniform(-scale_dev, scale_dev)
+    m[:3, 3] += rng.uniform(-shift_mm, shift_mm, 3)
+    return m
+
+
+def test_nearest_tracker_equals_fresh_queries():
+    from scipy.spatial import cKDTree
+
+    from monoscan.metrics.alignment import NearestTracker
+
+    rng = np.random.default_rng(7)
+    targets = rng.uniform(-50.0, 50.0, (4000, 3))  # mm; mean spacing ~6 mm
+    tree = cKDTree(targets)
+    points = rng.uniform(-60.0, 60.0, (3000, 3))
+    tracker = NearestTracker(tree, workers=1)
+    kept = changed = 0
+    previous = None
+    # Steps from micrometre ICP refinements up to several millimetres, where many neighbours
+    # change: a skip rule that ignored the motion, or the gap, would keep stale matches.
+    for step in range(40):
+        size = 10.0 ** rng.uniform(-4, 0.5)
+        points = trimesh.transform_points(
+            points, _random_similarity(rng, 2.0 * size, 0.01 * size, size))
+        dist, index = tracker.query(points)
+        ref_dist, ref_index = tree.query(points)
+        np.testing.assert_array_equal(index, ref_index)
+        np.testing.assert_allclose(dist, ref_dist, rtol=1e-12, atol=1e-12)
+        if step:
+            kept += len(points) - tracker.requeried
+            changed += int((index != previous).sum())
+        else:
+            assert tracker.requeried == len(points)
+        previous = index
+    assert kept > 0.5 * 39 * len(points)  # most points skip the tree...
+    assert changed > 2000  # ...while neighbours do change along the way
+    # A subset starts from the parent's state and stays exact.
+    rows = rng.choice(len(points), 500, replace=False)
+    sub = tracker.subset(rows)
+    moved = points[rows] + rng.normal(scale=0.5, size=(500, 3))
+    np.testing.assert_array_equal(sub.query(moved)[1], tree.query(moved)[1])
+    assert sub.requeried < 500
+
+
+def test_icp_with_tracker_equals_trimesh():
+    # The tracked ICP reproduces trimesh's (fresh query each iteration) transform.
+    gt = fx.synthetic_head(4)
+    pred, _m = fx.misaligned_prediction(gt, seed=3, noise_mm=0.5)
+    from monoscan.metrics.alignment import icp
+
+    small = trimesh.transformations.rotation_matrix(np.radians(3.0), [0, 1, 0.2])
+    small[:3, 3] = [2.0, -1.0, 1.5]
+    src = trimesh.transform_points(np.asarray(pred.vertices), small)
+    ours, _t, cost = icp(src, pred.vertices)
+    ref, _t2, ref_cost = trimesh.registration.icp(src, pred.vertices)
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9)
+    assert cost == pytest.approx(ref_cost, rel=1e-9, abs=1e-12)

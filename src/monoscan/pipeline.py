@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +60,16 @@ class Options:
         Also reconstruct the full body (``monoscan body``), written to ``body/``.
     head : bool
         Fit our parametric head and assemble the closed textured head mesh.
+    occlusion : bool
+        Find what covers the face (hair, hands, objects), fill the face texture under it and
+        fit the head to landmarks re-fitted on the filled photo (``monoscan.face.occlusion``).
     strands : int
         Number of 3D hair strands to grow (0: none; needs ``hair`` and ``head``).
     seed : int
         Seed for everything random (strand roots).
+    face_detail : bool
+        Displace the face mesh by the photo's fine shading (wrinkles, creases; under 0.5 mm,
+        ``monoscan.face.detail``). Off by default: albedo (brows, stubble, make-up) is carved too.
     formats : tuple of str
         What to write: mesh formats ``obj``, ``glb``, ``ply`` (face, head; ``ply`` and ``glb``
         also the strands as a line set) and strand formats ``data`` (USC), ``hair`` (Cem
@@ -77,8 +83,10 @@ class Options:
     hair: bool = True
     body: bool = False
     head: bool = True
+    occlusion: bool = True
     strands: int = 10_000
     seed: int = 0
+    face_detail: bool = False
     formats: tuple[str, ...] = DEFAULT_FORMATS
 
     def __post_init__(self) -> None:
@@ -126,6 +134,12 @@ class Reconstruction:
         3D hair strands, root to tip, world frame, metres.
     hair_volume : Occupancy or None
         The hair occupancy grid the strands grew in.
+    occlusion : (H, W) bool or None
+        What covers the face, photo pixels.
+    head_with_hair : HeadWithHair or None
+        ``head`` with the hair volume as an outer layer (closed; world frame, metres).
+    relief : trimesh.Trimesh or None
+        2.5D relief of face, hair and ears seen from the camera (world frame, metres).
     timings : dict
         Seconds per stage.
     notes : list of str
@@ -147,6 +161,9 @@ class Reconstruction:
     head_landmarks: dict | None = None
     strands: object | None = None
     hair_volume: object | None = None
+    occlusion: np.ndarray | None = None
+    head_with_hair: object | None = None
+    relief: object | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -162,14 +179,18 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         log.info("%s: %.3f s", stage, seconds)
 
 
-def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None
-                ) -> Reconstruction:
+def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None,
+                *, landmarks: np.ndarray | None = None) -> Reconstruction:
     """Reconstruct the face (and what else is enabled) from one photo.
 
     Parameters
     ----------
     image : path, (H, W[, C]) array or Photo
     options : Options, optional
+    landmarks : (478, 3) array, optional
+        Landmarks (photo pixels and MediaPipe z) that replace the detected ones from the camera
+        on (face mesh, head, hair); :func:`monoscan.head.multiview.reconstruct_views` passes
+        the landmarks fused from several views. The face is still detected.
 
     Returns
     -------
@@ -187,6 +208,12 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
     notes = list(photo.notes)
     with _timed(t, "face_landmarks"):
         face = detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px)
+    if landmarks is not None:
+        lm = np.asarray(landmarks, np.float32)
+        if lm.shape != face.points.shape or not np.isfinite(lm).all():
+            raise InputError(f"landmarks must be finite with shape {face.points.shape}, "
+                             f"got {lm.shape}")
+        face = replace(face, points=lm)
     if face.n_faces > 1:
         notes.append(
             f"{face.n_faces} faces found; using face {face.face_index} "
@@ -226,6 +253,24 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             person_crop = None if person_mask is None else crop.from_photo(person_mask)
             hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
                                  person_crop)
+    occlusion, face_rgb, head_points = None, photo.rgb, face.points
+    if options.occlusion:
+        from monoscan.face.mesh import retexture_face_mesh
+        from monoscan.face.occlusion import handle_occlusion
+
+        with _timed(t, "occlusion"):
+            occ = handle_occlusion(photo.rgb, face, hair_in_photo)
+            # Handled landmarks at full weight: down-weighting the occluded ones moved the
+            # head further from its clean-photo fit (benchmarks/bench_occlusion.py).
+            occlusion, head_points = occ.mask, occ.points
+            if occ.filled_rgb is not photo.rgb:  # something covers the face: texture the fill
+                face_rgb = occ.filled_rgb
+                face_mesh = retexture_face_mesh(face_mesh, face_rgb)
+    if options.face_detail:
+        from monoscan.face.detail import add_face_detail
+
+        with _timed(t, "face_detail"):
+            face_mesh = add_face_detail(face_mesh)
     head = head_landmarks = None
     if options.head:
         from monoscan.head.assemble import assemble_head
@@ -233,8 +278,8 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
         from monoscan.head.landmarks import h3ds_landmark_ids
 
         with _timed(t, "head"):
-            world = camera.photo_to_world(face.points)
-            head = assemble_head(face_mesh, fit_head(world), photo.rgb, camera)
+            world = camera.photo_to_world(head_points)
+            head = assemble_head(face_mesh, fit_head(world), face_rgb, camera)
             head_landmarks = h3ds_landmark_ids(head.vertices, world)
     strands = hair_volume = None
     grow = options.strands and head is not None and hair is not None and hair.depth_m is not None
@@ -249,6 +294,23 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
                 hair.hair_mask, hair.direction, hair.depth_m, crop, camera, head,
                 orientation_crop=hair.orientation, body_mask_crop=hair.parsing == 1,
                 n_strands=options.strands, seed=options.seed)
+    head_hair = relief = None
+    if hair_volume is not None:
+        from monoscan.head.with_hair import head_with_hair
+
+        with _timed(t, "head_with_hair"):
+            try:
+                head_hair = head_with_hair(head, hair_volume, crop, camera, hair.hair_mask)
+            except InputError as exc:  # e.g. an empty hair volume: the bald head still stands
+                notes.append(f"no head_with_hair: {exc}")
+    if hair is not None:
+        from monoscan.head.relief import relief_mesh
+
+        with _timed(t, "relief"):
+            try:
+                relief = relief_mesh(hair.parsing, hair.face_depth_m, hair.depth_m, crop, camera)
+            except InputError as exc:
+                notes.append(f"no relief: {exc}")
     body = None
     if options.body:
         from monoscan.body.reconstruct import reconstruct_body
@@ -264,7 +326,8 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
         photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
         camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
         body=body, head=head, head_landmarks=head_landmarks, strands=strands,
-        hair_volume=hair_volume, timings=t, notes=notes,
+        hair_volume=hair_volume, occlusion=occlusion, head_with_hair=head_hair, relief=relief,
+        timings=t, notes=notes,
     )
 
 
@@ -293,11 +356,12 @@ def prepare_output_dir(directory: Path, overwrite: bool) -> None:
 
 def write_outputs(
     recon: Reconstruction, out: str | os.PathLike, options: Options | None = None,
-    overwrite: bool = False,
+    overwrite: bool = False, *, name: str | None = None,
 ) -> Path:
     """Write every artifact of ``recon`` into ``OUT/<image-stem>/``; return the result.json path.
 
-    See ``result.json``'s ``artifacts`` for what each file is.
+    See ``result.json``'s ``artifacts`` for what each file is. ``name`` replaces the image stem
+    as the folder name (several views of one person: the first image's stem).
     """
     from monoscan.io.atomic import write_text
     from monoscan.io.images import save_png
@@ -306,7 +370,7 @@ def write_outputs(
     from monoscan.viewer.overlay import draw_overlay
 
     options = options or Options()
-    directory = output_dir(out, recon.photo)
+    directory = Path(out) / name if name else output_dir(out, recon.photo)
     prepare_output_dir(directory, overwrite)
     t = dict(recon.timings)
     artifacts: dict[str, dict] = {}
@@ -342,12 +406,26 @@ def write_outputs(
                      (np.clip(recon.person_mask, 0, 1) * 255 + 0.5).astype(np.uint8))
             record("person_mask.png", "person probability (255 = person), photo size",
                    units="probability x 255")
+        if recon.occlusion is not None:
+            save_png(directory / "occlusion_mask.png", recon.occlusion.astype(np.uint8) * 255)
+            record("occlusion_mask.png", "what covers the face (255 = occluded: hair, hands, "
+                   "objects; inpainted in the face texture), photo size", units="pixels",
+                   occluded_px=int(recon.occlusion.sum()))
         if recon.hair is not None:
             _write_hair_maps(recon, directory, record)
         if recon.head is not None:
             _write_head(recon, directory, options, record)
         if recon.strands is not None:
             _write_strands(recon, directory, options, record)
+        if recon.head_with_hair is not None:
+            _write_head_with_hair(recon, directory, options, record)
+        if recon.relief is not None and "obj" in options.formats:
+            save_mesh(directory / "relief.obj", recon.relief)
+            record("relief.obj", "Deep3dPortrait-style 2.5D relief: one open mesh over the face, "
+                   "hair and ears seen from the camera (no back), vertex colours from the photo",
+                   units="metres", frame="world (y up, x subject's left, z toward camera)",
+                   vertices=len(recon.relief.vertices), faces=len(recon.relief.faces),
+                   watertight=False)
         if recon.body is not None:
             from monoscan.body.pipeline import save_body
 
@@ -448,6 +526,29 @@ def _write_strands(recon: Reconstruction, directory: Path, options: Options, rec
         save_mesh(directory / "hair_volume.obj", occupancy_surface(recon.hair_volume))
         record("hair_volume.obj", "closed surface of the hair volume the strands grew in",
                units=world)
+
+
+def _write_head_with_hair(recon: Reconstruction, directory: Path, options: Options, record
+                          ) -> None:
+    from monoscan.head.landmarks import write_h3ds_landmarks
+    from monoscan.head.with_hair import landmark_ids_with_hair
+    from monoscan.io.meshes import save_mesh
+
+    both = recon.head_with_hair
+    mesh = both.to_trimesh()
+    for fmt in (f for f in options.formats if f in MESH_FORMATS):
+        paths = save_mesh(directory / f"head_with_hair.{fmt}", mesh)
+        record(f"head_with_hair.{fmt}", "closed head with the hair volume as an outer layer "
+               "(what a scanner sees; for H3DS full-head Chamfer), vertex colours: the head's, "
+               "the photo's hair colour on the hair",
+               units="metres", frame="world (y up, x subject's left, z toward camera)",
+               vertices=len(both.vertices), faces=len(both.faces), watertight=True,
+               companions=[p.name for p in paths[1:]])
+    ids = landmark_ids_with_hair(both, recon.head, recon.head_landmarks)
+    write_h3ds_landmarks(directory / "h3ds_landmarks_with_hair.txt", ids)
+    record("h3ds_landmarks_with_hair.txt", "H3DS landmarks on head_with_hair.*: lines "
+           "'name vertex_index'", units="vertex indices",
+           on_face=[k for k, i in ids.items() if both.from_head[i]])
 
 
 def _write_hair_maps(recon: Reconstruction, directory: Path, record) -> None:

@@ -49,6 +49,8 @@ def _register_head(sub, common) -> None:
     p.add_argument("--tags", nargs="+", default=(), help="only scenes with all these tags")
     p.add_argument("--pred-unit", default="auto", choices=["auto", "mm", "cm", "dm", "m"],
                    help="unit of the predictions (auto: m for head.obj folders, mm otherwise)")
+    p.add_argument("--mesh", default="head", choices=["head", "head_with_hair"],
+                   help="which mesh of monoscan output folders to score (default: head)")
     p.add_argument("--no-surface", action="store_true",
                    help="vertex distances only (the reference metrics; faster)")
     p.add_argument("--heatmaps", type=Path, default=None,
@@ -74,7 +76,7 @@ def run_head(args) -> int:
         results = evaluate_dataset(
             ds, args.predictions, scenes=args.scenes, tags=args.tags,
             surface=not args.no_surface, pred_unit=args.pred_unit, heatmap_dir=args.heatmaps,
-            quiet=args.quiet,
+            quiet=args.quiet, mesh_name=args.mesh,
         )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)

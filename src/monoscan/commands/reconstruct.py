@@ -16,6 +16,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
     _add_options(p)
+    p.add_argument("--same-person", action="store_true",
+                   help="the images are views of one person: fuse them into one result, "
+                   "OUT/<first image's stem>/ (monoscan.head.multiview)")
+    p.add_argument("--cameras", type=Path, default=None,
+                   help="with --same-person: an H3DS cameras.npz; img_0007.jpg takes "
+                   "world_mat_7, names without a number go by position (default: rotations "
+                   "estimated from the landmarks)")
     p.set_defaults(func=run)
 
     d = sub.add_parser(
@@ -49,9 +56,15 @@ def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
         p.add_argument("--body", action="store_true",
                        help="also reconstruct the full body into OUT/<stem>/body/")
         p.add_argument("--no-head", action="store_true", help="skip the closed head mesh")
+        p.add_argument("--no-occlusion", action="store_true",
+                       help="do not look for what covers the face (hair, hands, objects), "
+                       "inpaint it in the face texture and re-fit the landmarks for the head")
         p.add_argument("--strands", type=int, default=10_000,
                        help="hair strands to grow, 0 for none (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--face-detail", action="store_true",
+                       help="displace the face mesh by the photo's fine shading (wrinkles, "
+                       "creases; under 0.5 mm)")
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
@@ -63,13 +76,17 @@ def _options(args: argparse.Namespace):
                    subdivisions=args.subdivisions, person=not args.no_person,
                    hair=not args.no_hair, body=getattr(args, "body", False),
                    head=not getattr(args, "no_head", True), strands=getattr(args, "strands", 0),
-                   seed=getattr(args, "seed", 0), formats=formats)
+                   occlusion=not getattr(args, "no_occlusion", True),
+                   seed=getattr(args, "seed", 0), formats=formats,
+                   face_detail=getattr(args, "face_detail", False))
 
 
 def run(args: argparse.Namespace) -> int:
     from monoscan.pipeline import reconstruct, write_outputs
 
     options = _options(args)
+    if getattr(args, "same_person", False):
+        return _run_same_person(args, options)
     seen: dict[str, str] = {}
 
     def one(image: str):
@@ -84,6 +101,21 @@ def run(args: argparse.Namespace) -> int:
 
     return for_each_input([str(p) for p in args.images], one, desc="reconstruct",
                           quiet=args.quiet)
+
+
+def _run_same_person(args: argparse.Namespace, options) -> int:
+    from monoscan.head.multiview import reconstruct_views
+    from monoscan.pipeline import write_outputs
+
+    images = [str(p) for p in args.images]
+
+    def one(_label: str):
+        recon = reconstruct_views(images, options, cameras=args.cameras)
+        result = write_outputs(recon, args.out, options, overwrite=args.overwrite,
+                               name=Path(images[0]).stem)
+        return str(result.parent), recon.notes
+
+    return for_each_input([images[0]], one, desc="reconstruct", quiet=args.quiet)
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -448,20 +448,29 @@ class Prediction:
 _PLAIN_SUFFIXES = (".obj", ".ply", ".glb", ".off", ".stl")
 
 
-def find_prediction(pred_dir: str | os.PathLike, scene_id: str) -> Prediction | None:
+#: Meshes of a monoscan output folder that can be scored, and their landmark files.
+MONOSCAN_MESHES = {"head": "h3ds_landmarks.txt",
+                   "head_with_hair": "h3ds_landmarks_with_hair.txt"}
+
+
+def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str = "head"
+                    ) -> Prediction | None:
     """Locate the prediction of ``scene_id`` under ``pred_dir``.
 
     Accepted layouts (first match wins):
 
-    * ``pred_dir/<scene_id>/head.obj`` (+ ``h3ds_landmarks.txt``): a monoscan output folder, metres;
+    * ``pred_dir/<scene_id>/head.obj`` (+ ``h3ds_landmarks.txt``): a monoscan output folder, metres
+      (``mesh_name='head_with_hair'``: ``head_with_hair.obj`` + ``h3ds_landmarks_with_hair.txt``);
     * ``pred_dir/<scene_id>.obj|.ply|.glb|.off|.stl`` (+ ``<scene_id>_landmarks.txt`` or
       ``<scene_id>.landmarks.txt``): plain files in mm.
     """
+    if mesh_name not in MONOSCAN_MESHES:
+        raise InputError(f"unknown mesh {mesh_name!r}; choose from {sorted(MONOSCAN_MESHES)}")
     pred_dir = Path(pred_dir)
     folder = pred_dir / scene_id
-    if (folder / "head.obj").is_file():
-        lm = folder / "h3ds_landmarks.txt"
-        return Prediction(folder / "head.obj", lm if lm.is_file() else None, "m")
+    if (folder / f"{mesh_name}.obj").is_file():
+        lm = folder / MONOSCAN_MESHES[mesh_name]
+        return Prediction(folder / f"{mesh_name}.obj", lm if lm.is_file() else None, "m")
     for suffix in _PLAIN_SUFFIXES:
         p = pred_dir / f"{scene_id}{suffix}"
         if p.is_file():
@@ -476,7 +485,8 @@ def find_prediction(pred_dir: str | os.PathLike, scene_id: str) -> Prediction | 
 
 
 def find_predictions(
-    pred_dir: str | os.PathLike, dataset: H3DS, scene_ids: list[str] | None = None
+    pred_dir: str | os.PathLike, dataset: H3DS, scene_ids: list[str] | None = None,
+    mesh_name: str = "head",
 ) -> dict[str, dict[str, Prediction]]:
     """Predictions per scene and view subset: ``{scene: {views_config or 'default': Prediction}}``.
 
@@ -491,10 +501,10 @@ def find_predictions(
         found: dict[str, Prediction] = {}
         for views in dataset.views_configs(sid):
             if (pred_dir / views).is_dir():
-                p = find_prediction(pred_dir / views, sid)
+                p = find_prediction(pred_dir / views, sid, mesh_name)
                 if p is not None:
                     found[views] = p
-        p = find_prediction(pred_dir, sid)
+        p = find_prediction(pred_dir, sid, mesh_name)
         if p is not None:
             found["default"] = p
         if found:

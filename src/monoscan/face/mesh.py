@@ -15,7 +15,7 @@ import numpy as np
 from monoscan.face.camera import Camera
 from monoscan.face.topology import N_MESH_VERTICES, mesh_triangles
 
-__all__ = ["FaceMesh", "build_face_mesh", "textured_trimesh"]
+__all__ = ["FaceMesh", "build_face_mesh", "retexture_face_mesh", "textured_trimesh"]
 
 #: Longest side of the texture image, pixels.
 MAX_TEXTURE_PX = 1024
@@ -87,7 +87,6 @@ def build_face_mesh(
         Loop subdivision passes (each multiplies the triangle count by 4; 2 gives 13,632
         triangles and 6,990 vertices). The first 468 vertices stay the MediaPipe vertices.
     """
-    import cv2
     import trimesh
 
     px = np.asarray(points, np.float64)[:N_MESH_VERTICES, :3]
@@ -96,6 +95,19 @@ def build_face_mesh(
         px, faces = trimesh.remesh.subdivide_loop(px, faces, iterations=int(subdivisions))
     vertices = camera.photo_to_world(px).astype(np.float32)
 
+    window, uv, colors = _texture_from_photo(rgb, px)
+    return FaceMesh(
+        vertices=vertices, faces=np.ascontiguousarray(faces, np.int32), uv=uv,
+        texture=window, vertex_colors=colors,
+        photo_px=px[:, :2].astype(np.float32),
+    )
+
+
+def _texture_from_photo(rgb: np.ndarray, px: np.ndarray):
+    """Texture window, texture coordinates and vertex colours of vertices at photo pixels."""
+    import cv2
+
+    px = np.asarray(px, np.float64)
     # Texture: a window of the photo around the face, 10 % margin, at most MAX_TEXTURE_PX.
     h, w = rgb.shape[:2]
     x0, y0 = np.floor(px[:, :2].min(0) - 0.1 * np.ptp(px[:, :2], 0)).astype(int)
@@ -115,8 +127,13 @@ def build_face_mesh(
         rgb, px[:, 0].astype(np.float32)[None], px[:, 1].astype(np.float32)[None],
         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
     )[0]
-    return FaceMesh(
-        vertices=vertices, faces=np.ascontiguousarray(faces, np.int32), uv=uv,
-        texture=np.ascontiguousarray(window), vertex_colors=colors.astype(np.uint8),
-        photo_px=px[:, :2].astype(np.float32),
-    )
+    return np.ascontiguousarray(window), uv, colors.astype(np.uint8)
+
+
+def retexture_face_mesh(mesh: FaceMesh, rgb: np.ndarray) -> FaceMesh:
+    """The same mesh textured from another image of the same photo frame (for example the
+    photo with occluders inpainted): new ``texture``, ``uv`` and ``vertex_colors``."""
+    import dataclasses
+
+    window, uv, colors = _texture_from_photo(rgb, mesh.photo_px)
+    return dataclasses.replace(mesh, texture=window, uv=uv, vertex_colors=colors)

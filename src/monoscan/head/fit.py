@@ -169,7 +169,8 @@ def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return scale, rot, mu_d - scale * rot @ mu_s
 
 
-def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None) -> FittedHead:
+def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
+             weights: np.ndarray | None = None) -> FittedHead:
     """Fit the parametric head to face landmarks in the world frame.
 
     Parameters
@@ -179,6 +180,9 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None) -> Fit
         ``camera.photo_to_world(face.points)``.
     prior : HeadShape, optional
         Average shape the fit starts from and is pulled towards.
+    weights : (478,) or (468,) array in [0, 1], optional
+        Trust in each landmark (0: drop it from the fit), e.g. lower for landmarks an occluder
+        covers (``monoscan.face.occlusion``). Default: all 1.
 
     Returns
     -------
@@ -196,11 +200,20 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None) -> Fit
         raise InputError(f"expected (468 or 478, 3) face landmarks, got shape {lm.shape}")
     if not np.isfinite(lm).all():
         raise InputError("face landmarks contain NaN or infinite values")
+    if weights is None:
+        wts = np.ones(len(lm))
+    else:
+        wts = np.asarray(weights, np.float64)
+        if wts.shape != (len(lm),) or not np.isfinite(wts).all() or (wts < 0).any():
+            raise InputError(f"expected {len(lm)} non-negative landmark weights, got {wts.shape}")
     prior = prior or HeadShape()
     targets = landmark_anchor_targets(lm)
     names = list(targets)
     dst = np.stack([targets[k] for k in names])
     surf = lm[list(SURFACE_LANDMARKS)]
+    w_anchor = landmark_anchor_targets(np.repeat(wts[:, None], 3, axis=1))
+    w_anchor = np.stack([w_anchor[k][0] for k in names])[:, None]
+    w_surf = wts[list(SURFACE_LANDMARKS)]
     base = anchor_points(prior)
     s0, r0, t0 = _umeyama(np.stack([base[k] for k in names]), dst)
     if not np.isfinite(s0) or s0 <= 0:
@@ -217,9 +230,9 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None) -> Fit
         rot, t, s, shape = unpack(x)
         anchors = anchor_points(shape)
         src = np.stack([anchors[k] for k in names])
-        r_anchor = ((s * src @ rot.T + t - dst) * w_axis / _ANCHOR_SIGMA).ravel()
+        r_anchor = ((s * src @ rot.T + t - dst) * w_axis * w_anchor / _ANCHOR_SIGMA).ravel()
         head_pts = (surf - t) @ rot / s
-        r_surf = s * head_sdf(head_pts, shape) / _SURFACE_SIGMA
+        r_surf = w_surf * s * head_sdf(head_pts, shape) / _SURFACE_SIGMA
         r_prior = np.concatenate([[x[6] / _SCALE_SIGMA], x[7:] / _SHAPE_SIGMA])
         return np.concatenate([r_anchor, r_surf, r_prior])
 

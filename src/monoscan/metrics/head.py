@@ -12,7 +12,13 @@
 4. nearest-vertex distances both ways with a KD-tree (no surface sampling).
 
 All regions are scored in one call from one loaded scan (the reference reloads and re-parses
-everything per region). Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
+everything per region). The numbers are the reference's to rounding (tests: 1e-6 relative; in
+practice 1e-15); the work is not. One KD-tree on the prediction serves every ICP and every
+GT->prediction distance (the GT is moved by the ICP instead of the prediction by its inverse,
+and the distances divided by the ICP scale); ICP re-queries only the points whose match may
+have changed (:class:`monoscan.metrics.alignment.NearestTracker`), the ICPs of all regions
+share their first query, the final ICP matches are the region's GT->prediction distances, and
+the trees on GT regions are kept per scan for the next prediction (view subsets of a sweep). Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
 and 5 mm, and per-vertex error heat maps clipped at 5 mm like the H3DS figures.
 
 Units: millimetres throughout (H3DS scans are in mm; convert predictions before calling).
@@ -26,6 +32,7 @@ import json
 import math
 import os
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +42,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from monoscan.errors import InputError
-from monoscan.metrics.alignment import icp, procrustes
+from monoscan.metrics.alignment import NearestTracker, apply_transform, icp, procrustes
 from monoscan.metrics.surface import fscore, nearest_vertex_distances, point_to_surface
 
 __all__ = [
@@ -146,8 +153,7 @@ class HeadEvaluation:
 
     def aligned_vertices(self, pred_vertices: np.ndarray, region: str = FULL_HEAD) -> np.ndarray:
         """Prediction vertices moved into the ground-truth frame as for ``region`` (mm)."""
-        return _homogeneous(np.asarray(pred_vertices, dtype=np.float64),
-                            self.regions[region].transform)
+        return apply_transform(pred_vertices, self.regions[region].transform)
 
 
 def check_head_size(vertices: np.ndarray, name: str = "mesh") -> str | None:
@@ -167,6 +173,29 @@ def check_head_size(vertices: np.ndarray, name: str = "mesh") -> str | None:
     msg = f"{name} spans {extent:.4g} units; a head in millimetres is 100-400 mm tall{hint}"
     warnings.warn(msg, UserWarning, stacklevel=2)
     return msg
+
+
+def _checked_vertices(mesh: trimesh.Trimesh, what: str) -> np.ndarray:
+    """The mesh's vertices as contiguous float64 (N, 3), after checking vertices and faces."""
+    v = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != 3 or len(v) == 0:
+        raise InputError(f"{what} mesh has no vertices")
+    if not np.isfinite(v).all():
+        raise InputError(f"{what} mesh has NaN or infinite vertices")
+    faces = np.asarray(mesh.faces)
+    if faces.size == 0:
+        return v  # a point cloud: vertex metrics only
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise InputError(
+            f"{what} mesh has faces of shape {faces.shape}, not triangles; triangulate it "
+            "(monoscan.io.meshes.load_mesh does)"
+        )
+    if faces.min() < 0 or faces.max() >= len(v):
+        raise InputError(
+            f"{what} mesh has face indices outside [0, {len(v) - 1}] "
+            f"(min {int(faces.min())}, max {int(faces.max())})"
+        )
+    return v
 
 
 def _landmark_points(
@@ -234,18 +263,21 @@ def evaluate_scene(
         Also compute exact point-to-surface distances (slower).
     thresholds : sequence of float
         F-score thresholds, mm.
+    workers : int
+        Threads for the KD-tree queries (-1: all cores). Results do not depend on it.
 
     Returns
     -------
     HeadEvaluation
+
+    Raises
+    ------
+    InputError
+        No or non-finite vertices, non-triangle or out-of-range faces, a missing or empty
+        region, region or landmark indices out of range, predicted landmarks lacking a name.
     """
-    gt_v = np.asarray(gt.vertices, dtype=np.float64)
-    pred_v = np.asarray(pred.vertices, dtype=np.float64)
-    for v, what in ((gt_v, "ground-truth"), (pred_v, "predicted")):
-        if v.ndim != 2 or v.shape[1] != 3 or len(v) == 0:
-            raise InputError(f"{what} mesh has no vertices")
-        if not np.isfinite(v).all():
-            raise InputError(f"{what} mesh has NaN or infinite vertices")
+    gt_v = _checked_vertices(gt, "ground-truth")
+    pred_v = _checked_vertices(pred, "predicted")
     for name in regions:
         if (name or "face") not in gt_regions:
             raise InputError(
@@ -261,7 +293,7 @@ def evaluate_scene(
         src = _landmark_points(pred_v, pred_landmarks, names, "predicted")
         dst = _landmark_points(gt_v, gt_landmarks, names, "ground-truth")
         coarse, _t, _c = procrustes(src, dst, reflection=False)
-        pred_v = _homogeneous(pred_v, coarse)
+        pred_v = apply_transform(pred_v, coarse)
     else:
         notes.append("landmark alignment skipped: no predicted landmarks")
         msg = check_head_size(pred_v, "predicted mesh")
@@ -271,18 +303,17 @@ def evaluate_scene(
     # (2) ICP of the evaluated GT region (the 'face' region for the full head) onto the
     # prediction; its inverse moves the prediction. The reference loads the evaluated region for
     # both the ICP and the cut, so each region gets its own ICP (cached when regions repeat).
-    coarse_tree = cKDTree(pred_v)
+    # One tree on the coarse-aligned prediction serves every ICP and every GT->prediction
+    # distance: those are measured with the GT moved by the ICP instead of the prediction by
+    # its inverse (the same distances times the ICP scale), so no tree is rebuilt per region.
+    pred_tree = cKDTree(pred_v, leafsize=16, balanced_tree=False, compact_nodes=False)
     gt_faces = np.asarray(gt.faces, dtype=np.int64)
-    icps: dict[str, np.ndarray] = {}
+    fits = _fit_icps(gt_v, gt_regions, [name or "face" for name in regions], pred_tree, workers)
     out: dict[str, RegionScore] = {}
     for name in regions:
-        icp_region = name or "face"
-        if icp_region not in icps:
-            idx_icp = _region_indices(gt_regions[icp_region], len(gt_v), icp_region)
-            icps[icp_region], _moved, _cost = icp(gt_v[idx_icp], coarse_tree, workers=workers)
-        t_icp = icps[icp_region]
-        inv_icp = np.linalg.inv(t_icp)
-        aligned = _homogeneous(pred_v, inv_icp)
+        fit = fits[name or "face"]
+        inv_icp = np.linalg.inv(fit.matrix)
+        aligned = apply_transform(pred_v, inv_icp)
         # (3) cut the GT to the region; (4) nearest-vertex distances both ways.
         if name is None:
             idx = None
@@ -290,9 +321,10 @@ def evaluate_scene(
         else:
             idx = _region_indices(gt_regions[name], len(gt_v), name)
             region_v = gt_v[idx]
-            region_f = _cut_faces(gt_faces, idx, len(gt_v))
-        g2p, _ = nearest_vertex_distances(region_v, cKDTree(aligned, leafsize=10), workers=workers)
-        p2g, _ = nearest_vertex_distances(aligned, cKDTree(region_v, leafsize=10), workers=workers)
+            region_f = _cut_faces(gt_faces, idx, len(gt_v)) if surface else gt_faces[:0]
+        g2p = _gt_to_pred(gt_v, idx, fit, pred_tree, workers)
+        gt_tree = _gt_region_tree(gt, gt_v, name or FULL_HEAD, idx, region_v)
+        p2g, _ = nearest_vertex_distances(aligned, gt_tree, workers=workers)
         g2p_surf = p2g_surf = None
         if surface and len(pred.faces):
             pred_mesh = trimesh.Trimesh(aligned, np.asarray(pred.faces), process=False)
@@ -308,16 +340,126 @@ def evaluate_scene(
             gt_to_pred_surface=g2p_surf,
             pred_to_gt_surface=p2g_surf,
             thresholds=tuple(float(t) for t in thresholds),
-            icp=t_icp,
+            icp=fit.matrix,
             transform=inv_icp @ coarse,
         )
     return HeadEvaluation(out, coarse, tuple(notes))
 
 
-def _homogeneous(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    # The reference's AffineTransform: dot(matrix, [p; 1]) then drop the last row.
-    ph = np.concatenate((points.T, np.ones((1, len(points)))), axis=0)
-    return np.dot(matrix, ph)[:3, :].T
+@dataclass(frozen=True)
+class _IcpFit:
+    """ICP of a GT region onto the coarse-aligned prediction, with its final matches.
+
+    Attributes
+    ----------
+    matrix : (4, 4)
+        Similarity taking GT vertices (GT frame, mm) onto the prediction (coarse frame).
+    scale : float
+        Its uniform scale: distances in the coarse frame are ``scale`` times GT-frame ones.
+    source : (K,) int64
+        GT vertices of the ICP region.
+    distances : (K,) float64
+        GT frame, mm: from each source vertex to the nearest prediction vertex once the
+        prediction is moved by ``inv(matrix)`` (the reference's GT->prediction distance).
+    """
+
+    matrix: np.ndarray
+    scale: float
+    source: np.ndarray
+    distances: np.ndarray
+
+
+def _fit_icps(
+    gt_v: np.ndarray,
+    gt_regions: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    pred_tree: cKDTree,
+    workers: int,
+) -> dict[str, _IcpFit]:
+    """ICP of each named GT region onto the prediction (tree in the coarse frame)."""
+    idx = {n: _region_indices(gt_regions[n], len(gt_v), n) for n in dict.fromkeys(names)}
+    # Every ICP starts from the same positions (GT frame = coarse frame), so one first query
+    # over the union of the regions serves them all ('face_sphere' lies mostly in 'face').
+    in_any = np.zeros(len(gt_v), dtype=bool)
+    for i in idx.values():
+        in_any[i] = True
+    union = np.flatnonzero(in_any)
+    row = np.cumsum(in_any) - 1  # GT vertex -> its row in ``union``
+    seed = NearestTracker(pred_tree, workers=workers)
+    seed.query(gt_v[union])
+    return {n: _fit_icp(gt_v, i, seed.subset(row[i])) for n, i in idx.items()}
+
+
+def _fit_icp(gt_v: np.ndarray, idx: np.ndarray, tracker: NearestTracker) -> _IcpFit:
+    matrix, moved, _cost = icp(gt_v[idx], tracker)
+    # One more tracked query gives the exact matches of the final iterate; few points moved.
+    dist, _ix = tracker.query(moved)
+    scale = _similarity_scale(matrix)
+    return _IcpFit(matrix, scale, idx, dist / scale)
+
+
+def _similarity_scale(matrix: np.ndarray) -> float:
+    # s * R with R orthogonal (reflections allowed): |det| = s^3.
+    return float(np.cbrt(abs(np.linalg.det(matrix[:3, :3]))))
+
+
+def _gt_to_pred(
+    gt_v: np.ndarray, idx: np.ndarray | None, fit: _IcpFit, pred_tree: cKDTree, workers: int
+) -> np.ndarray:
+    """Nearest-vertex distance (GT frame, mm) from each GT vertex of a region to the aligned
+    prediction, as the reference measures it (``idx`` None: every GT vertex).
+
+    The ICP already matched its own region; the other vertices are moved by the ICP into the
+    coarse frame and queried there, and every distance is divided by the ICP scale.
+    """
+    want = np.arange(len(gt_v)) if idx is None else idx
+    where = np.full(len(gt_v), -1, dtype=np.int64)
+    where[fit.source] = np.arange(len(fit.source))
+    pos = where[want]
+    out = np.empty(len(want))
+    known = pos >= 0
+    out[known] = fit.distances[pos[known]]
+    rest = np.flatnonzero(~known)
+    if len(rest):
+        d, _ = pred_tree.query(apply_transform(gt_v[want[rest]], fit.matrix), workers=workers)
+        out[rest] = d / fit.scale
+    return out
+
+
+# Trees on GT regions, per GT mesh: a dataset sweep scores several predictions (view subsets)
+# against one loaded scan. Keyed by id() with a weak reference (trimesh hashes meshes by
+# content, tens of ms on a fresh scan); an entry dies with its mesh, and a mesh whose
+# vertices changed, or a region whose indices changed, gets new trees.
+_GT_TREES: dict[int, tuple[weakref.ref, np.ndarray, dict]] = {}
+
+
+def _gt_region_tree(
+    gt: trimesh.Trimesh, gt_v: np.ndarray, name: str, idx: np.ndarray | None,
+    region_v: np.ndarray,
+) -> cKDTree:
+    """KD-tree on a GT region's vertices (GT frame, mm), reused across calls on the same mesh."""
+    key = id(gt)
+    held = _GT_TREES.get(key)
+    if held is None or held[0]() is not gt or not np.array_equal(held[1], gt_v):
+        held = (weakref.ref(gt, lambda _ref: _GT_TREES.pop(key, None)), gt_v.copy(), {})
+        _GT_TREES[key] = held
+    trees = held[2]
+    cached = trees.get(name)
+    if cached is not None and _same_indices(cached[0], idx):
+        return cached[1]
+    # Unbalanced (sliding-midpoint) trees answer queries far from a curved region (the back
+    # of a prediction against 'face_sphere') 3-4x faster than balanced ones (measured).
+    # The tree owns a copy: built on the mesh's own array, it would follow in-place edits of
+    # the points without updating its cell bounds (wrong answers instead of a rebuild).
+    tree = cKDTree(region_v.copy(), leafsize=32, balanced_tree=False, compact_nodes=False)
+    trees[name] = (None if idx is None else idx.copy(), tree)
+    return tree
+
+
+def _same_indices(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a, b)
 
 
 def _region_indices(idx: np.ndarray, n: int, name: str) -> np.ndarray:
@@ -485,6 +627,7 @@ def evaluate_dataset(
     pred_unit: str = "auto",
     heatmap_dir: str | os.PathLike | None = None,
     quiet: bool = False,
+    mesh_name: str = "head",
 ) -> dict:
     """Evaluate every prediction found for an H3DS dataset.
 
@@ -502,6 +645,8 @@ def evaluate_dataset(
     heatmap_dir : path, optional
         Write ``<scene>_<views>_<region>.ply`` (ground-truth region coloured by GT->prediction
         error, clipped at 5 mm) there.
+    mesh_name : {'head', 'head_with_hair'}
+        Which mesh of a monoscan output folder to score.
 
     Returns
     -------
@@ -517,11 +662,11 @@ def evaluate_dataset(
     ids = list(scenes) if scenes is not None else dataset.scenes(tags)
     for sid in ids:
         dataset.info(sid)
-    found = find_predictions(predictions, dataset, ids)
+    found = find_predictions(predictions, dataset, ids, mesh_name=mesh_name)
     if not found:
         raise InputError(
             f"no predictions for any of the {len(ids)} scenes in {predictions} "
-            "(expected <scene_id>/head.obj or <scene_id>.obj|.ply)"
+            f"(expected <scene_id>/{mesh_name}.obj or <scene_id>.obj|.ply)"
         )
     missing = [s for s in ids if s not in found]
     if missing:

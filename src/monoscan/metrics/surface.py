@@ -183,24 +183,12 @@ def point_to_surface(
 
 
 def _nearest_k(points: np.ndarray, data: np.ndarray, k: int, workers: int):
-    """k nearest neighbours, with the grouped upper-bound pruning of
-    :func:`nearest_vertex_distances` (exact; fast for queries far from ``data``)."""
-    tree = cKDTree(data, leafsize=16)
-    n = len(data)
-    if len(points) < 4096 or n < 4096:
-        return tree.query(points, k=k, workers=workers)
-    coarse = cKDTree(data[:: max(n // 512, 1)])
-    ub, _ = coarse.query(points, k=k, workers=workers)
-    ub = ub[:, -1] if k > 1 else ub
-    order = np.argsort(ub)
-    d = np.empty((len(points), k)) if k > 1 else np.empty(len(points))
-    ix = np.empty((len(points), k), dtype=np.int64) if k > 1 else np.empty(len(points), np.int64)
-    for chunk in np.array_split(order, 64):
-        bound = float(ub[chunk].max()) * (1 + 1e-9) + 1e-12
-        dd, ii = tree.query(points[chunk], k=k, workers=workers, distance_upper_bound=bound)
-        d[chunk] = dd
-        ix[chunk] = ii
-    return d, ix
+    """k nearest neighbours of ``points`` among ``data`` (exact)."""
+    # An unbalanced (sliding-midpoint) tree builds faster and answers queries far from a
+    # curved patch (the back of a head against the face region) several times faster than
+    # a balanced one; upper-bound chunking did not help either case.
+    tree = cKDTree(data, leafsize=32, balanced_tree=False, compact_nodes=False)
+    return tree.query(points, k=k, workers=workers)
 
 
 def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
@@ -223,6 +211,7 @@ def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
         rings.append(ring)
     cand_ix = np.concatenate(rings, axis=1)
     m = cand_ix.shape[1]
+    first = _first_occurrences(cand_ix)
     best_d = np.empty(len(points))
     best_p = np.empty((len(points), 3))
     best_t = np.empty(len(points), dtype=np.int64)
@@ -230,15 +219,33 @@ def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
     for s in range(0, len(points), chunk):
         q = points[s:s + chunk]
         ix = cand_ix[s:s + chunk]
-        cand = closest_points_on_triangles(np.repeat(q, m, axis=0), tris[ix.ravel()])
+        # Each distinct (point, triangle) pair once: rings are padded to the widest one and
+        # neighbouring rings share triangles, so a third or more of the pairs are repeats.
+        keep = first[s:s + chunk].ravel()
+        row = np.repeat(np.arange(len(q)), m)[keep]
+        cand = np.zeros((len(q) * m, 3))
+        cand[keep] = closest_points_on_triangles(q[row], tris[ix.ravel()[keep]])
+        dd = np.full(len(q) * m, np.inf)
+        dd[keep] = np.sqrt(((cand[keep] - q[row]) ** 2).sum(-1))
         cand = cand.reshape(len(q), m, 3)
-        dd = np.sqrt(((cand - q[:, None]) ** 2).sum(-1))
-        j = np.argmin(dd, axis=1)
+        dd = dd.reshape(len(q), m)
+        j = np.argmin(dd, axis=1)  # a repeat never beats its first occurrence: same ties
         rows = np.arange(len(q))
         best_d[s:s + chunk] = dd[rows, j]
         best_p[s:s + chunk] = cand[rows, j]
         best_t[s:s + chunk] = ix[rows, j]
     return SurfaceDistances(best_d, best_p, best_t)
+
+
+def _first_occurrences(ix: np.ndarray) -> np.ndarray:
+    """(N, m) bool: True where ``ix[i, j]`` does not appear earlier in row ``i``."""
+    order = np.argsort(ix, axis=1, kind="stable")  # equal values keep their column order
+    srt = np.take_along_axis(ix, order, axis=1)
+    first_sorted = np.ones(ix.shape, dtype=bool)
+    first_sorted[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    first = np.empty(ix.shape, dtype=bool)
+    np.put_along_axis(first, order, first_sorted, axis=1)
+    return first
 
 
 def _p2s(points, tris, ids, *, k, workers, depth):

@@ -23,6 +23,7 @@ __all__ = [
     "FaceLandmarks",
     "detect_face_landmarks",
     "detect_faces",
+    "landmarks_in_box",
 ]
 
 #: Smallest face accepted, in photo pixels (width of the detector's face box). Below this the
@@ -197,6 +198,21 @@ def detect_face_landmarks(
         if points is None:
             raise NoFaceError("a face was detected but its landmarks could not be fitted")
     return FaceLandmarks(points=points, box=box, face_index=face_index, n_faces=len(boxes))
+
+
+def landmarks_in_box(rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
+    """Run the face mesh again in the window a detection gave (same cut-out as
+    :func:`detect_face_landmarks`); ``None`` when the mesh finds no face there.
+
+    Used to re-fit the landmarks on an edited photo (occluders inpainted) without detecting
+    the face again. Returns (478, 3) float32 in photo pixels, as ``FaceLandmarks.points``.
+    """
+    _check_rgb(rgb)
+    if box.width <= 0 or box.height <= 0:
+        return None
+    cx, cy = (box.box[0] + box.box[2]) / 2, (box.box[1] + box.box[3]) / 2
+    side = 2.2 * max(box.width, box.height)
+    return _mesh_in_square(rgb, (cx - side / 2, cy - side / 2, side))
 
 
 def _whole_photo_square(rgb: np.ndarray) -> tuple[float, float, float]:

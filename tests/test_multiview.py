@@ -1,0 +1,108 @@
+"""monoscan.head.multiview: several views of one person fused (issue 5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import shared
+
+from monoscan.errors import InputError
+from monoscan.head.multiview import (
+    _camera_index,
+    _relative_rotations,
+    frontal_yaw_deg,
+    fuse_landmarks,
+    landmark_facing,
+    read_h3ds_cameras,
+)
+
+
+def _yaw(deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+@pytest.fixture(scope="module")
+def world(astronaut_rgb):
+    from monoscan.face.camera import estimate_camera
+    from monoscan.perception.face import detect_face_landmarks
+
+    face = detect_face_landmarks(astronaut_rgb)
+    return estimate_camera(face.points).photo_to_world(face.points)
+
+
+def test_facing_weights(world):
+    f = landmark_facing(world)
+    assert f.shape == (478,) and np.all(f > 0) and np.all(f <= 1.02)
+    assert f[1] > f[234]  # the nose tip faces the camera more than the face's side
+
+
+def test_fuse_recovers_exact_views(world):
+    # The same face seen turned, rescaled and moved: fusion recovers the reference frame.
+    views = [world, 1.1 * world @ _yaw(25).T + [0.01, 0.0, -0.2],
+             0.9 * world @ _yaw(-35).T + [0.0, 0.02, 0.1]]
+    fused = fuse_landmarks(views)
+    assert fused.reference == int(np.argmin(np.abs(fused.yaw_deg)))
+    ref = views[fused.reference]
+    np.testing.assert_allclose(fused.points, ref, atol=1e-6)
+    assert max(fused.residual_mm) < 1e-3
+    assert abs(frontal_yaw_deg(views[1]) - frontal_yaw_deg(views[0])) == pytest.approx(25, abs=1)
+
+
+def test_fuse_with_known_rotations(world):
+    views = [world, world @ _yaw(30).T]
+    fused = fuse_landmarks(views, reference=0, rotations=[np.eye(3), _yaw(-30)])
+    np.testing.assert_allclose(fused.points, world, atol=1e-6)
+    with pytest.raises(InputError):
+        fuse_landmarks([world, world[:468]])
+
+
+def test_read_h3ds_cameras(tmp_path):
+    k = np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
+    rots = [_yaw(0), _yaw(40), _yaw(-40)]
+    mats = {f"world_mat_{i}": np.vstack([k @ np.hstack([r, [[0], [0], [500]]]), [0, 0, 0, 1]])
+            for i, r in enumerate(rots)}
+    np.savez(tmp_path / "cameras.npz", scale_mat_0=np.eye(4), **mats)
+    got = read_h3ds_cameras(tmp_path / "cameras.npz")
+    assert sorted(got) == [0, 1, 2]
+    for i, r in enumerate(rots):
+        np.testing.assert_allclose(got[i], r, atol=1e-9)
+    rel = _relative_rotations([got[i] for i in range(3)], 0)
+    np.testing.assert_allclose(rel[0], np.eye(3), atol=1e-9)
+    # view 1 -> reference: ours = F R_ref R_1^T F with F = diag(1, -1, -1); flipping y and z
+    # turns the inverse yaw back into the same yaw
+    np.testing.assert_allclose(rel[1], _yaw(40), atol=1e-9)
+    assert _camera_index("scene/image/img_0007.jpg", 0) == 7
+    assert _camera_index(np.zeros((2, 2, 3)), 3) == 3
+
+
+def test_three_scan_views_no_worse_than_one():
+    import monoscan
+    from monoscan.head.multiview import reconstruct_views
+    from monoscan.head.scan_eval import load_head_scan, render_scan, score_reconstruction
+    from monoscan.pipeline import Options
+
+    scan = load_head_scan(shared("head_scan"))
+    options = Options(hair=False, person=False, strands=0)
+    images = [render_scan(scan, yaw, "studio").image for yaw in (-30.0, 0.0, 30.0)]
+    one = score_reconstruction(scan, monoscan.reconstruct(images[1], options), surface=False)
+    three_recon = reconstruct_views(images, options)
+    three = score_reconstruction(scan, three_recon, surface=False)
+    assert any("fused 3 views" in n for n in three_recon.notes)
+    assert three["face_gt_to_pred_mm"] <= one["face_gt_to_pred_mm"] + 0.02
+
+
+def test_cli_same_person(tmp_path, astronaut_rgb):
+    import cv2
+
+    from monoscan.cli import main
+    from monoscan.io.images import save_png
+
+    a = save_png(tmp_path / "front.png", astronaut_rgb)
+    b = save_png(tmp_path / "other.png", cv2.resize(astronaut_rgb, (480, 480)))
+    code = main(["reconstruct", str(a), str(b), "--same-person", "--out", str(tmp_path / "out"),
+                 "--no-hair", "--no-person", "--strands", "0", "--formats", "obj", "--quiet"])
+    assert code == 0
+    assert (tmp_path / "out" / "front" / "result.json").is_file()
+    assert (tmp_path / "out" / "front" / "head.obj").is_file()
+    assert not (tmp_path / "out" / "other").exists()
