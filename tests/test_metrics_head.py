@@ -351,12 +351,13 @@ def test_nearest_tracker_equals_fresh_queries():
     from scipy.spatial import cKDTree
 
     from monoscan.metrics.alignment import NearestTracker
+    from monoscan.metrics.nn import PointTree
 
     rng = np.random.default_rng(7)
     targets = rng.uniform(-50.0, 50.0, (4000, 3))  # mm; mean spacing ~6 mm
-    tree = cKDTree(targets)
+    tree = cKDTree(targets)  # scipy's answers are the reference
     points = rng.uniform(-60.0, 60.0, (3000, 3))
-    tracker = NearestTracker(tree, workers=1)
+    tracker = NearestTracker(PointTree(targets), workers=1)
     kept = changed = 0
     previous = None
     # Steps from micrometre ICP refinements up to several millimetres, where many neighbours
@@ -383,6 +384,32 @@ def test_nearest_tracker_equals_fresh_queries():
     moved = points[rows] + rng.normal(scale=0.5, size=(500, 3))
     np.testing.assert_array_equal(sub.query(moved)[1], tree.query(moved)[1])
     assert sub.requeried < 500
+
+
+def test_point_tree_equals_scipy():
+    from scipy.spatial import cKDTree
+
+    from monoscan.metrics.nn import PointTree
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(5000, 3)) * [80.0, 100.0, 60.0]
+    queries = rng.normal(size=(2000, 3)) * 150.0  # near and far from the data
+    mine, ref = PointTree(data), cKDTree(data.copy())
+    for k in (1, 2, 5):
+        d, i = mine.query(queries, k)
+        rd, ri = ref.query(queries, k)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(d, rd)  # bit for bit: the parity tests rely on it
+        assert i.dtype == np.int64
+    # Edits of the caller's array do not reach the tree.
+    data[:] = 0.0
+    np.testing.assert_array_equal(mine.query(queries[:10])[1], ref.query(queries[:10])[1])
+    # Fewer points than k: infinite distance, index len(tree), as scipy.
+    d, i = PointTree([[0.0, 0.0, 0.0]]).query([[1.0, 0.0, 0.0]], 2)
+    assert d[0, 0] == 1.0 and np.isinf(d[0, 1]) and i[0, 1] == 1
+    assert PointTree(data).query(np.zeros((0, 3)))[0].shape == (0,)
+    with pytest.raises(ValueError, match=r"\(M, 3\) points"):
+        PointTree(np.zeros((4, 2)))
 
 
 def test_icp_with_tracker_equals_trimesh():

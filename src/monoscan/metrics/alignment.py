@@ -14,7 +14,8 @@ All transforms are 4x4 homogeneous matrices acting on column vectors: ``p' = M @
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+from monoscan.metrics.nn import PointTree
 
 __all__ = [
     "NearestTracker",
@@ -128,7 +129,7 @@ class NearestTracker:
 
     Parameters
     ----------
-    tree : scipy.spatial.cKDTree
+    tree : monoscan.metrics.nn.PointTree
         Built on the target points (any frame; the source points must be in the same one).
     workers : int
         Threads for the KD-tree queries (-1: all cores). Results do not depend on it.
@@ -139,7 +140,7 @@ class NearestTracker:
         Points sent to the KD-tree by the last :meth:`query` (all of them on the first call).
     """
 
-    def __init__(self, tree: cKDTree, *, workers: int = -1) -> None:
+    def __init__(self, tree: PointTree, *, workers: int = -1) -> None:
         self.tree = tree
         self.targets = np.asarray(tree.data, dtype=np.float64)
         self.workers = workers
@@ -209,7 +210,7 @@ def _row_norms(d: np.ndarray) -> np.ndarray:
 
 def icp(
     a: np.ndarray,
-    b: np.ndarray | cKDTree | NearestTracker,
+    b: np.ndarray | PointTree | NearestTracker,
     *,
     initial: np.ndarray | None = None,
     threshold: float = 1e-5,
@@ -231,7 +232,7 @@ def icp(
     ----------
     a : (N, 3) array_like
         Source points.
-    b : (M, 3) array_like, scipy.spatial.cKDTree or NearestTracker
+    b : (M, 3) array_like, PointTree or NearestTracker
         Target points, a tree already built on them (reused, not rebuilt), or a fresh tracker
         on such a tree; a tracker is left matching ``a``'s last ICP iterate, so one more
         ``b.query(transformed)`` gives the final matches for the cost of the few points that
@@ -256,10 +257,10 @@ def icp(
         raise ValueError(f"icp needs (N, 3) source points, got shape {a.shape}")
     if isinstance(b, NearestTracker):
         tracker = b
-    elif isinstance(b, cKDTree):
+    elif isinstance(b, PointTree):
         tracker = NearestTracker(b, workers=workers)
     else:
-        tracker = NearestTracker(cKDTree(np.asarray(b, dtype=np.float64)), workers=workers)
+        tracker = NearestTracker(PointTree(b), workers=workers)
     targets = tracker.targets
     total = np.eye(4) if initial is None else np.asarray(initial, dtype=np.float64)
     a = _transform_rows(a, total)

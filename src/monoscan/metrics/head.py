@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
-from scipy.spatial import cKDTree
 
 from monoscan.errors import InputError
 from monoscan.metrics.alignment import NearestTracker, apply_transform, icp, procrustes
+from monoscan.metrics.nn import PointTree
 from monoscan.metrics.surface import fscore, nearest_vertex_distances, point_to_surface
 
 __all__ = [
@@ -306,7 +306,7 @@ def evaluate_scene(
     # One tree on the coarse-aligned prediction serves every ICP and every GT->prediction
     # distance: those are measured with the GT moved by the ICP instead of the prediction by
     # its inverse (the same distances times the ICP scale), so no tree is rebuilt per region.
-    pred_tree = cKDTree(pred_v, leafsize=16, balanced_tree=False, compact_nodes=False)
+    pred_tree = PointTree(pred_v)
     gt_faces = np.asarray(gt.faces, dtype=np.int64)
     fits = _fit_icps(gt_v, gt_regions, [name or "face" for name in regions], pred_tree, workers)
     out: dict[str, RegionScore] = {}
@@ -373,7 +373,7 @@ def _fit_icps(
     gt_v: np.ndarray,
     gt_regions: Mapping[str, np.ndarray],
     names: Sequence[str],
-    pred_tree: cKDTree,
+    pred_tree: PointTree,
     workers: int,
 ) -> dict[str, _IcpFit]:
     """ICP of each named GT region onto the prediction (tree in the coarse frame)."""
@@ -404,7 +404,7 @@ def _similarity_scale(matrix: np.ndarray) -> float:
 
 
 def _gt_to_pred(
-    gt_v: np.ndarray, idx: np.ndarray | None, fit: _IcpFit, pred_tree: cKDTree, workers: int
+    gt_v: np.ndarray, idx: np.ndarray | None, fit: _IcpFit, pred_tree: PointTree, workers: int
 ) -> np.ndarray:
     """Nearest-vertex distance (GT frame, mm) from each GT vertex of a region to the aligned
     prediction, as the reference measures it (``idx`` None: every GT vertex).
@@ -436,7 +436,7 @@ _GT_TREES: dict[int, tuple[weakref.ref, np.ndarray, dict]] = {}
 def _gt_region_tree(
     gt: trimesh.Trimesh, gt_v: np.ndarray, name: str, idx: np.ndarray | None,
     region_v: np.ndarray,
-) -> cKDTree:
+) -> PointTree:
     """KD-tree on a GT region's vertices (GT frame, mm), reused across calls on the same mesh."""
     key = id(gt)
     held = _GT_TREES.get(key)
@@ -447,11 +447,7 @@ def _gt_region_tree(
     cached = trees.get(name)
     if cached is not None and _same_indices(cached[0], idx):
         return cached[1]
-    # Unbalanced (sliding-midpoint) trees answer queries far from a curved region (the back
-    # of a prediction against 'face_sphere') 3-4x faster than balanced ones (measured).
-    # The tree owns a copy: built on the mesh's own array, it would follow in-place edits of
-    # the points without updating its cell bounds (wrong answers instead of a rebuild).
-    tree = cKDTree(region_v.copy(), leafsize=32, balanced_tree=False, compact_nodes=False)
+    tree = PointTree(region_v, leafsize=32)  # owns a copy: edits of the mesh do not reach it
     trees[name] = (None if idx is None else idx.copy(), tree)
     return tree
 

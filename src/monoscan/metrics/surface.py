@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import trimesh
-from scipy.spatial import cKDTree
+
+from monoscan.metrics.nn import PointTree
 
 __all__ = [
     "SurfaceDistances",
@@ -40,7 +41,7 @@ def _points(x: np.ndarray | trimesh.Trimesh, name: str) -> np.ndarray:
 
 
 def nearest_vertex_distances(
-    source: np.ndarray, target: np.ndarray | cKDTree, *, workers: int = -1
+    source: np.ndarray, target: np.ndarray | PointTree, *, workers: int = -1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each source point to the nearest target point (and its index).
 
@@ -49,7 +50,7 @@ def nearest_vertex_distances(
     Parameters
     ----------
     source : (N, 3) array_like
-    target : (M, 3) array_like or cKDTree built on it
+    target : (M, 3) array_like or PointTree built on it
     workers : int
         Query threads (-1: all cores); results do not depend on it.
 
@@ -59,7 +60,7 @@ def nearest_vertex_distances(
     indices : (N,) int64 into ``target``
     """
     source = _points(source, "source")
-    tree = target if isinstance(target, cKDTree) else cKDTree(_points(target, "target"), leafsize=16)
+    tree = target if isinstance(target, PointTree) else PointTree(_points(target, "target"))
     d, ix = tree.query(source, k=1, workers=workers)
     return d, ix
 
@@ -184,11 +185,7 @@ def point_to_surface(
 
 def _nearest_k(points: np.ndarray, data: np.ndarray, k: int, workers: int):
     """k nearest neighbours of ``points`` among ``data`` (exact)."""
-    # An unbalanced (sliding-midpoint) tree builds faster and answers queries far from a
-    # curved patch (the back of a head against the face region) several times faster than
-    # a balanced one; upper-bound chunking did not help either case.
-    tree = cKDTree(data, leafsize=32, balanced_tree=False, compact_nodes=False)
-    return tree.query(points, k=k, workers=workers)
+    return PointTree(data, leafsize=32).query(points, k=k, workers=workers)
 
 
 def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
@@ -262,7 +259,7 @@ def _p2s(points, tris, ids, *, k, workers, depth):
         take = d2 < d1
         return (np.where(take, d2, d1), np.where(take[:, None], c2, c1), np.where(take, t2, t1))
     radius = float(radii.max())
-    tree = cKDTree(centroids)
+    tree = PointTree(centroids)
     n = len(points)
     best_d = np.full(n, np.inf)
     best_p = np.zeros((n, 3))
