@@ -29,6 +29,7 @@ import numpy as np
 
 from monoscan.errors import InputError
 from monoscan.face.mesh import FaceMesh
+from monoscan.geometry import vertex_normals
 
 __all__ = ["add_face_detail", "detail_displacement", "metres_per_texel"]
 
@@ -39,17 +40,6 @@ SIGMA_COARSE_M = 0.003
 GAIN_M = 0.002
 #: Largest displacement, metres.
 MAX_M = 0.0005
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit area-weighted vertex normals (counter-clockwise faces: outward)."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
 
 
 def metres_per_texel(mesh: FaceMesh) -> float:

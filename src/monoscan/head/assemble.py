@@ -40,6 +40,7 @@ import numpy as np
 from monoscan.errors import InputError
 from monoscan.face.camera import Camera
 from monoscan.face.mesh import FaceMesh, textured_trimesh
+from monoscan.geometry import vertex_normals
 from monoscan.head.fit import FittedHead
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
 from monoscan.render.raster import sample_image
@@ -98,13 +99,7 @@ class HeadMesh:
 
     def vertex_normals(self) -> np.ndarray:
         """(V, 3) unit outward vertex normals (area-weighted face normals)."""
-        v = self.vertices.astype(np.float64)
-        f = self.faces
-        fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-        vn = np.zeros_like(v)
-        for k in range(3):
-            np.add.at(vn, f[:, k], fn)
-        return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
+        return vertex_normals(self.vertices, self.faces)
 
     def to_trimesh(self, textured: bool = True):
         """A ``trimesh.Trimesh`` (vertex order kept) with the texture or vertex colours."""

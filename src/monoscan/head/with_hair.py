@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 
 from monoscan.errors import InputError
+from monoscan.geometry import vertex_normals
 
 __all__ = ["HeadWithHair", "hair_colour_srgb", "hair_envelope", "head_with_hair",
            "landmark_ids_with_hair"]
@@ -199,14 +200,6 @@ def hair_colour_srgb(crop_image: np.ndarray, hair_mask: np.ndarray,
     return median, smooth.astype(np.float32)
 
 
-def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
-
-
 def head_with_hair(head, occupancy, crop=None, camera=None, hair_mask_crop=None,
                    close_m: float = CLOSE_M, sink_m: float = SINK_M) -> HeadWithHair:
     """Union of the closed head and the hair volume, coloured (module docstring).
@@ -251,7 +244,7 @@ def head_with_hair(head, occupancy, crop=None, camera=None, hair_mask_crop=None,
     ecol = np.broadcast_to(median, ev.shape).astype(np.float64).copy()
     if have_photo:
         mask = np.asarray(hair_mask_crop) > 0
-        en = _vertex_normals(ev, np.asarray(env.faces))
+        en = vertex_normals(ev, env.faces)
         uv = crop.to_crop(camera.world_to_photo(ev)[:, :2])
         s = mask.shape[0]
         u, v = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)

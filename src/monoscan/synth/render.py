@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monoscan.errors import InputError
+from monoscan.geometry import vertex_normals
 
 __all__ = [
     "Light",
@@ -300,14 +301,6 @@ def background_image(shape: tuple[int, int], rng: np.random.Generator) -> np.nda
     return np.clip(img, 0, 1)
 
 
-def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    out = np.zeros_like(v)
-    for i in range(3):
-        np.add.at(out, f[:, i], n)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
 def _shade_lambert(albedo, normal, view_dir, lights, ambient, specular):
     light = np.tile(np.asarray(ambient, np.float64), (len(normal), 1))
     spec = np.zeros(len(normal))
@@ -410,7 +403,7 @@ def render(
                 continue
             lf = tri[sel] - offs[li]
             lb = b[sel]
-            vn = _vertex_normals(verts[li], np.asarray(m.faces, np.int64))
+            vn = vertex_normals(verts[li], m.faces)
             n = (vn[lf] * lb[..., None]).sum(1)
             n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
             flip = (n * vdir[sel]).sum(1) < 0
