@@ -2,8 +2,9 @@
 
     python benchmarks/bench_face.py [--photos ../shared/data/portraits] [--threads 1]
 
-Runs each photo once to warm up (model loading is reported separately), then times every stage
-in the same process. Target (issue 2): load + face landmarks + crop + camera + face mesh
+Runs the pipeline up to the face mesh, person mask, pose and hair maps (no head, no strands:
+``benchmarks/bench_head.py`` and ``bench_strands.py`` measure those) on every photo, after one
+warm-up photo (model loading is reported separately), in one process. Target (issue 2): load + face landmarks + crop + camera + face mesh
 <= 0.3 s per ~1 MP photo on one core; ``import monoscan`` <= 1 s; peak RSS <= 1 GB.
 """
 
@@ -39,11 +40,12 @@ def main() -> None:
     photos = sorted((p for p in os.scandir(args.photos) if p.name.lower().endswith(
         (".jpg", ".jpeg", ".png"))), key=lambda p: p.name)
     t = time.perf_counter()
-    monoscan.reconstruct(photos[0].path)  # loads every model once
+    options = Options(head=False, strands=0)
+    monoscan.reconstruct(photos[0].path, options)  # loads every model once
     warmup_s = time.perf_counter() - t
     rows, totals = [], []
     for p in photos:
-        recon = monoscan.reconstruct(p.path, Options())
+        recon = monoscan.reconstruct(p.path, options)
         tm = recon.timings
         face_total = sum(tm[s] for s in FACE_STAGES)
         totals.append(face_total)

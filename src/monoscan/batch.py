@@ -45,7 +45,7 @@ Running on a multi-machine Ray cluster
    ``OUT/<stem>/`` where they run; only the small status records travel back.
 3. On the head machine: ``ray start --head --port=6379 --num-cpus=N``; on each other machine:
    ``ray start --address=HEAD_IP:6379 --num-cpus=N``. One CPU per task; give each machine
-   about 0.7 GB of RAM per CPU you declare.
+   about 1.4 GB of RAM per CPU you declare (measured peak per worker: 1.2-1.35 GB).
 4. From any machine of the cluster: ``monoscan batch /shared/photos --out /shared/out
    --engine ray --address HEAD_IP:6379`` (or ``--address auto`` on a cluster machine).
    ``--workers`` then caps the number of photos in flight (default: the cluster's CPUs).
