@@ -1,4 +1,4 @@
-"""One rule for reading a mask argument, shared by every stage that takes masks."""
+"""Mask helpers shared by the stages: one rule for reading a mask argument, one hull fill."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 from monoscan.errors import InputError
 
-__all__ = ["as_mask"]
+__all__ = ["as_mask", "convex_hull_mask"]
 
 
 def as_mask(m: np.ndarray, name: str = "mask", shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -25,3 +25,12 @@ def as_mask(m: np.ndarray, name: str = "mask", shape: tuple[int, ...] | None = N
     if a.dtype == bool:
         return a
     return a > (127 if a.dtype == np.uint8 else 0.5)
+
+
+def convex_hull_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the filled convex hull of ``points`` ((N, 2+) pixels, x right, y down)."""
+    import cv2
+
+    m = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(m, cv2.convexHull(np.rint(np.asarray(points)[:, :2]).astype(np.int32)), 1)
+    return m.astype(bool)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monoscan._masks import convex_hull_mask
 from monoscan.face.topology import FACE_OVAL, N_MESH_VERTICES
 
 __all__ = [
@@ -103,18 +104,9 @@ class Occlusion:
         return np.where(self.visible, 1.0, OCCLUDED_WEIGHT)
 
 
-def _hull_mask(shape, pts: np.ndarray) -> np.ndarray:
-    import cv2
-
-    m = np.zeros(shape, np.uint8)
-    hull = cv2.convexHull(np.round(pts[:, :2]).astype(np.int32))
-    cv2.fillConvexPoly(m, hull, 1)
-    return m
-
-
 def face_region_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     """(H, W) bool: inside the face-mesh outline (the region :func:`occlusion_mask` covers)."""
-    return _hull_mask(shape, np.asarray(points, np.float64)[list(FACE_OVAL)]).astype(bool)
+    return convex_hull_mask(shape, np.asarray(points, np.float64)[list(FACE_OVAL)])
 
 
 def _face_window(points: np.ndarray, shape: tuple[int, int], margin: float = 0.05):
@@ -212,12 +204,12 @@ def occlusion_mask(
     win = cv2.resize(rgb[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA)
     local = (pts[:, :2] - (x0, y0)) * (sx, sy)
     shape = (wh, ww)
-    oval = _hull_mask(shape, local[list(FACE_OVAL)]).astype(bool)
+    oval = convex_hull_mask(shape, local[list(FACE_OVAL)])
     grow = max(1, round(0.03 * face_px * s))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
     features = np.zeros(shape, np.uint8)
     for ids in _FEATURES.values():
-        features |= _hull_mask(shape, local[list(ids)])
+        features |= convex_hull_mask(shape, local[list(ids)])
     features = cv2.dilate(features, kernel).astype(bool)
     inner = cv2.erode(oval.astype(np.uint8), kernel).astype(bool)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monoscan._masks import as_mask
+from monoscan._masks import as_mask, convex_hull_mask
 from monoscan.errors import InputError
 
 __all__ = [
@@ -144,31 +144,26 @@ def parse(
             raise InputError(f"face_points must be (468 or 478, 2+), got shape {pts.shape}")
         if not np.isfinite(pts[:468, :2]).all():
             raise InputError("face_points contain NaN or infinite values")
-        face = np.zeros(shape, np.uint8)
-        hull = cv2.convexHull(np.rint(pts[:468, :2]).astype(np.int32))
-        cv2.fillConvexPoly(face, hull, 1)
+        face = convex_hull_mask(shape, pts[:468])
         # The mesh stops mid-forehead: extend the skin up to the hairline (hair wins anyway).
         up = _face_up(pts)
         if up is not None:
             along = pts[:468, :2] @ up
             ext = pts[:468, :2] + up * FOREHEAD_EXTENSION * float(along.max() - along.min())
-            big = np.zeros(shape, np.uint8)
-            both = np.vstack([pts[:468, :2], ext])
-            cv2.fillConvexPoly(big, cv2.convexHull(np.rint(both).astype(np.int32)), 1)
-            extra = (big > 0) & (face == 0)
+            extra = convex_hull_mask(shape, np.vstack([pts[:468, :2], ext])) & ~face
             if person is not None:
                 extra &= person
-            face[extra] = 1
+            face[extra] = True
         ears = np.zeros(shape, np.uint8)
         for (cx, cy), (ax, ay), ang in ear_ellipses(pts):
             cv2.ellipse(
                 ears, (round(cx), round(cy)), (max(1, round(ax)), max(1, round(ay))),
                 ang, 0, 360, 1, -1,
             )
-        ear = (ears > 0) & (face == 0)
+        ear = (ears > 0) & ~face
         if person is not None:
             ear &= person
-        labels[face > 0] = FACE
+        labels[face] = FACE
         labels[ear] = EARS
     labels[hair] = HAIR
     return labels
