@@ -7,6 +7,7 @@ import pytest
 from conftest import shared
 
 from monoscan.errors import InputError
+from monoscan.geometry import rotation_y
 from monoscan.head.multiview import (
     _camera_index,
     _relative_rotations,
@@ -15,11 +16,6 @@ from monoscan.head.multiview import (
     landmark_facing,
     read_h3ds_cameras,
 )
-
-
-def _yaw(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +35,8 @@ def test_facing_weights(world):
 
 def test_fuse_recovers_exact_views(world):
     # The same face seen turned, rescaled and moved: fusion recovers the reference frame.
-    views = [world, 1.1 * world @ _yaw(25).T + [0.01, 0.0, -0.2],
-             0.9 * world @ _yaw(-35).T + [0.0, 0.02, 0.1]]
+    views = [world, 1.1 * world @ rotation_y(25).T + [0.01, 0.0, -0.2],
+             0.9 * world @ rotation_y(-35).T + [0.0, 0.02, 0.1]]
     fused = fuse_landmarks(views)
     assert fused.reference == int(np.argmin(np.abs(fused.yaw_deg)))
     ref = views[fused.reference]
@@ -50,8 +46,8 @@ def test_fuse_recovers_exact_views(world):
 
 
 def test_fuse_with_known_rotations(world):
-    views = [world, world @ _yaw(30).T]
-    fused = fuse_landmarks(views, reference=0, rotations=[np.eye(3), _yaw(-30)])
+    views = [world, world @ rotation_y(30).T]
+    fused = fuse_landmarks(views, reference=0, rotations=[np.eye(3), rotation_y(-30)])
     np.testing.assert_allclose(fused.points, world, atol=1e-6)
     with pytest.raises(InputError):
         fuse_landmarks([world, world[:468]])
@@ -59,7 +55,7 @@ def test_fuse_with_known_rotations(world):
 
 def test_read_h3ds_cameras(tmp_path):
     k = np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
-    rots = [_yaw(0), _yaw(40), _yaw(-40)]
+    rots = [rotation_y(0), rotation_y(40), rotation_y(-40)]
     mats = {f"world_mat_{i}": np.vstack([k @ np.hstack([r, [[0], [0], [500]]]), [0, 0, 0, 1]])
             for i, r in enumerate(rots)}
     np.savez(tmp_path / "cameras.npz", scale_mat_0=np.eye(4), **mats)
@@ -71,7 +67,7 @@ def test_read_h3ds_cameras(tmp_path):
     np.testing.assert_allclose(rel[0], np.eye(3), atol=1e-9)
     # view 1 -> reference: ours = F R_ref R_1^T F with F = diag(1, -1, -1); flipping y and z
     # turns the inverse yaw back into the same yaw
-    np.testing.assert_allclose(rel[1], _yaw(40), atol=1e-9)
+    np.testing.assert_allclose(rel[1], rotation_y(40), atol=1e-9)
     assert _camera_index("scene/image/img_0007.jpg", 0) == 7
     assert _camera_index(np.zeros((2, 2, 3)), 3) == 3
 

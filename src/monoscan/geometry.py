@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["vertex_normals"]
+__all__ = ["rotation_y", "similarity_transform", "vertex_normals"]
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -20,3 +20,48 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     for k in range(3):
         np.add.at(vn, f[:, k], fn)
     return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
+
+
+def rotation_y(deg: float) -> np.ndarray:
+    """(3, 3) rotation by ``deg`` degrees about +y (right-handed: +z turns toward +x)."""
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None,
+                         rotation: np.ndarray | None = None
+                         ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Scale ``s``, rotation ``R`` and translation ``t`` minimising
+    ``sum_i w_i |s R src_i + t - dst_i|^2`` (Umeyama; no reflection).
+
+    Parameters
+    ----------
+    src, dst : (N, 3) arrays
+        Corresponding points, same unit.
+    weights : (N,) array, optional
+        Non-negative, not all zero; default all equal.
+    rotation : (3, 3) array, optional
+        A known rotation: only scale and translation are solved.
+
+    Returns
+    -------
+    scale : float
+    rotation : (3, 3) float64
+    translation : (3,) float64
+    """
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    w = np.full(len(src), 1.0 / len(src)) if weights is None else np.asarray(weights, np.float64)
+    w = w / w.sum()
+    mu_s, mu_d = w @ src, w @ dst
+    a, b = src - mu_s, dst - mu_d
+    if rotation is None:
+        u, _sig, vt = np.linalg.svd((b * w[:, None]).T @ a)
+        d = np.ones(3)
+        if np.linalg.det(u) * np.linalg.det(vt) < 0:
+            d[2] = -1.0
+        rot = u @ np.diag(d) @ vt
+    else:
+        rot = np.asarray(rotation, np.float64)
+    s = float((w * ((a @ rot.T) * b).sum(1)).sum() / (w * (a * a).sum(1)).sum())
+    return s, rot, mu_d - s * rot @ mu_s

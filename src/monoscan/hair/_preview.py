@@ -11,17 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from monoscan.geometry import rotation_y
 from monoscan.hair.strands import Strands
 
 __all__ = ["render_strands", "render_views"]
 
 _YAW = {"front": 0.0, "side": 90.0, "back": 180.0, "other_side": -90.0}
-
-
-def _rot_y(deg: float) -> np.ndarray:
-    a = np.radians(deg)
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 
 def render_strands(
@@ -41,7 +36,7 @@ def render_strands(
     a mesh (``vertices``, ``faces``) drawn as flat grey triangles, painter-sorted.
     """
     yaw = _YAW[view] if isinstance(view, str) else float(view)
-    r = _rot_y(-yaw)
+    r = rotation_y(-yaw)
     img = np.full((size, size, 3), 255, np.uint8)
     c = np.zeros(3) if centre is None else np.asarray(centre, np.float64)
     scale = size / extent_m

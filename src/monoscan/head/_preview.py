@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from monoscan.geometry import rotation_y
 from monoscan.render.raster import rasterize, sample_image
 
 #: View name -> yaw of the camera around the world y axis (degrees; 0 looks at the face).
 VIEWS = {"front": 0.0, "left": 90.0, "back": 180.0, "right": -90.0, "three_quarter": 35.0}
-
-
-def _yaw(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]])
 
 
 def render(vertices: np.ndarray, faces: np.ndarray, view: str | float = "front",
@@ -43,7 +39,7 @@ def render(vertices: np.ndarray, faces: np.ndarray, view: str | float = "front",
     (size, size, 3) uint8
     """
     yaw = VIEWS[view] if isinstance(view, str) else float(view)
-    v = np.asarray(vertices, np.float64) @ _yaw(yaw).T
+    v = np.asarray(vertices, np.float64) @ rotation_y(-yaw).T
     f = np.asarray(faces, np.int64)
     lo, hi = v.min(0), v.max(0)
     centre = 0.5 * (lo + hi)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from monoscan.errors import InputError
+from monoscan.geometry import similarity_transform
 from monoscan.head.model import HeadShape, anchor_points, head_sdf
 
 __all__ = ["ANCHOR_LANDMARKS", "DEPTH_WEIGHT", "SURFACE_LANDMARKS", "FittedHead", "fit_head"]
@@ -156,19 +157,6 @@ def _matrix_to_rotvec(m: np.ndarray) -> np.ndarray:
     return Rotation.from_matrix(m).as_rotvec()
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (scale, rotation, translation) mapping src onto dst, least squares."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.ones(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[2] = -1.0
-    rot = u @ np.diag(d) @ vt
-    scale = float((sig * d).sum() / (a ** 2).sum() * len(src))
-    return scale, rot, mu_d - scale * rot @ mu_s
-
-
 def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
              weights: np.ndarray | None = None) -> FittedHead:
     """Fit the parametric head to face landmarks in the world frame.
@@ -215,7 +203,7 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
     w_anchor = np.stack([w_anchor[k][0] for k in names])[:, None]
     w_surf = wts[list(SURFACE_LANDMARKS)]
     base = anchor_points(prior)
-    s0, r0, t0 = _umeyama(np.stack([base[k] for k in names]), dst)
+    s0, r0, t0 = similarity_transform(np.stack([base[k] for k in names]), dst)
     if not np.isfinite(s0) or s0 <= 0:
         raise InputError("face landmarks are degenerate (cannot place a head on them)")
     w_axis = np.array([1.0, 1.0, DEPTH_WEIGHT])

@@ -31,6 +31,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from monoscan.geometry import rotation_y
+
 __all__ = [
     "ANCHOR_NAMES",
     "HeadShape",
@@ -179,11 +181,6 @@ def _rot_x(deg: float) -> np.ndarray:
     return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
 
 
-def _rot_y(deg: float) -> np.ndarray:
-    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
 def _rot_z(deg: float) -> np.ndarray:
     c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
@@ -205,7 +202,7 @@ def _ear_frames(s: HeadShape) -> list[tuple[np.ndarray, np.ndarray]]:
     frames = []
     for sign in (-1.0, 1.0):
         # Tilt the top back by 15 deg, then flare the back rim outwards.
-        rot = _rot_y(-sign * s.ear_flare) @ _rot_x(-15.0)
+        rot = rotation_y(-sign * s.ear_flare) @ _rot_x(-15.0)
         frames.append((np.array([sign * side_x, y, z]), rot))
     return frames
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from monoscan.errors import InputError, MonoscanError
+from monoscan.geometry import similarity_transform
 
 __all__ = [
     "DEPTH_SIGMA_RATIO",
@@ -89,25 +90,6 @@ def landmark_facing(world: np.ndarray) -> np.ndarray:
             if i < len(p):
                 out[i] = 0.5 * (nz[a] + nz[b])
     return np.clip(out, 0.0, 1.0) ** 2 + _MIN_FACING
-
-
-def _weighted_similarity(src: np.ndarray, dst: np.ndarray, w: np.ndarray,
-                         rotation: np.ndarray | None = None):
-    """Scale s, rotation R, translation t minimising sum w |s R src + t - dst|^2."""
-    w = w / w.sum()
-    mu_s, mu_d = w @ src, w @ dst
-    a, b = src - mu_s, dst - mu_d
-    if rotation is None:
-        u, _sig, vt = np.linalg.svd((b * w[:, None]).T @ a)
-        d = np.ones(3)
-        if np.linalg.det(u) * np.linalg.det(vt) < 0:
-            d[2] = -1.0
-        rot = u @ np.diag(d) @ vt
-    else:
-        rot = np.asarray(rotation, np.float64)
-    ra = a @ rot.T
-    s = float((w * (ra * b).sum(1)).sum() / (w * (a * a).sum(1)).sum())
-    return s, rot, mu_d - s * rot @ mu_s
 
 
 @dataclass(frozen=True)
@@ -169,10 +151,10 @@ def fuse_landmarks(worlds: Sequence[np.ndarray], reference: int | None = None,
             continue
         weight = np.minimum(facing[k], facing[ref])
         known = None if rotations is None else rotations[k]
-        s, rot, t = _weighted_similarity(w, ws[ref], weight, known)
+        s, rot, t = similarity_transform(w, ws[ref], weight, known)
         for _ in range(2):  # robust re-weighting (Cauchy) on the residuals
             r = np.linalg.norm(s * w @ rot.T + t - ws[ref], axis=1)
-            s, rot, t = _weighted_similarity(w, ws[ref], weight / (1 + (r / _ROBUST_M) ** 2),
+            s, rot, t = similarity_transform(w, ws[ref], weight / (1 + (r / _ROBUST_M) ** 2),
                                              known)
         transforms.append((s, rot, t))
         aligned.append(s * w @ rot.T + t)

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from monoscan.errors import InputError
+from monoscan.geometry import rotation_y
 
 __all__ = [
     "FACE_SPHERE_MM",
@@ -323,12 +324,6 @@ def _albedo_at(points: np.ndarray, albedo_map: np.ndarray, front_z: float) -> np
     return out
 
 
-def _yaw_matrix(yaw_deg: float) -> np.ndarray:
-    # Positive yaw moves the nose toward the image right (the subject turns to their left).
-    c, s = np.cos(np.radians(yaw_deg)), np.sin(np.radians(yaw_deg))
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
 @dataclass(frozen=True)
 class ScanRender:
     """One render of the scan.
@@ -380,7 +375,8 @@ def render_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
 
     if lighting not in LIGHTINGS:
         raise InputError(f"unknown lighting {lighting!r}; choose from {sorted(LIGHTINGS)}")
-    rot = _yaw_matrix(yaw_deg)
+    # Positive yaw moves the nose toward the image right (the subject turns to their left).
+    rot = rotation_y(yaw_deg)
     v = scan.vertices @ rot.T
     lo, hi = scan.vertices.min(0), scan.vertices.max(0)
     centre = 0.5 * (lo + hi)
