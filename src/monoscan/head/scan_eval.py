@@ -447,8 +447,6 @@ def scan_summary(evaluation, scan: HeadScan | None = None,
     (metres) we add ``face_pred_to_gt_cut_mm`` / ``face_pred_to_gt_cut_surface_mm``: only the
     aligned prediction vertices within 95 mm of the scan's nose tip.
     """
-    from scipy.spatial import cKDTree
-
     out: dict[str, float] = {}
     for region, key in (("face_sphere", "face"), ("full_head", "head")):
         r = evaluation.regions.get(region)
@@ -465,8 +463,8 @@ def scan_summary(evaluation, scan: HeadScan | None = None,
     if r is not None and scan is not None and pred_vertices is not None:
         import trimesh
 
-        from monoscan.metrics.head import _cut_faces
-        from monoscan.metrics.surface import point_to_surface
+        from monoscan.metrics.head import cut_faces
+        from monoscan.metrics.surface import nearest_vertex_distances, point_to_surface
 
         aligned = evaluation.aligned_vertices(np.asarray(pred_vertices, np.float64) * 1000.0,
                                               "face_sphere")
@@ -475,8 +473,8 @@ def scan_summary(evaluation, scan: HeadScan | None = None,
         idx = scan.regions["face_sphere"]
         gt_v = scan.vertices[idx] * 1000.0
         if len(inside):
-            out["face_pred_to_gt_cut_mm"] = float(cKDTree(gt_v).query(inside)[0].mean())
-            faces = _cut_faces(scan.faces, idx, len(scan.vertices))
+            out["face_pred_to_gt_cut_mm"] = float(nearest_vertex_distances(inside, gt_v)[0].mean())
+            faces = cut_faces(scan.faces, idx, len(scan.vertices))
             gt_mesh = trimesh.Trimesh(gt_v, faces, process=False)
             out["face_pred_to_gt_cut_surface_mm"] = float(
                 point_to_surface(inside, gt_mesh).distances.mean())

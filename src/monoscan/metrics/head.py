@@ -53,6 +53,7 @@ __all__ = [
     "HeadEvaluation",
     "RegionScore",
     "check_head_size",
+    "cut_faces",
     "error_colors",
     "evaluate_dataset",
     "evaluate_scene",
@@ -217,7 +218,7 @@ def _landmark_points(
     return vertices[idx]
 
 
-def _cut_faces(faces: np.ndarray, indices: np.ndarray, n_vertices: int) -> np.ndarray:
+def cut_faces(faces: np.ndarray, indices: np.ndarray, n_vertices: int) -> np.ndarray:
     """Faces whose three corners are all in ``indices``, re-indexed into ``indices`` order."""
     if len(faces) == 0:
         return np.zeros((0, 3), dtype=np.int64)
@@ -321,7 +322,7 @@ def evaluate_scene(
         else:
             idx = _region_indices(gt_regions[name], len(gt_v), name)
             region_v = gt_v[idx]
-            region_f = _cut_faces(gt_faces, idx, len(gt_v)) if surface else gt_faces[:0]
+            region_f = cut_faces(gt_faces, idx, len(gt_v)) if surface else gt_faces[:0]
         g2p = _gt_to_pred(gt_v, idx, fit, pred_tree, workers)
         gt_tree = _gt_region_tree(gt, gt_v, name or FULL_HEAD, idx, region_v)
         p2g, _ = nearest_vertex_distances(aligned, gt_tree, workers=workers)
@@ -692,7 +693,7 @@ def evaluate_dataset(
                 idx = score.gt_indices
                 verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
                 faces = (np.asarray(gt.faces) if idx is None
-                         else _cut_faces(np.asarray(gt.faces), idx, len(gt.vertices)))
+                         else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices)))
                 save_mesh(Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
                           heatmap_mesh(verts, faces, score.gt_to_pred))
     return results
