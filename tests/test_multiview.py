@@ -102,3 +102,15 @@ def test_cli_same_person(tmp_path, astronaut_rgb):
     assert (tmp_path / "out" / "front" / "result.json").is_file()
     assert (tmp_path / "out" / "front" / "head.obj").is_file()
     assert not (tmp_path / "out" / "other").exists()
+
+
+def test_cli_cameras_need_same_person(tmp_path, astronaut_rgb, capsys):
+    from monoscan.cli import main
+    from monoscan.io.images import save_png
+
+    a = save_png(tmp_path / "front.png", astronaut_rgb)
+    code = main(["reconstruct", str(a), "--cameras", str(tmp_path / "cameras.npz"),
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2
+    assert "--cameras only applies with --same-person" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from monoscan.commands._each import for_each_input
-from monoscan.errors import MonoscanError
+from monoscan.errors import InputError, MonoscanError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     if getattr(args, "same_person", False):
         return _run_same_person(args, options)
+    if getattr(args, "cameras", None) is not None:
+        raise InputError("--cameras only applies with --same-person")
     seen: dict[str, str] = {}
 
     def one(image: str):
