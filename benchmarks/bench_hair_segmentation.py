@@ -5,6 +5,8 @@ Prints a table with:
 * mean per-image IoU (and pooled IoU: total intersection / total union) on all of CelebAMask-HQ
   val (``celeb_val``) and on the Figaro validation split (``figaro_train`` frames whose number
   is a multiple of 10, never trained on), and per Figaro hair type;
+* the same with the person gate that ``monoscan segment-hair`` applies by default
+  (``--person auto``: when MediaPipe finds a face, hair is kept only on the person);
 * milliseconds per 512x512 image with ONNX Runtime on one thread (median of timed runs after
   warm-up; whole ``segment_hair`` call: letterbox, network, resize back, threshold);
 * peak resident memory of the process (and its growth from loading the model and running).
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     rss0 = _rss_mb()
-    from monoscan.hair.segmentation import mask_iou, model_metadata, segment_hair
+    from monoscan.hair.segmentation import mask_iou, model_metadata, person_gate_map, segment_hair
 
     sets = {
         "celeb_val": _pairs(args.data / "celeb_val"),
@@ -75,43 +77,65 @@ def main(argv=None) -> int:
         print(f"no data at {args.data}", file=sys.stderr)
         return 1
 
+    # Two modes: the network alone (segment_hair), and what `monoscan segment-hair` does by
+    # default (--person auto: hair kept only on the person when a face is found).
+    modes = ("network", "person auto")
     rows = []
     per_type: dict[str, list[float]] = {t: [] for t in HAIR_TYPES}
     for name, pairs in sets.items():
-        ious, inter, union = [], 0, 0
+        ious = {m: [] for m in modes}
+        inter = dict.fromkeys(modes, 0)
+        union = dict.fromkeys(modes, 0)
+        gated = 0
         for img, mask in pairs:
             rgb = cv2.cvtColor(cv2.imread(str(img)), cv2.COLOR_BGR2RGB)
             truth = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127
-            pred = segment_hair(rgb, threads=args.threads).mask
-            ious.append(mask_iou(pred, truth))
-            inter += int(np.logical_and(pred, truth).sum())
-            union += int(np.logical_or(pred, truth).sum())
+            person = person_gate_map(rgb, "auto")
+            gated += person is not None
+            for mode, pm in zip(modes, (None, person)):
+                pred = segment_hair(rgb, person=pm, threads=args.threads).mask
+                ious[mode].append(mask_iou(pred, truth))
+                inter[mode] += int(np.logical_and(pred, truth).sum())
+                union[mode] += int(np.logical_or(pred, truth).sum())
             if name == "figaro_val":
-                per_type[HAIR_TYPES[min((_frame(img.stem) - 1) // 150, 6)]].append(ious[-1])
-        rows.append((name, len(ious), float(np.mean(ious)), inter / max(union, 1)))
+                per_type[HAIR_TYPES[min((_frame(img.stem) - 1) // 150, 6)]].append(
+                    ious["network"][-1])
+        rows.append((f"{name} ({gated} gated)", len(pairs),
+                     *[(float(np.mean(ious[m])), inter[m] / max(union[m], 1)) for m in modes]))
+    nan = (float("nan"), float("nan"))
     for t, v in per_type.items():
         if v:
-            rows.append((f"  figaro {t}", len(v), float(np.mean(v)), float("nan")))
+            rows.append((f"  figaro {t}", len(v), (float(np.mean(v)), float("nan")), nan))
 
     rgb512 = cv2.resize(cv2.cvtColor(cv2.imread(str(sets["celeb_val"][0][0])), cv2.COLOR_BGR2RGB),
                         (512, 512))
-    for _ in range(5):
-        segment_hair(rgb512, threads=args.threads)
-    times = []
-    for _ in range(args.repeats):
-        t = time.perf_counter()
-        segment_hair(rgb512, threads=args.threads)
-        times.append((time.perf_counter() - t) * 1000)
+    times = {}
+    for mode in modes:
+        def run():
+            pm = person_gate_map(rgb512, "auto") if mode != "network" else None
+            segment_hair(rgb512, person=pm, threads=args.threads)
+
+        for _ in range(5):
+            run()
+        times[mode] = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            run()
+            times[mode].append((time.perf_counter() - t) * 1000)
 
     meta = model_metadata()
     print(f"hair segmentation benchmark (input {meta['input_size']} px, threshold "
           f"{meta['threshold']}, {args.threads} thread(s))")
-    print(f"{'set':<22}{'images':>8}{'mean IoU':>10}{'pooled IoU':>12}")
-    for name, n, m, p in rows:
-        pooled = "" if np.isnan(p) else f"{p:.4f}"
-        print(f"{name:<22}{n:>8}{m:>10.4f}{pooled:>12}")
-    print(f"ms per 512x512 image: median {np.median(times):.1f}, "
-          f"min {np.min(times):.1f}, max {np.max(times):.1f} ({args.repeats} runs)")
+    def fmt(v):
+        return f"{v:>10.4f}" if not np.isnan(v) else " " * 10
+
+    print(f"{'':<30}{'':>7}{'network':>20}{'+ person gate':>20}")
+    print(f"{'set':<30}{'images':>7}" + f"{'mean IoU':>10}{'pooled':>10}" * 2)
+    for name, n, a, b in rows:
+        print(f"{name:<30}{n:>7}" + "".join(fmt(v) for v in (*a, *b)))
+    for mode, ts in times.items():
+        print(f"ms per 512x512 image, {mode}: median {np.median(ts):.1f}, "
+              f"min {np.min(ts):.1f}, max {np.max(ts):.1f} ({args.repeats} runs)")
     print(f"peak RSS {_peak_mb():.0f} MB (process start {rss0:.0f} MB, "
           f"now {_rss_mb():.0f} MB)")
     return 0

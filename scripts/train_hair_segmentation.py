@@ -333,6 +333,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path(".work"))
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch early (timing)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this state dict (.pt) instead of random weights: a warm "
+                         "restart of the cosine schedule, for continuing a finished run")
     ap.add_argument("--minutes", type=float, default=0.0,
                     help="wall-time budget: the LR schedule follows elapsed time instead of steps "
                          "and training stops when it is spent (--epochs is then a maximum); "
@@ -364,6 +367,9 @@ def main(argv=None) -> int:
           + f" | data ready in {time.time() - t0:.0f} s", flush=True)
 
     model = build_model(args.width)
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu"))
+        print(f"initialised from {args.init}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f} M parameters", flush=True)
     steps_per_epoch = len(train_pairs) // args.batch
@@ -385,8 +391,21 @@ def main(argv=None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python scripts/train_hair_segmentation.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "work")
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+        if k != "work" and v is not None)
+    commands = [command]
     best, history = -1.0, []
+    if args.init is not None:
+        # A warm restart continues the model described by OUT/hair_seg.json: keep its command
+        # history, and only replace it with a model that validates better.
+        meta_path = args.out / "hair_seg.json"
+        if meta_path.exists():
+            prior = json.loads(meta_path.read_text(encoding="utf-8"))
+            commands = prior.get("training_commands", [prior.get("training_command")]) + commands
+        res = evaluate(model, val_sets, args.size)
+        best = (res["celeb_val"]["mean_iou"] + res["figaro_val"]["mean_iou"]) / 2
+        print(f"initial val IoU celeb {res['celeb_val']['mean_iou']:.4f} "
+              f"figaro {res['figaro_val']['mean_iou']:.4f}", flush=True)
     t_train = time.time()
     global_step, epochs_run, lr = 0, 0, args.lr
     for epoch in range(1, args.epochs + 1):
@@ -444,6 +463,7 @@ def main(argv=None) -> int:
                 "architecture": "MobileNetV2-like encoder + U-Net decoder (depthwise-separable)",
                 "parameters": n_params,
                 "training_command": command,
+                "training_commands": commands,
                 "seed": args.seed, "epochs": args.epochs, "best_epoch": epoch,
                 "epochs_run": epochs_run, "steps_run": global_step,
                 "minutes_budget": args.minutes,

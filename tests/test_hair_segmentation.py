@@ -12,6 +12,8 @@ from monoscan.cli import main
 from monoscan.errors import InputError
 from monoscan.hair import segmentation as hs
 from monoscan.hair.segmentation import letterbox, mask_iou, segment_hair, unletterbox
+from monoscan.perception.face import detect_faces
+from monoscan.perception.person import segment_person
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hair_seg"
 needs_data = pytest.mark.skipif(
@@ -121,6 +123,51 @@ def test_iou_on_real_validation_images(split, stems):
     assert min(ious) >= MIN_MEAN_IOU[split] - 0.25, ious
 
 
+def test_person_gate_removes_hair_off_the_person():
+    rgb = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    plain = segment_hair(rgb)
+    person = np.ones((64, 80), np.float32)
+    person[:, :40] = 0.0  # left half: no person
+    gated = segment_hair(rgb, person=person)
+    assert not gated.mask[:, :40].any() and not gated.probability[:, :40].any()
+    assert np.array_equal(gated.mask[:, 40:], plain.mask[:, 40:])
+    assert np.array_equal(gated.mask, gated.probability >= gated.threshold)
+    with pytest.raises(InputError, match="person map shape"):
+        segment_hair(rgb, person=person[:10])
+
+
+def test_person_gate_map_modes():
+    blank = np.full((96, 128, 3), 200, np.uint8)
+    assert hs.person_gate_map(blank, "off") is None
+    assert hs.person_gate_map(blank, "auto") is None  # no face: a close-up of hair
+    on = hs.person_gate_map(blank, "on")
+    assert on.shape == (96, 128) and on.dtype == np.float32
+    with pytest.raises(ValueError, match="mode must be"):
+        hs.person_gate_map(blank, "sometimes")
+
+
+@needs_data
+def test_person_gate_helps_on_hair_coloured_background():
+    # 28595 (brown wood) and 28633 (dark panelling): background the network alone partly calls
+    # hair. Measured IoU without -> with the gate: 0.56 -> 0.78 and 0.53 -> 0.80.
+    for stem in ("28595", "28633"):
+        rgb, truth = _read("celeb_val", stem)
+        plain = mask_iou(segment_hair(rgb).mask, truth)
+        person = hs.person_gate_map(rgb, "auto")
+        assert person is not None  # a face is found in these portraits
+        gated = mask_iou(segment_hair(rgb, person=person).mask, truth)
+        assert gated > plain + 0.05, (stem, plain, gated)
+
+
+@needs_data
+def test_cli_person_off_is_the_network_alone(tmp_path):
+    good = DATA / "celeb_val" / "images" / f"{CELEB_VAL[3]}.jpg"
+    assert main(["segment-hair", str(good), "--out", str(tmp_path), "--person", "off", "-q"]) == 0
+    written = cv2.imread(str(tmp_path / good.stem / "hair_mask.png"), cv2.IMREAD_UNCHANGED)
+    rgb, _ = _read("celeb_val", CELEB_VAL[3])
+    assert np.array_equal(written == 255, segment_hair(rgb).mask)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="known weakness: training has no hair-free photos, so a featureless image gets a "
@@ -133,7 +180,7 @@ def test_no_hair_on_blank_image():
 
 @needs_data
 def test_cli_writes_masks_and_reports_bad_images(tmp_path, capsys):
-    good = DATA / "celeb_val" / "images" / f"{CELEB_VAL[0]}.jpg"
+    good = DATA / "celeb_val" / "images" / f"{CELEB_VAL[1]}.jpg"
     figaro = DATA / "figaro_train" / "images" / f"{FIGARO_VAL[0]}.jpg"
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"not really a jpeg")
@@ -143,7 +190,7 @@ def test_cli_writes_masks_and_reports_bad_images(tmp_path, capsys):
     assert code == 2
     assert captured.err.count("error:") == 1 and "broken.jpg" in captured.err
     for path, stem, split in [
-        (good, CELEB_VAL[0], "celeb_val"),
+        (good, CELEB_VAL[1], "celeb_val"),
         (figaro, FIGARO_VAL[0], "figaro_val"),
     ]:
         written = cv2.imread(str(out / path.stem / "hair_mask.png"), cv2.IMREAD_UNCHANGED)
@@ -151,8 +198,11 @@ def test_cli_writes_masks_and_reports_bad_images(tmp_path, capsys):
         assert written.dtype == np.uint8 and written.shape == truth.shape
         assert set(np.unique(written)) <= {0, 255}
         assert mask_iou(written == 255, truth) >= MIN_MEAN_IOU[split] - 0.1
-        # Same pixels as the Python API.
-        assert np.array_equal(written == 255, segment_hair(rgb).mask)
+        # Same pixels as the Python API: a portrait (face found) is gated by the person map,
+        # a close-up of hair is not.
+        person = segment_person(rgb) if detect_faces(rgb) else None
+        assert (person is not None) == (split == "celeb_val")
+        assert np.array_equal(written == 255, segment_hair(rgb, person=person).mask)
     assert not (out / "broken").exists()
     assert not list(out.rglob(".*"))  # no temp files left behind
 

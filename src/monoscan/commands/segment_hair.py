@@ -1,7 +1,10 @@
 """``monoscan segment-hair IMAGE... --out DIR``: hair masks for any photos.
 
 Writes ``DIR/<image-stem>/hair_mask.png`` (same size as the photo, 255 = hair, 0 = not hair)
-for each image. A bad image is reported as ``error: ...`` on stderr and the others still run;
+for each image. By default (``--person auto``) a photo in which MediaPipe finds a face is
+treated as a photo of a person: hair is kept only where the person segmenter sees the person,
+which removes hair-like background. Close-ups of hair (no face) use the network alone.
+A bad image is reported as ``error: ...`` on stderr and the others still run;
 the exit code is 2 if any image failed.
 """
 
@@ -27,6 +30,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="output folder (one sub-folder per image)")
     p.add_argument("--threshold", type=float, default=None,
                    help="hair probability threshold in (0, 1) (default: the model's, 0.5)")
+    p.add_argument("--person", choices=("auto", "on", "off"), default="auto",
+                   help="keep hair only on the person (MediaPipe selfie segmentation): "
+                        "auto = when a face is found (default), on = always, off = never")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (1)")
     p.add_argument("--save-probability", action="store_true",
                    help="also write hair_probability.png (probability x 255)")
@@ -48,7 +54,7 @@ def _unique_dirs(paths: list[Path], out: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from monoscan.hair.segmentation import segment_hair
+    from monoscan.hair.segmentation import person_gate_map, segment_hair
     from monoscan.io.images import load_image, save_png
 
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
@@ -59,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
     def one(item: tuple[Path, Path]):
         path, folder = item
-        seg = segment_hair(load_image(path).rgb, threshold=args.threshold, threads=args.threads)
+        rgb = load_image(path).rgb
+        seg = segment_hair(rgb, person=person_gate_map(rgb, args.person), threshold=args.threshold,
+                           threads=args.threads)
         mask_path = save_png(folder / "hair_mask.png", seg.mask_u8)
         if args.save_probability:
             save_png(folder / "hair_probability.png",

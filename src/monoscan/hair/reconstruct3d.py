@@ -32,6 +32,7 @@ import trimesh
 from scipy import ndimage
 
 from monoscan.errors import InputError
+from monoscan.hair.colour import median_hair_srgb, srgb_to_linear
 from monoscan.hair.field import orientation_field
 from monoscan.hair.growth import estimate_curliness, grow_strands
 from monoscan.hair.strands import Strands
@@ -101,14 +102,6 @@ def visible_roots(roots: np.ndarray, normals: np.ndarray, hair_mask_crop: np.nda
     on_hair = np.zeros(len(roots), bool)
     on_hair[ok] = m[v[ok], u[ok]] > 0
     return on_hair | (np.asarray(normals)[:, 2] < -0.1)
-
-
-def _hair_colour(image: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
-    """Median hair colour as linear RGB in [0, 1] (dark brown without an image)."""
-    if image is None or image.shape[:2] != mask.shape or not mask.any():
-        return np.array([0.05, 0.03, 0.02])
-    srgb = np.median(image[mask].reshape(-1, 3), axis=0) / 255.0
-    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
 
 
 def hair_strands(
@@ -214,7 +207,7 @@ def hair_strands(
     t["growth"] = time.perf_counter() - t0
     occ.info["timings_s"] = t
     if colors and strands.n_points:
-        base = _hair_colour(getattr(crop, "image", None), mask)
+        base = srgb_to_linear(median_hair_srgb(getattr(crop, "image", None), mask) / 255.0)
         rng = np.random.default_rng(seed + 2)
         jitter = rng.uniform(0.8, 1.2, strands.n_strands)[strands.strand_index]
         col = np.clip(base[None, :] * jitter[:, None], 0.0, 1.0)

@@ -25,11 +25,13 @@ from monoscan.errors import InputError
 __all__ = [
     "METADATA_PATH",
     "MODEL_PATH",
+    "PERSON_FLOOR",
     "HairSegmentation",
     "Letterbox",
     "letterbox",
     "mask_iou",
     "model_metadata",
+    "person_gate_map",
     "segment_hair",
     "unletterbox",
 ]
@@ -192,9 +194,47 @@ def _normalise(square: np.ndarray, meta: dict) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
+#: Hair must belong to a person: with a person probability map, pixels below this are not hair.
+#: Low on purpose: MediaPipe's selfie segmenter is unsure at the edges of voluminous hair, and
+#: the gate is only there to remove hair-like background (wood, fur, dark shadows).
+PERSON_FLOOR = 0.05
+
+
+def person_gate_map(rgb: np.ndarray, mode: str = "auto") -> np.ndarray | None:
+    """The person probability to gate :func:`segment_hair` with, or None for no gate.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo.
+    mode : {"auto", "on", "off"}
+        "auto": gate only photos in which MediaPipe finds a face (photos of people; close-ups
+        of hair have none); "on": always; "off": never.
+
+    Returns
+    -------
+    (H, W) float32 or None
+        :func:`monoscan.perception.person.segment_person` of the photo, or None.
+    """
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"mode must be 'auto', 'on' or 'off', got {mode!r}")
+    if mode == "off":
+        return None
+    from monoscan.perception._quiet import native_stderr_silenced
+    from monoscan.perception.face import detect_faces
+    from monoscan.perception.person import segment_person
+
+    rgb = _check_rgb(rgb)
+    with native_stderr_silenced():
+        if mode == "auto" and not detect_faces(rgb):
+            return None
+        return segment_person(rgb)
+
+
 def segment_hair(
     rgb: np.ndarray,
     *,
+    person: np.ndarray | None = None,
     threshold: float | None = None,
     threads: int = 1,
     flip: bool = True,
@@ -206,6 +246,12 @@ def segment_hair(
     ----------
     rgb : (H, W, 3) uint8
         The photo, RGB, any size and aspect ratio; no face is needed.
+    person : (H, W) float array, optional
+        Person probability of the same photo
+        (:func:`monoscan.perception.person.segment_person`). Where it is below
+        :data:`PERSON_FLOOR` the hair probability is set to 0. Use it for photos of people
+        (portraits): it removes hair-coloured, hair-textured background. Leave it out for
+        close-ups of hair, which the person segmenter does not recognise.
     threshold : float, optional
         Probability at or above which a pixel is hair (default: the model's, 0.5).
     threads : int
@@ -247,6 +293,12 @@ def segment_hair(
     out = sess.run(None, {inp: np.ascontiguousarray(x)})[0]
     prob_sq = out[0, 0] if not flip else 0.5 * (out[0, 0] + out[1, 0, :, ::-1])
     prob = np.clip(unletterbox(prob_sq, box), 0.0, 1.0)
+    if person is not None:
+        person = np.asarray(person)
+        if person.shape != prob.shape:
+            raise InputError(f"person map shape {person.shape} differs from the photo's "
+                             f"{prob.shape}")
+        prob[person < PERSON_FLOOR] = 0.0
     return HairSegmentation(probability=prob, mask=prob >= thr, threshold=thr)
 
 

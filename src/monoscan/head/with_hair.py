@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 
 from monoscan.errors import InputError
+from monoscan.hair.colour import DARK_BROWN_SRGB, median_hair_srgb
 from monoscan.geometry import vertex_normals
 
 __all__ = ["HeadWithHair", "hair_colour_srgb", "hair_envelope", "head_with_hair",
@@ -190,10 +191,9 @@ def hair_colour_srgb(crop_image: np.ndarray, hair_mask: np.ndarray,
     m = np.asarray(hair_mask) > 0
     if m.ndim == 3:
         m = m[..., 0]
+    median = median_hair_srgb(img, m)
     if not m.any():
-        median = np.array([60.0, 45.0, 35.0])
         return median, np.broadcast_to(median, img.shape).astype(np.float32)
-    median = np.median(img[m], axis=0)
     w = ndimage.gaussian_filter(m.astype(np.float32), sigma_px)
     num = np.stack([ndimage.gaussian_filter(img[..., c] * m, sigma_px) for c in range(3)], -1)
     smooth = np.where(w[..., None] > 0.05, num / np.maximum(w[..., None], 1e-6), median)
@@ -239,7 +239,7 @@ def head_with_hair(head, occupancy, crop=None, camera=None, hair_mask_crop=None,
     if have_photo:
         median, smooth = hair_colour_srgb(crop.image, hair_mask_crop)
     else:
-        median, smooth = np.array([60.0, 45.0, 35.0]), None
+        median, smooth = DARK_BROWN_SRGB, None
     ev = np.asarray(env.vertices, np.float64)
     ecol = np.broadcast_to(median, ev.shape).astype(np.float64).copy()
     if have_photo:
