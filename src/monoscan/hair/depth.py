@@ -53,6 +53,7 @@ import scipy.sparse.linalg as spla
 
 from monoscan._masks import as_mask
 from monoscan.errors import InputError
+from monoscan.laplacian import grid_laplacian
 
 __all__ = ["HairDepth", "hair_depth", "hair_depth_vis", "inflate_silhouette", "normalize_depth"]
 
@@ -84,13 +85,6 @@ class HairDepth(NamedTuple):
     metres_per_pixel: float | None
 
 
-def _grid_edges(mask: np.ndarray):
-    """Index map and 4-neighbour pairs (right and down) of a mask's pixels."""
-    idx = -np.ones(mask.shape, np.int64)
-    idx[mask] = np.arange(int(mask.sum()))
-    return idx
-
-
 def inflate_silhouette(mask: np.ndarray) -> np.ndarray:
     """Hemisphere-like height of a silhouette, pixels: ``sqrt(phi)``, ``-laplace(phi) = 4``.
 
@@ -119,23 +113,9 @@ def inflate_silhouette(mask: np.ndarray) -> np.ndarray:
     n = int(m.sum())
     if n == 0:
         return out
-    idx = _grid_edges(m)
-    rows, cols, vals = [], [], []
-    diag = np.zeros(n)
-    ys, xs = np.nonzero(m)
-    me = idx[ys, xs]
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        nb = idx[ys + dy, xs + dx]
-        diag += 1.0
-        inside = nb >= 0
-        rows.append(me[inside])
-        cols.append(nb[inside])
-        vals.append(-np.ones(int(inside.sum())))
-    a = sp.csr_matrix(
-        (np.concatenate(vals + [diag]), (np.concatenate(rows + [me]), np.concatenate(cols + [me]))),
-        shape=(n, n),
-    )
-    phi = spla.spsolve(a.tocsc(), np.full(n, 4.0))
+    lap = grid_laplacian(m)  # every neighbour of a mask pixel is in the grid: border = 0
+    phi = spla.spsolve(lap.matrix.tocsc(), np.full(n, 4.0))
+    ys, xs = lap.ys, lap.xs
     out[ys, xs] = np.sqrt(np.maximum(phi, 0.0))
     return out
 
@@ -197,43 +177,27 @@ def _solve_correction(
     lam: float,
 ) -> np.ndarray:
     """Minimise the screened anisotropic energy of the module docstring for ``r``."""
-    h, w = hair.shape
-    hm = hair.copy()
-    n = int(hm.sum())
-    r = np.zeros((h, w), np.float64)
+    r = np.zeros(hair.shape, np.float64)
+    n = int(hair.sum())
     if n == 0:
         return r
-    idx = _grid_edges(hm)
     face = np.isfinite(face_z)
-    ys, xs = np.nonzero(hm)
-    me = idx[ys, xs]
-    diag = np.zeros(n)
-    rhs = np.zeros(n)
-    rows, cols, vals = [], [], []
+    weight = None
     if theta is not None:
-        tx, ty = np.cos(theta[ys, xs]), np.sin(theta[ys, xs])
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        yn, xn = ys + dy, xs + dx
-        valid = (yn >= 0) & (yn < h) & (xn >= 0) & (xn < w)
-        yn_c, xn_c = np.clip(yn, 0, h - 1), np.clip(xn, 0, w - 1)
-        wgt = np.ones(n) if theta is None else eps + (1 - eps) * (tx * dx + ty * dy) ** 2
-        wgt = np.where(valid, wgt, 0.0)
-        nb = np.where(valid, idx[yn_c, xn_c], -1)
-        inside = nb >= 0
-        diag += wgt
-        rows.append(me[inside])
-        cols.append(nb[inside])
-        vals.append(-wgt[inside])
-        # Neighbour outside the hair: the face (target f + t - p) or background (target 0).
-        out_face = valid & ~inside & face[yn_c, xn_c]
-        rhs += np.where(out_face, wgt * (face_z[yn_c, xn_c] + thickness - prior[ys, xs]), 0.0)
+        def weight(dy, dx, ys, xs):  # eps across the strands, 1 along them
+            t = theta[ys, xs]
+            return eps + (1 - eps) * (np.cos(t) * dx + np.sin(t) * dy) ** 2
+
+    lap = grid_laplacian(hair, weight=weight)
+    ys, xs = lap.ys, lap.xs
+    # Neighbour outside the hair: the face (target f + t - p) or background (target 0).
+    k, ny, nx, wgt = lap.border
+    on_face = face[ny, nx]
+    k, ny, nx, wgt = k[on_face], ny[on_face], nx[on_face], wgt[on_face]
+    rhs = np.bincount(k, wgt * (face_z[ny, nx] + thickness - prior[ys[k], xs[k]]), minlength=n)
     over = face[ys, xs]
-    diag += lam * over
+    a = lap.matrix + sp.diags(lam * over.astype(np.float64))
     rhs += np.where(over, lam * (face_z[ys, xs] + thickness - prior[ys, xs]), 0.0)
-    a = sp.csr_matrix(
-        (np.concatenate(vals + [diag]), (np.concatenate(rows + [me]), np.concatenate(cols + [me]))),
-        shape=(n, n),
-    )
     r[ys, xs] = spla.spsolve(a.tocsc(), rhs)
     return r
 

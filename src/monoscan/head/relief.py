@@ -29,6 +29,7 @@ from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
 from monoscan.errors import InputError
+from monoscan.laplacian import grid_laplacian
 
 __all__ = ["EARS", "FACE", "HAIR", "relief_depth", "relief_mesh"]
 
@@ -45,31 +46,11 @@ def _laplace_fill(z: np.ndarray, known: np.ndarray, region: np.ndarray) -> np.nd
         return out
     if not known.any():
         raise InputError("relief: no depth known in the region")
-    h, w = z.shape
-    idx = np.full(z.shape, -1, np.int64)
-    idx[unknown] = np.arange(n)
-    rows, cols, vals = [], [], []
-    rhs = np.zeros(n)
-    diag = np.zeros(n)
-    ui, uj = np.nonzero(unknown)
-    me = idx[ui, uj]
-    for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        ni, nj = ui + di, uj + dj
-        inside = (ni >= 0) & (ni < h) & (nj >= 0) & (nj < w)
-        ni_c, nj_c = np.clip(ni, 0, h - 1), np.clip(nj, 0, w - 1)
-        ok = inside & region[ni_c, nj_c]  # outside the region: no edge (free border)
-        diag += ok
-        k = ok & known[ni_c, nj_c]
-        np.add.at(rhs, me[k], z[ni_c[k], nj_c[k]])
-        u = ok & unknown[ni_c, nj_c]
-        rows.append(me[u])
-        cols.append(idx[ni_c[u], nj_c[u]])
-        vals.append(-np.ones(int(u.sum())))
+    lap = grid_laplacian(unknown, reach=region)  # outside the region: no edge (free border)
+    rhs = lap.border_rhs(z)  # region pixels that are not unknown are known
+    ui, uj = lap.ys, lap.xs
     # Pixels with no region neighbour at all keep a tiny diagonal (solved to 0 then reset).
-    diag = np.maximum(diag, 1e-9)
-    a = sparse.csr_matrix((np.concatenate(vals + [diag]),
-                           (np.concatenate(rows + [np.arange(n)]),
-                            np.concatenate(cols + [np.arange(n)]))), shape=(n, n))
+    a = lap.matrix + sparse.diags((lap.matrix.diagonal() == 0) * 1e-9)
     # Unknown pieces touching no known pixel would be singular: give them a weak pull to the
     # mean known depth.
     lab, nlab = ndimage.label(region)
