@@ -181,16 +181,18 @@ def load_head_scan(directory: str | os.PathLike, mesh_name: str = "scan.obj",
     ------
     InputError
         Missing files, wrong landmark shape, or a mesh not in metres.
+    FormatError
+        A malformed mesh file (:func:`monoscan.io.meshes.load_mesh`).
     """
-    import trimesh
-    from scipy.spatial import cKDTree
+    from monoscan.io.meshes import load_mesh
+    from monoscan.metrics.nn import PointTree
 
     root = Path(directory)
     mesh_path, lm_path = root / mesh_name, root / landmarks_name
     for p in (mesh_path, lm_path):
         if not p.is_file():
             raise InputError(f"head scan file not found: {p}")
-    mesh = trimesh.load(mesh_path, process=False, force="mesh")
+    mesh = load_mesh(mesh_path)  # every vertex of the file, as H3DS reads scans
     v = np.asarray(mesh.vertices, np.float64)
     f = np.asarray(mesh.faces, np.int64)
     extent = float((v.max(0) - v.min(0)).max())
@@ -198,7 +200,7 @@ def load_head_scan(directory: str | os.PathLike, mesh_name: str = "scan.obj",
         raise InputError(f"{mesh_path} spans {extent:.4g} units; expected a head in metres")
     lm51 = np.asarray(np.load(lm_path), np.float64)
     points = h3ds_points_from_flame51(lm51)
-    _, idx = cKDTree(v).query(np.stack(list(points.values())))
+    _, idx = PointTree(v).query(np.stack(list(points.values())))
     landmarks = {k: int(i) for k, i in zip(points, idx)}
     regions = scan_regions(v, v[landmarks["nose_tip"]])
     return HeadScan(v, f, lm51, landmarks, regions, str(root))
