@@ -7,6 +7,8 @@ Prints a table with:
   is a multiple of 10, never trained on), and per Figaro hair type;
 * the same with the person gate that ``monoscan segment-hair`` applies by default
   (``--person auto``: when MediaPipe finds a face, hair is kept only on the person);
+* the same for the hair mask of ``monoscan reconstruct`` (``hair_mask_photo.png``: segmented
+  on the HairStep crop, person-gated; IoU 0 when no face is found);
 * milliseconds per 512x512 image with ONNX Runtime on one thread (median of timed runs after
   warm-up; whole ``segment_hair`` call: letterbox, network, resize back, threshold);
 * peak resident memory of the process (and its growth from loading the model and running).
@@ -77,9 +79,23 @@ def main(argv=None) -> int:
         print(f"no data at {args.data}", file=sys.stderr)
         return 1
 
-    # Two modes: the network alone (segment_hair), and what `monoscan segment-hair` does by
-    # default (--person auto: hair kept only on the person when a face is found).
-    modes = ("network", "person auto")
+    import monoscan
+    from monoscan.errors import MonoscanError
+    from monoscan.pipeline import Options
+
+    # Three modes: the network alone (segment_hair); what `monoscan segment-hair` does by
+    # default (--person auto: hair kept only on the person when a face is found); and the
+    # `monoscan reconstruct` hair mask (segmented on the HairStep crop, person-gated, mapped
+    # back to the photo as hair_mask_photo.png; IoU 0 where no face is found).
+    modes = ("network", "person auto", "reconstruct")
+    recon_options = Options(head=False, occlusion=False, strands=0)
+
+    def reconstructed_mask(rgb):
+        try:
+            r = monoscan.reconstruct(rgb, recon_options)
+        except MonoscanError:
+            return np.zeros(rgb.shape[:2], bool)
+        return r.crop.warp_to_photo(r.hair.hair_mask.astype(np.uint8), nearest=True) > 0
     rows = []
     per_type: dict[str, list[float]] = {t: [] for t in HAIR_TYPES}
     for name, pairs in sets.items():
@@ -92,8 +108,13 @@ def main(argv=None) -> int:
             truth = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127
             person = person_gate_map(rgb, "auto")
             gated += person is not None
-            for mode, pm in zip(modes, (None, person)):
-                pred = segment_hair(rgb, person=pm, threads=args.threads).mask
+            for mode, pm in zip(modes, (None, person, None)):
+                if mode == "reconstruct" and name == "figaro_val":
+                    continue  # close-ups of hair: mostly no face to reconstruct
+                if mode == "reconstruct":
+                    pred = reconstructed_mask(rgb)
+                else:
+                    pred = segment_hair(rgb, person=pm, threads=args.threads).mask
                 ious[mode].append(mask_iou(pred, truth))
                 inter[mode] += int(np.logical_and(pred, truth).sum())
                 union[mode] += int(np.logical_or(pred, truth).sum())
@@ -101,16 +122,17 @@ def main(argv=None) -> int:
                 per_type[HAIR_TYPES[min((_frame(img.stem) - 1) // 150, 6)]].append(
                     ious["network"][-1])
         rows.append((f"{name} ({gated} gated)", len(pairs),
-                     *[(float(np.mean(ious[m])), inter[m] / max(union[m], 1)) for m in modes]))
+                     *[(float(np.mean(ious[m])), inter[m] / max(union[m], 1)) if ious[m]
+                       else (float("nan"), float("nan")) for m in modes]))
     nan = (float("nan"), float("nan"))
     for t, v in per_type.items():
         if v:
-            rows.append((f"  figaro {t}", len(v), (float(np.mean(v)), float("nan")), nan))
+            rows.append((f"  figaro {t}", len(v), (float(np.mean(v)), float("nan")), nan, nan))
 
     rgb512 = cv2.resize(cv2.cvtColor(cv2.imread(str(sets["celeb_val"][0][0])), cv2.COLOR_BGR2RGB),
                         (512, 512))
     times = {}
-    for mode in modes:
+    for mode in modes[:2]:
         def run():
             pm = person_gate_map(rgb512, "auto") if mode != "network" else None
             segment_hair(rgb512, person=pm, threads=args.threads)
@@ -129,10 +151,10 @@ def main(argv=None) -> int:
     def fmt(v):
         return f"{v:>10.4f}" if not np.isnan(v) else " " * 10
 
-    print(f"{'':<30}{'':>7}{'network':>20}{'+ person gate':>20}")
-    print(f"{'set':<30}{'images':>7}" + f"{'mean IoU':>10}{'pooled':>10}" * 2)
-    for name, n, a, b in rows:
-        print(f"{name:<30}{n:>7}" + "".join(fmt(v) for v in (*a, *b)))
+    print(f"{'':<30}{'':>7}{'network':>20}{'+ person gate':>20}{'reconstruct':>20}")
+    print(f"{'set':<30}{'images':>7}" + f"{'mean IoU':>10}{'pooled':>10}" * 3)
+    for name, n, *cols in rows:
+        print(f"{name:<30}{n:>7}" + "".join(fmt(v) for col in cols for v in col))
     for mode, ts in times.items():
         print(f"ms per 512x512 image, {mode}: median {np.median(ts):.1f}, "
               f"min {np.min(ts):.1f}, max {np.max(ts):.1f} ({args.repeats} runs)")

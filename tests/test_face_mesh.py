@@ -71,6 +71,15 @@ def test_crop_transform_round_trips_and_samples_the_photo(astronaut_rgb, astrona
     assert back.shape == astronaut_rgb.shape
     whole = hairstep_crop(astronaut_rgb[:, :256])  # no face: pad to square, resize
     assert whole.box == (-128.0, 0.0, 512.0) and whole.image[:, :100].max() == 0
+    # The photo occupies crop columns 128..383: the window, black padding either side.
+    assert whole.photo_window == (128, 0, 384, 512)
+    assert whole.image[:, :128].max() == 0 and whole.image[:, 384:].max() == 0
+    assert whole.image[:, 128].max() > 0 and whole.image[:, 383].max() > 0
+    # Half scale: the photo spans crop columns 64..191.
+    half = hairstep_crop(astronaut_rgb[:, :256], size=256)
+    assert half.photo_window == (64, 0, 192, 256)
+    x0, y0, x1, y1 = crop.photo_window
+    assert 0 <= x0 < x1 <= 512 and 0 <= y0 < y1 <= 512
 
 
 def test_dense_textured_mesh_exports(tmp_path, astronaut_rgb, astronaut_face):

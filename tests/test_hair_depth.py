@@ -109,3 +109,16 @@ def test_db1_rank_correlation_with_true_hair_depth():
     # Measured: 0.32 with the head-sphere prior, -0.55 for plain silhouette inflation.
     assert rho > 0.25
     assert plain < 0.0
+
+
+def test_hair_not_touching_the_face_still_solves():
+    # The correction's face boundary is empty here (the face lies under the hair only).
+    from monoscan.hair.depth import _solve_correction
+
+    hair = np.zeros((20, 20), bool)
+    hair[5:15, 5:15] = True
+    face_z = np.full((20, 20), np.nan)
+    face_z[8:12, 8:12] = 0.01
+    r = _solve_correction(hair, np.zeros((20, 20)), face_z, None, 0.005, 0.1, 1.0)
+    assert r.dtype == np.float64 and np.isfinite(r).all()
+    assert r[10, 10] > 0 and r[~hair].max() == 0

@@ -38,3 +38,9 @@ def test_harmonic_fill_of_a_linear_ramp_is_exact():
     assert got == pytest.approx(ramp[lap.ys, lap.xs], abs=1e-10)
     # Only the pixels touching the frame are border edges' sources.
     assert len(lap.border[0]) == 2 * (10 + 13)
+
+
+def test_no_border_gives_a_float_rhs():
+    lap = grid_laplacian(np.ones((3, 4), bool))  # the whole grid: no edge leaves it
+    rhs = lap.border_rhs(np.zeros((3, 4)))
+    assert rhs.dtype == np.float64 and rhs.shape == (12,) and not rhs.any()

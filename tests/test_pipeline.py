@@ -11,6 +11,7 @@ from conftest import shared
 
 import monoscan
 from monoscan.errors import InputError
+from monoscan.hair.segmentation import PERSON_FLOOR, segment_hair
 from monoscan.pipeline import Options
 
 
@@ -168,6 +169,28 @@ def test_hair_maps_are_written_in_hairstep_conventions(astronaut_result):
     assert np.array_equal(parsing == 3, hair)  # hair stays hair, also over the face
     photo_mask = np.asarray(Image.open(folder / "hair_mask_photo.png"))
     assert photo_mask.shape == recon.photo.rgb.shape[:2]
+    # Hair only on the person (the segmentation's person gate).
+    person = recon.crop.from_photo(recon.person_mask)
+    assert not hair[person < PERSON_FLOOR].any()
+
+
+def test_hair_is_segmented_on_the_photo_part_of_the_crop():
+    # deca__exp_5's crop reaches past the photo on every side (black padding).
+    photo = shared("portraits", "deca__exp_5.jpg")
+    recon = monoscan.reconstruct(photo, Options(head=False, strands=0))
+    x0, y0, x1, y1 = recon.crop.photo_window
+    assert 0 < x0 and 0 < y0 and x1 < 512 and y1 < 512
+    outside = np.ones((512, 512), bool)
+    outside[y0:y1, x0:x1] = False
+    assert recon.hair.hair_probability[outside].max() == 0
+    padding = np.ones((512, 512), bool)  # beyond the 1 px rim that mixes photo and black
+    padding[y0 - 1:y1 + 1, x0 - 1:x1 + 1] = False
+    assert recon.crop.image[padding].max() == 0
+    # The window's probability is the network's on exactly that part of the crop.
+    window = np.ascontiguousarray(recon.crop.image[y0:y1, x0:x1])
+    person = recon.crop.from_photo(recon.person_mask)[y0:y1, x0:x1]
+    np.testing.assert_array_equal(recon.hair.hair_probability[y0:y1, x0:x1],
+                                  segment_hair(window, person=person).probability)
 
 
 def test_no_hair_means_no_strands_but_a_result(monkeypatch, astronaut_rgb):

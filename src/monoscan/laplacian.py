@@ -55,7 +55,7 @@ class GridLaplacian(NamedTuple):
         contrib = w * values[ny, nx]
         if where is not None:
             contrib = np.where(where[ny, nx], contrib, 0.0)
-        return np.bincount(k, contrib, minlength=self.n)
+        return np.bincount(k, contrib, minlength=self.n).astype(np.float64)  # int64 if empty
 
 
 def grid_laplacian(

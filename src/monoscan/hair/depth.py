@@ -194,7 +194,8 @@ def _solve_correction(
     k, ny, nx, wgt = lap.border
     on_face = face[ny, nx]
     k, ny, nx, wgt = k[on_face], ny[on_face], nx[on_face], wgt[on_face]
-    rhs = np.bincount(k, wgt * (face_z[ny, nx] + thickness - prior[ys[k], xs[k]]), minlength=n)
+    rhs = np.bincount(k, wgt * (face_z[ny, nx] + thickness - prior[ys[k], xs[k]]),
+                      minlength=n).astype(np.float64)  # int64 when k is empty
     over = face[ys, xs]
     a = lap.matrix + sp.diags(lam * over.astype(np.float64))
     rhs += np.where(over, lam * (face_z[ys, xs] + thickness - prior[ys, xs]), 0.0)

@@ -104,10 +104,17 @@ def hairstep_maps(
     from monoscan.hair.strand_map import encode_strand_map
     from monoscan.perception.parsing import parse
 
-    # The person gate removes hair-like background next to the head (measured on CelebAMask-HQ
-    # val: hair IoU +0.7 points; see benchmarks/bench_hair_segmentation.py).
-    seg = segment_hair(crop.image, person=person_mask_crop)
-    mask = seg.mask
+    # Segment only the part of the crop that shows the photo: the black padding of a crop that
+    # reaches past the photo would shrink the head in the network's input. The person gate
+    # removes hair-like background. CelebAMask-HQ val hair IoU, mapped back to the photo: whole
+    # padded crop 0.829, with the gate 0.835, photo part with the gate 0.846 (the photo itself
+    # with the gate: 0.848).
+    x0, y0, x1, y1 = crop.photo_window
+    person = None if person_mask_crop is None else person_mask_crop[y0:y1, x0:x1]
+    seg = segment_hair(np.ascontiguousarray(crop.image[y0:y1, x0:x1]), person=person)
+    probability = np.zeros(crop.image.shape[:2], np.float32)
+    probability[y0:y1, x0:x1] = seg.probability
+    mask = probability >= seg.threshold
     parsing = parse(mask, person_mask_crop, face_points_crop)
     orientation, confidence = hair_orientation(crop.image, mask, n_orientations)
     direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
@@ -118,7 +125,7 @@ def hairstep_maps(
     mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
     depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
     return HairMaps(
-        hair_probability=seg.probability, hair_mask=mask, parsing=parsing,
+        hair_probability=probability, hair_mask=mask, parsing=parsing,
         orientation=np.where(mask, orientation, 0).astype(np.float32),
         confidence=np.where(mask, confidence, 0).astype(np.float32),
         direction=direction.astype(np.float32), strand_map=strand_map,

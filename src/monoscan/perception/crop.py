@@ -54,6 +54,17 @@ class Crop:
     def crop_to_photo(self) -> np.ndarray:
         return np.linalg.inv(self.photo_to_crop)
 
+    @property
+    def photo_window(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)``: the crop pixels whose centres lie on the photo, as slice bounds
+        (``image[y0:y1, x0:x1]``); outside it the crop is black padding."""
+        w, h = self.photo_size
+        (cx0, cy0), (cx1, cy1) = self.to_crop(np.array([[-0.5, -0.5], [w - 0.5, h - 0.5]]))
+        eps = 1e-6
+        x0, y0 = (max(0, min(self.size, int(np.ceil(v - eps)))) for v in (cx0, cy0))
+        x1, y1 = (max(0, min(self.size, int(np.floor(v + eps)) + 1)) for v in (cx1, cy1))
+        return x0, y0, x1, y1
+
     def to_crop(self, points: np.ndarray) -> np.ndarray:
         """Map (N, 2+) photo points to crop pixels (extra columns, e.g. z, scaled likewise)."""
         return _apply(self.photo_to_crop, points)
