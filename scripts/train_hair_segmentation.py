@@ -5,6 +5,10 @@ One command, CPU only, fixed seeds::
     python scripts/train_hair_segmentation.py --data ../shared/data/hair_seg \\
         --out src/monoscan/models --epochs 24 --size 256 --threads 2
 
+The shipped model is that run (``--epochs 60 --minutes 55``) followed by a warm restart of
+the schedule from its best checkpoint (``--epochs 200 --minutes 105 --lr 0.0015 --init
+.work/hairseg_best.pt``); ``OUT/hair_seg.json`` lists every command that made the model.
+
 Data: ``DATA/{figaro_train,celeb_train,celeb_val}/{images/*.jpg,masks/*.png}`` (255 = hair).
 
 Splits (fixed, documented):

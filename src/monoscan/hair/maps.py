@@ -106,9 +106,9 @@ def hairstep_maps(
 
     # Segment only the part of the crop that shows the photo: the black padding of a crop that
     # reaches past the photo would shrink the head in the network's input. The person gate
-    # removes hair-like background. CelebAMask-HQ val hair IoU, mapped back to the photo: whole
-    # padded crop 0.829, with the gate 0.835, photo part with the gate 0.846 (the photo itself
-    # with the gate: 0.848).
+    # removes hair-like background. CelebAMask-HQ val, per-image hair IoU mapped back to the
+    # photo (measured with the previous model): whole padded crop 0.829, with the gate 0.835,
+    # photo part with the gate 0.846 (the photo itself with the gate: 0.848).
     x0, y0, x1, y1 = crop.photo_window
     person = None if person_mask_crop is None else person_mask_crop[y0:y1, x0:x1]
     seg = segment_hair(np.ascontiguousarray(crop.image[y0:y1, x0:x1]), person=person)
