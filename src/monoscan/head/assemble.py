@@ -207,12 +207,7 @@ class _FaceSheetDistance:
         from scipy.spatial import cKDTree
 
         v = face.vertices.astype(np.float64)
-        f = face.faces
-        fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-        vn = np.zeros_like(v)
-        for k in range(3):
-            np.add.at(vn, f[:, k], fn)
-        self.normals = vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
+        self.normals = vertex_normals(v, face.faces)
         self.vertices = v
         self.tree = cKDTree(v)
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from monoscan.errors import InputError, MonoscanError
-from monoscan.geometry import similarity_transform
+from monoscan.geometry import similarity_transform, vertex_normals
 
 __all__ = [
     "DEPTH_SIGMA_RATIO",
@@ -74,12 +74,7 @@ def landmark_facing(world: np.ndarray) -> np.ndarray:
 
     p = np.asarray(world, np.float64)
     f = mesh_triangles()
-    v = p[:N_MESH_VERTICES]
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for i in range(3):
-        np.add.at(n, f[:, i], fn)
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n = vertex_normals(p[:N_MESH_VERTICES], f)
     if n[:, 2].mean() < 0:  # orientation of the triangle list: outward faces the camera
         n = -n
     nz = n[:, 2]

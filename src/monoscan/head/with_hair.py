@@ -38,8 +38,8 @@ import numpy as np
 from scipy import ndimage
 
 from monoscan.errors import InputError
-from monoscan.hair.colour import DARK_BROWN_SRGB, median_hair_srgb
 from monoscan.geometry import vertex_normals
+from monoscan.hair.colour import DARK_BROWN_SRGB, median_hair_srgb
 
 __all__ = ["HeadWithHair", "hair_colour_srgb", "hair_envelope", "head_with_hair",
            "landmark_ids_with_hair"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monoscan.errors import InputError
-from monoscan.geometry import vertex_normals
+from monoscan.geometry import rotation_y, vertex_normals
 
 __all__ = [
     "Light",
@@ -608,11 +608,9 @@ def render_result(result_dir, yaw_deg: float = 0.0, pitch_deg: float = 0.0, size
     lo, hi = allp.min(0), allp.max(0)
     centre = 0.5 * (lo + hi)
     radius = float(np.linalg.norm(hi - lo)) * 0.5
-    c, s = np.cos(np.radians(yaw_deg)), np.sin(np.radians(yaw_deg))
-    ry = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
     c, s = np.cos(np.radians(-pitch_deg)), np.sin(np.radians(-pitch_deg))
     rx = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-    rot = rx @ ry
+    rot = rx @ rotation_y(yaw_deg)
     moved = [MeshLayer(_rotate_about(m.vertices, rot, centre), m.faces, colors=m.colors, uv=m.uv,
                        texture=m.texture, specular=0.03) for m in layers]
     ms = None
