@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--no-report", action="store_true", help="skip writing report.html")
     args = ap.parse_args()
 
-    from monoscan.batch import discover_inputs, run_batch
+    from monoscan.pipeline.batch import discover_inputs, run_batch
 
     n_photos = len(discover_inputs(args.photos))
     configs = [("local", int(w)) for w in args.workers.split(",")]

@@ -112,7 +112,8 @@ def main(argv=None) -> int:
 
     from monoscan.datasets.h3ds import H3DS, read_landmarks, read_region
     from monoscan.io.meshes import load_mesh
-    from monoscan.metrics.head import evaluate_dataset, evaluate_scene
+    from monoscan.evaluation.h3ds import evaluate_dataset
+    from monoscan.metrics.head import evaluate_scene
 
     try:
         H3DSRef, MeshRef = _import_reference()

@@ -31,7 +31,7 @@ from monoscan.hair.depth import hair_depth
 from monoscan.hair.direction import growth_direction
 from monoscan.hair.orientation import hair_orientation
 from monoscan.hair.segmentation import segment_hair
-from monoscan.hair.strand_map import encode_strand_map
+from monoscan.io.maps import encode_strand_map
 from monoscan.io.images import load_image
 from monoscan.perception.face import detect_face_landmarks
 

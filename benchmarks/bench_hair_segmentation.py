@@ -69,7 +69,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     rss0 = _rss_mb()
-    from monoscan.hair.segmentation import mask_iou, model_metadata, person_gate_map, segment_hair
+    from monoscan.metrics.hair2d import mask_iou
+    from monoscan.hair.segmentation import model_metadata, person_gate_map, segment_hair
 
     sets = {
         "celeb_val": _pairs(args.data / "celeb_val"),
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         return 1
 
     import monoscan
-    from monoscan.errors import MonoscanError
+    from monoscan.core.errors import MonoscanError
     from monoscan.pipeline import Options
 
     # Three modes: the network alone (segment_hair); what `monoscan segment-hair` does by

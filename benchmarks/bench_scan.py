@@ -3,14 +3,14 @@
     python benchmarks/bench_scan.py [--scan ../shared/data/head_scan] [--lightings studio,side,top]
                                     [--yaws -30,0,30] [--size 640] [--no-multiview]
 
-The scan (51 landmarks, no photo) is painted and rendered (:mod:`monoscan.head.scan_eval`) per
+The scan (51 landmarks, no photo) is painted and rendered (:mod:`monoscan.evaluation.head_scan`) per
 lighting set-up and yaw, each render is reconstructed with
 ``Options(hair=False, person=False, strands=0)``, and the closed head is scored against the scan:
 landmark Procrustes + ICP + nearest-vertex distances (H3DS) and point-to-surface, in mm.
 Columns: face = face_sphere (scan vertices within 95 mm of the nose tip), gt->pred (the H3DS
 number), pred->gt over the prediction cut to the same sphere, p2s = gt->pred point-to-surface;
 head = the whole scan (its hair, shoulders and holes included). With several yaws the
-multi-view rows fuse the views of one lighting (:func:`monoscan.head.multiview.reconstruct_views`).
+multi-view rows fuse the views of one lighting (:func:`monoscan.pipeline.views.reconstruct_views`).
 "other person" rows score heads reconstructed from photos of other people against the same
 scan: the floor a plausible but wrong head reaches (see the README: it is not far above ours).
 Targets: face_sphere <= 2.0 mm from one frontal view, lower with 3 views.
@@ -46,8 +46,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import monoscan
-    from monoscan.errors import MonoscanError
-    from monoscan.head.scan_eval import load_head_scan, render_scan, score_reconstruction
+    from monoscan.core.errors import MonoscanError
+    from monoscan.evaluation.head_scan import load_head_scan, render_scan, score_reconstruction
     from monoscan.pipeline import Options
 
     scan = load_head_scan(args.scan)
@@ -74,7 +74,7 @@ def main() -> None:
             print(" ".join(str(c) for c in rows[-1]), flush=True)
     if not args.no_multiview and len(yaws) > 1:
         try:
-            from monoscan.head.multiview import reconstruct_views
+            from monoscan.pipeline.views import reconstruct_views
         except ImportError:
             reconstruct_views = None
         if reconstruct_views is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.hair.strands import Strands
+from monoscan.core.strands import Strands
 from monoscan.io.strands import read_strands, write_strands
 from monoscan.io.strands.alembic import bpy_available
 from monoscan.io.strands.usd import read_usd_arrays

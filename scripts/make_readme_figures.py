@@ -30,11 +30,10 @@ import trimesh
 from skimage import data
 
 import monoscan
-from monoscan.hair._preview import render_strands
 from monoscan.hair.depth import hair_depth_vis
-from monoscan.head._preview import render
 from monoscan.io.images import save_png
 from monoscan.perception.parsing import parsing_vis
+from monoscan.render.preview import render_mesh, render_strands
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -62,7 +61,7 @@ def synth_scenes(seeds=range(4)) -> None:
     import tempfile
 
     from monoscan.synth.generate import generate_scene
-    from monoscan.synth.render import render_result
+    from monoscan.render.scene import render_result
 
     rows = []
     for seed in seeds:
@@ -88,7 +87,7 @@ def body_views(folder: Path) -> None:
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".jpg", ".png")
                        and not p.stem.endswith("_mask")):
         mesh = reconstruct_body(load_image(path).rgb).mesh
-        rows.append(np.hstack([render(mesh.vertices, mesh.faces, v, 256)
+        rows.append(np.hstack([render_mesh(mesh.vertices, mesh.faces, v, 256)
                                for v in ("front", "left", "back")]))
     # Two photos per row keeps the figure readable.
     if len(rows) % 2:
@@ -111,7 +110,7 @@ def portrait_figures(data_dir: Path) -> None:
         rows.append(np.hstack([small(r.crop.image), small(parsing_vis(h.parsing, r.crop.image)),
                                small(h.strand_map), small(hair_depth_vis(h.depth, h.hair_mask))]))
         hd = r.head
-        heads.append(np.hstack([render(hd.vertices, hd.faces, v, 256, uv=hd.uv,
+        heads.append(np.hstack([render_mesh(hd.vertices, hd.faces, v, 256, uv=hd.uv,
                                        texture=hd.texture) for v in
                                 ("front", "three_quarter", "left", "back")]))
         centre = hd.vertices.mean(0) - np.array([0, 0.05, 0])

@@ -56,7 +56,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from monoscan.hair.segmentation import letterbox, mask_iou, unletterbox
+from monoscan.hair.segmentation import letterbox, unletterbox
+from monoscan.metrics.hair2d import mask_iou
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

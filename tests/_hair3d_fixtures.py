@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.face.camera import Camera
-from monoscan.perception.crop import Crop
+from monoscan.core.camera import Camera
+from monoscan.core.crop import Crop
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEMI = np.array([0.078, 0.11, 0.10])

@@ -1,4 +1,4 @@
-"""monoscan.batch with the local engine: statuses, failures, resume, interruption, CLI."""
+"""monoscan.pipeline.batch with the local engine: statuses, failures, resume, interruption, CLI."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from _batch_helpers import PORTRAITS, SHARED_DATA, comparable, fingerprint, make_inputs
 
-from monoscan.batch import BatchReport, discover_inputs, is_complete, run_batch
-from monoscan.errors import InputError
+from monoscan.io.results import is_complete
+from monoscan.pipeline.batch import BatchReport, discover_inputs, run_batch
+from monoscan.core.errors import InputError
 from monoscan.pipeline import Options
 
 pytestmark = pytest.mark.skipif(
@@ -141,7 +142,7 @@ def test_bad_arguments_and_duplicate_stems(tmp_path):
 def test_memory_budget_serialises_photos_that_do_not_fit(tmp_path):
     from PIL import Image
 
-    from monoscan.batch import BASE_PEAK_MB, PEAK_MB_PER_MEGAPIXEL, estimate_peak_mb
+    from monoscan.pipeline.batch import BASE_PEAK_MB, PEAK_MB_PER_MEGAPIXEL, estimate_peak_mb
 
     Image.new("RGB", (2000, 1500)).save(tmp_path / "big.png")
     assert estimate_peak_mb(tmp_path / "big.png") == pytest.approx(

@@ -1,4 +1,4 @@
-"""monoscan.batch on a local Ray instance gives exactly the local engine's results."""
+"""monoscan.pipeline.batch on a local Ray instance gives exactly the local engine's results."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _batch_helpers import SHARED_DATA, comparable, fingerprint, make_inputs
 
-from monoscan.batch import run_batch
+from monoscan.pipeline.batch import run_batch
 from monoscan.pipeline import Options
 
 ray = pytest.importorskip("ray",

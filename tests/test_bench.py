@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
 import pytest
 
 from monoscan.cli import main
-from monoscan.synth.bench import METRICS, format_table, run_bench
+from monoscan.evaluation.synthetic import METRICS, format_table, run_bench
 
 _CACHE: dict[bytes, object] = {}
 
@@ -98,7 +99,7 @@ def test_scoring_the_truth_against_itself_is_perfect():
     """A prediction that is the ground truth scores perfectly (checks the plumbing)."""
     import trimesh
 
-    from monoscan.synth.bench import score_scene
+    from monoscan.evaluation.synthetic import score_scene
     from monoscan.synth.generate import generate_scene
 
     scene = generate_scene(42, width=256, height=256)
@@ -122,7 +123,7 @@ def test_scoring_the_truth_against_itself_is_perfect():
 def test_photo_checks_without_truth(tmp_path):
     """--photos: success rate, time, hair IoU where a mask exists, face reprojection IoU."""
     from monoscan.io.images import save_png
-    from monoscan.synth.bench import photo_checks
+    from monoscan.evaluation.synthetic import photo_checks
     from monoscan.synth.generate import generate_scene
 
     scene = generate_scene(43)
@@ -137,7 +138,7 @@ def test_photo_checks_without_truth(tmp_path):
     assert 0.3 < m["photo_face_reprojection_iou"] <= 1.0
     assert m["photo_seconds"] >= 0
     with pytest.raises(Exception, match="photos folder not found"):
-        photo_checks(tmp_path / "nope")
+        photo_checks(tmp_path / "nope", predict=_cached_predict)
 
 
 def test_twenty_scene_benchmark():
@@ -147,7 +148,10 @@ def test_twenty_scene_benchmark():
     hair IoU 0.84, undirected strand error 23 deg, HairRida 57 %, 6-point NME 0.068,
     face mesh face_sphere 3.4 mm), so a regression in any stage fails here.
     """
-    r = run_bench(20, seed=100, full_3d=False, size=384)
+    from monoscan.pipeline import Options, reconstruct
+
+    predict = functools.partial(reconstruct, options=Options(head=False, strands=0))
+    r = run_bench(20, seed=100, predict=predict, full_3d=False, size=384)
     m = r["metrics"]
     assert r["scenes"] == 20 and r["failures"] == []
     assert m["face_found"] >= 0.95

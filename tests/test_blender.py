@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monoscan.errors import MonoscanError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import MonoscanError
+from monoscan.core.strands import Strands
 from monoscan.io.strands import write_strands
 
 pytestmark = pytest.mark.bpy

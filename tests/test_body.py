@@ -13,7 +13,7 @@ import trimesh
 from monoscan.body.mesh import world_to_photo
 from monoscan.body.parts import PART_SIZES, crop_image, part_crops
 from monoscan.cli import main
-from monoscan.errors import InputError, NoPersonError
+from monoscan.core.errors import InputError, NoPersonError
 from monoscan.perception.pose import LANDMARK_NAMES, PoseResult
 from monoscan.render.raster import rasterize
 
@@ -332,7 +332,7 @@ def test_tiny_person_and_bad_height_are_refused():
     from monoscan.body.reconstruct import BodyOptions, reconstruct_body
 
     gt, joints = _figure(step=0.02)
-    from monoscan.body.scans import render_scan
+    from monoscan.evaluation.body_scans import render_scan
 
     r = render_scan(gt, size=200, keypoints=(list(LANDMARK_NAMES), joints))
     pose = PoseResult(r.keypoints_px.astype(np.float32), np.ones(33, np.float32))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_orientation import _db1  # shared DB1 loader
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.direction import growth_direction, growth_prior, scalp_prior
 
 

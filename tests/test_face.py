@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import shared
 
-from monoscan.errors import NoFaceError
+from monoscan.core.errors import NoFaceError
 from monoscan.io.images import load_image
 from monoscan.perception.face import detect_face_landmarks, detect_faces
 from monoscan.perception.landmarks68 import MESH_TO_68, landmarks68_from_mesh

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import shared
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.face.detail import add_face_detail, detail_displacement, metres_per_texel
-from monoscan.face.mesh import FaceMesh
+from monoscan.core.meshes import FaceMesh
 
 PHOTO = ("portraits", "deep3dfacerecon__000006.jpg")
 
@@ -96,9 +96,9 @@ def test_real_photo_detail_is_small_and_zero_mean(real):
 
 def test_cli_flag():
     from monoscan.cli import build_parser
-    from monoscan.commands.reconstruct import _options
+    from monoscan.commands.reconstruct import options_from_args
 
     args = build_parser().parse_args(["reconstruct", "x.jpg", "--out", "o", "--face-detail"])
-    assert _options(args).face_detail
+    assert options_from_args(args).face_detail
     args = build_parser().parse_args(["reconstruct", "x.jpg", "--out", "o"])
-    assert not _options(args).face_detail
+    assert not options_from_args(args).face_detail

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.face.camera import IRIS_DIAMETER_M, estimate_camera
+from monoscan.core.camera import IRIS_DIAMETER_M
+from monoscan.face.camera import estimate_camera
 from monoscan.face.mesh import build_face_mesh
 from monoscan.face.topology import mesh_triangles
 from monoscan.io.meshes import load_mesh, save_mesh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monoscan.geometry import rotation_y, similarity_transform, vertex_normals
+from monoscan.core.geometry import rotation_y, similarity_transform, vertex_normals
 
 
 def test_rotation_y_turns_z_toward_x():

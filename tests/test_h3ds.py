@@ -20,7 +20,7 @@ from monoscan.datasets.h3ds import (
     read_landmarks,
     read_region,
 )
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""Tests for monoscan.hair.colour."""
+"""Tests for monoscan.core.colour."""
 
 import numpy as np
 import pytest
 
-from monoscan.hair.colour import DARK_BROWN_SRGB, median_hair_srgb, srgb_to_linear
+from monoscan.core.colour import DARK_BROWN_SRGB, median_hair_srgb, srgb_to_linear
 
 
 def test_median_of_the_hair_pixels_only():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.depth import hair_depth, hair_depth_vis, inflate_silhouette, normalize_depth
 
 

@@ -6,7 +6,7 @@ import _hair3d_fixtures as fx
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.field import lift_directions, orientation_field
 from monoscan.hair.volume import hair_occupancy
 

@@ -8,7 +8,7 @@ import _hair3d_fixtures as fx
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.frames import (
     CANONICAL_ANCHORS,
     USC_ANCHORS,
@@ -19,7 +19,7 @@ from monoscan.hair.frames import (
     usc_similarity,
     world_to_usc_matrix,
 )
-from monoscan.hair.strands import Strands
+from monoscan.core.strands import Strands
 
 USC_HEAD = fx.DATA / "hair3d" / "usc_hairsalon_head_model.obj"
 

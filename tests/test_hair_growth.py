@@ -8,12 +8,13 @@ import _hair3d_fixtures as fx
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.field import orientation_field
 from monoscan.hair.growth import add_curls, estimate_curliness, grow_strands
 from monoscan.hair.reconstruct3d import hair_strands
-from monoscan.hair.strands import Strands
-from monoscan.hair.volume import Occupancy, hair_occupancy
+from monoscan.core.strands import Strands
+from monoscan.core.volumes import Occupancy
+from monoscan.hair.volume import hair_occupancy
 
 VOX = 0.004
 
@@ -215,7 +216,7 @@ def test_full_chain_is_deterministic_and_coloured():
     mask, zf = fx.short_hair()
     img = np.zeros((fx.SIZE, fx.SIZE, 3), np.uint8)
     img[mask] = (200, 120, 40)
-    from monoscan.perception.crop import Crop
+    from monoscan.core.crop import Crop
 
     crop = Crop(image=img, photo_to_crop=np.eye(3), photo_size=(fx.SIZE, fx.SIZE),
                 box=(0.0, 0.0, float(fx.SIZE)))

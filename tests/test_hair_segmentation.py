@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from monoscan.cli import main
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair import segmentation as hs
-from monoscan.hair.segmentation import letterbox, mask_iou, segment_hair, unletterbox
+from monoscan.hair.segmentation import letterbox, segment_hair, unletterbox
+from monoscan.metrics.hair2d import mask_iou
 from monoscan.perception.face import detect_faces
 from monoscan.perception.person import segment_person
 
@@ -60,7 +61,7 @@ def test_mask_iou_hand_values():
     assert mask_iou(a, b) == pytest.approx(4 / 6)
     assert mask_iou(a, np.zeros_like(a)) == 0.0
     assert mask_iou(np.zeros_like(a), np.zeros_like(a)) == 1.0
-    with pytest.raises(InputError, match="shapes differ"):
+    with pytest.raises(InputError, match="does not match"):
         mask_iou(a, np.zeros((3, 4), bool))
 
 

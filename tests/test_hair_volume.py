@@ -6,7 +6,7 @@ import _hair3d_fixtures as fx
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.reconstruct3d import occupancy_surface
 from monoscan.hair.volume import hair_occupancy, voxelize_mesh
 

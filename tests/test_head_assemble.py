@@ -9,7 +9,7 @@ import pytest
 import trimesh
 
 from monoscan.datasets.h3ds import read_landmarks
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.face.camera import estimate_camera
 from monoscan.face.mesh import build_face_mesh
 from monoscan.head.assemble import HeadMesh, assemble_head, face_fidelity

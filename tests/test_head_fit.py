@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.face.camera import estimate_camera
 from monoscan.head.fit import (
     ANCHOR_LANDMARKS,

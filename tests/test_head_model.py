@@ -102,7 +102,7 @@ def test_scalp_region():
 
 
 def test_rasteriser_and_preview():
-    from monoscan.head._preview import render
+    from monoscan.render.preview import render_mesh
     from monoscan.render.raster import rasterize
 
     # Two overlapping triangles: the nearer (larger depth) wins; coverage is exact.
@@ -115,8 +115,8 @@ def test_rasteriser_and_preview():
     assert (tri[covered] == 1).all() and (z[covered] == 1).all()
     np.testing.assert_allclose(bary[covered].sum(1), 1.0)
     v, f = model_mesh(spacing=0.006)
-    front = render(v, f, "front", size=96)
-    side = render(v, f, "left", size=96)
+    front = render_mesh(v, f, "front", size=96)
+    side = render_mesh(v, f, "left", size=96)
     assert front.shape == (96, 96, 3) and (front[48, 48] < 255).all()
     # The head is narrower seen from the front than from the side (it is longer than wide).
     assert (front.min(2) < 255).any(0).sum() < (side.min(2) < 255).any(0).sum()

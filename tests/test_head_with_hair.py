@@ -8,7 +8,7 @@ import pytest
 import trimesh
 from conftest import shared
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 PHOTO = ("portraits", "deep3dfacerecon__000006.jpg")
 

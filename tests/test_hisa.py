@@ -22,8 +22,8 @@ from monoscan.datasets.hisa import (
     write_sample,
     write_split,
 )
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strand_map import decode_strand_map
+from monoscan.core.errors import FormatError, InputError
+from monoscan.io.maps import decode_strand_map
 
 SVG = """<?xml version="1.0"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 256 256">
@@ -195,7 +195,7 @@ def test_eval_hair_cli(tmp_path, capsys):
     d, hair, body = decode_strand_map(s.strand_map)
     d2 = d.copy()
     d2[:, :32] *= -1
-    from monoscan.hair.strand_map import encode_strand_map
+    from monoscan.io.maps import encode_strand_map
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
 

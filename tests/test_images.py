@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.io.images import MAX_PIXELS, load_image, save_png
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
 from monoscan.io.strands import read_strands, write_strands
 from monoscan.io.strands.glb import encode_glb, parse_glb
 from monoscan.io.strands.ply import encode_ply, parse_ply

@@ -1,10 +1,10 @@
-"""Tests for monoscan.laplacian.grid_laplacian."""
+"""Tests for monoscan.core.laplacian.grid_laplacian."""
 
 import numpy as np
 import pytest
 from scipy.sparse.linalg import spsolve
 
-from monoscan.laplacian import grid_laplacian
+from monoscan.core.laplacian import grid_laplacian
 
 
 def test_hand_built_matrix_and_border():

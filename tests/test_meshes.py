@@ -7,7 +7,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.io.meshes import load_mesh, save_mesh
 
 

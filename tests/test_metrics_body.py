@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.metrics.body import evaluate_body
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.errors import InputError
-from monoscan.metrics.alignment import apply_transform
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import apply_transform
 from monoscan.metrics.face import landmark_nme, scan_to_mesh
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

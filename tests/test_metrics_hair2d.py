@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.metrics.hair2d import hair_rida, hair_sale, mask_iou, orientation_error
 
 

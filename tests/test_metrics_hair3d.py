@@ -10,21 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
 from monoscan.io.strands import read_strands, write_strands
-from monoscan.metrics.hair3d import (
-    NEURALHDHAIR_GRID,
-    VoxelGrid,
-    evaluate_strands,
-    occupancy_metrics,
-    orientation_error,
-    point_match,
-    read_neuralhdhair_orientation,
-    shared_grid,
-    strand_point_metrics,
-    voxelize,
-)
+from monoscan.io.volumes import NEURALHDHAIR_GRID, read_neuralhdhair_orientation
+from monoscan.core.volumes import VoxelGrid
+from monoscan.metrics.hair3d import evaluate_strands, occupancy_metrics, orientation_error, point_match, shared_grid, strand_point_metrics, voxelize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 HAROLONGO = DATA / "hair3d" / "digital_salon_harolongo" / "harolongo.data"

@@ -16,16 +16,9 @@ import trimesh
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _h3ds_fixtures as fx
 
-from monoscan.errors import InputError
-from monoscan.metrics.head import (
-    check_head_size,
-    error_colors,
-    evaluate_scene,
-    heatmap_mesh,
-    results_csv,
-    results_json,
-    results_markdown,
-)
+from monoscan.core.errors import InputError
+from monoscan.evaluation.h3ds import results_csv, results_json, results_markdown
+from monoscan.metrics.head import check_head_size, error_colors, evaluate_scene, heatmap_mesh
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +151,8 @@ def test_bad_meshes(head):
 
 def test_dataset_bad_files(tmp_path):
     from monoscan.datasets.h3ds import H3DS
-    from monoscan.errors import FormatError
-    from monoscan.metrics.head import evaluate_dataset
+    from monoscan.core.errors import FormatError
+    from monoscan.evaluation.h3ds import evaluate_dataset
 
     facts = fx.write_dataset(tmp_path / "ds", ("scene_a",), subdivisions=3, views=1)
     gt, lms = facts["meshes"]["scene_a"], facts["landmarks"]["scene_a"]

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.metrics.alignment import (
-    apply_transform,
-    icp,
-    procrustes,
-    similarity_from_landmarks,
-)
+from monoscan.core.geometry import apply_transform
+from monoscan.metrics.alignment import icp, procrustes, similarity_from_landmarks
 from monoscan.metrics.surface import (
     chamfer,
     closest_points_on_triangles,

@@ -6,16 +6,11 @@ import numpy as np
 import pytest
 from conftest import shared
 
-from monoscan.errors import InputError
-from monoscan.geometry import rotation_y
-from monoscan.head.multiview import (
-    _camera_index,
-    _relative_rotations,
-    frontal_yaw_deg,
-    fuse_landmarks,
-    landmark_facing,
-    read_h3ds_cameras,
-)
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import rotation_y
+from monoscan.datasets.h3ds import read_h3ds_cameras
+from monoscan.head.multiview import frontal_yaw_deg, fuse_landmarks, landmark_facing
+from monoscan.pipeline.views import _camera_index, _relative_rotations
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +69,8 @@ def test_read_h3ds_cameras(tmp_path):
 
 def test_three_scan_views_no_worse_than_one():
     import monoscan
-    from monoscan.head.multiview import reconstruct_views
-    from monoscan.head.scan_eval import load_head_scan, render_scan, score_reconstruction
+    from monoscan.pipeline.views import reconstruct_views
+    from monoscan.evaluation.head_scan import load_head_scan, render_scan, score_reconstruction
     from monoscan.pipeline import Options
 
     scan = load_head_scan(shared("head_scan"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.orientation import gabor_bank, hair_orientation, orientation_to_vectors
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

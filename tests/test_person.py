@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.perception.person import GENERAL, LANDSCAPE, segment_person
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fullbody"

@@ -10,7 +10,7 @@ import trimesh
 from conftest import shared
 
 import monoscan
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.hair.segmentation import PERSON_FLOOR, segment_hair
 from monoscan.pipeline import Options
 
@@ -82,7 +82,7 @@ def test_refuses_to_overwrite_and_replaces_with_overwrite(astronaut_result):
 
 def test_failed_write_leaves_no_result(tmp_path, astronaut_result, monkeypatch):
     recon, _ = astronaut_result
-    from monoscan.viewer import overlay
+    from monoscan.render import overlay
 
     def broken(_):
         raise RuntimeError("disk full")
@@ -157,7 +157,7 @@ def test_hair_maps_are_written_in_hairstep_conventions(astronaut_result):
     smap = np.asarray(Image.open(folder / "strand_map.png"))
     assert smap.shape == (512, 512, 3)
     assert np.array_equal(smap[..., 0] == 255, hair)  # R = 255 exactly on hair
-    # Decoded directions are unit vectors on hair (REFERENCE.md section 2 decoding).
+    # Decoded directions are unit vectors on hair (monoscan.io.maps.decode_strand_map).
     g, b = smap[..., 1] / 255.0, smap[..., 2] / 255.0
     d = np.stack([1 - 2 * b, 1 - 2 * g], -1)[hair]
     assert np.median(np.linalg.norm(d, axis=1)) == pytest.approx(1.0, abs=0.05)

@@ -7,7 +7,7 @@ import pytest
 import trimesh
 from conftest import shared
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.head.relief import EARS, FACE, HAIR, relief_depth
 
 PHOTO = ("portraits", "deep3dfacerecon__000006.jpg")

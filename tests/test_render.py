@@ -10,12 +10,12 @@ import trimesh
 from PIL import Image
 
 from monoscan.cli import main
-from monoscan.errors import InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
 from monoscan.io.images import load_image
 from monoscan.io.meshes import save_mesh
 from monoscan.io.strands import write_strands
-from monoscan.synth.render import (
+from monoscan.render.scene import (
     Light,
     MeshLayer,
     StrandLayer,

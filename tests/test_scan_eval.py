@@ -1,4 +1,4 @@
-"""monoscan.head.scan_eval: a real head scan rendered, reconstructed and scored (issue 5)."""
+"""monoscan.evaluation.head_scan: a real head scan rendered, reconstructed and scored (issue 5)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import shared
 
-from monoscan.errors import InputError
-from monoscan.head.scan_eval import (
+from monoscan.core.errors import InputError
+from monoscan.evaluation.head_scan import (
     FACE_SPHERE_MM,
     evaluate_against_scan,
     h3ds_points_from_flame51,

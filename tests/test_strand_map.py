@@ -5,14 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
-from monoscan.hair.strand_map import (
-    decode_strand_map,
-    direction_vis,
-    encode_strand_map,
-    map_to_photo,
-    orientation_vis,
-)
+from monoscan.core.errors import InputError
+from monoscan.io.maps import decode_strand_map, encode_strand_map
+from monoscan.hair.strand_map import direction_vis, map_to_photo, orientation_vis
 
 
 def test_encoding_exact_values():

@@ -1,12 +1,12 @@
-"""Tests for monoscan.hair.strands.Strands."""
+"""Tests for monoscan.core.strands.Strands."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from monoscan.errors import InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
 
 
 def _example() -> Strands:

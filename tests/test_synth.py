@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strand_map import decode_strand_map
+from monoscan.core.errors import FormatError, InputError
+from monoscan.io.maps import decode_strand_map
 from monoscan.io.images import load_image
 from monoscan.io.meshes import load_mesh
 from monoscan.io.strands import read_strands
 from monoscan.synth.generate import FACE_SPHERE_MM, SCENE_FILES, generate_scene, write_scene
 from monoscan.synth.hairstyles import HairParams, grow_hair
-from monoscan.synth.render import View
+from monoscan.render.scene import View
 from monoscan.synth.scene import SceneParams, random_scene
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -245,7 +245,7 @@ def test_cli_writes_scenes(tmp_path):
 
 
 def test_mediapipe_finds_the_rendered_faces():
-    from monoscan.errors import NoFaceError
+    from monoscan.core.errors import NoFaceError
     from monoscan.perception.face import detect_face_landmarks
 
     found, err = 0, []

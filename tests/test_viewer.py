@@ -14,7 +14,7 @@ import pytest
 import trimesh
 
 import monoscan
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.pipeline import Options
 from monoscan.viewer.page import STATIC_DIR, list_results
 from monoscan.viewer.report import write_report, write_reports
@@ -192,7 +192,7 @@ def test_vendored_asset_has_licence_and_provenance():
 
 
 def test_scene_merges_mesh_and_strands(results, tmp_path):
-    from monoscan.hair.strands import Strands
+    from monoscan.core.strands import Strands
     from monoscan.io.strands import write_strands
     from monoscan.io.strands.glb import parse_glb
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _h3ds_fixtures as fx
 
 from monoscan.cli import main
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.io.zipcrypto import extract_zip, zipcrypto_encrypt
 
 TOKEN = "s3cr3t-token"

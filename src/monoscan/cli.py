@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import sys
 
-from monoscan import __version__
-from monoscan.errors import MonoscanError
+from monoscan.core.version import __version__
+from monoscan.core.errors import MonoscanError
 
 # Order is the order in ``monoscan --help``.
 COMMAND_MODULES = (
@@ -49,10 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        # Commands still being built are simply absent; a present one that fails to import
-        # is a bug and must raise.
-        if importlib.util.find_spec(name) is None:
-            continue
         importlib.import_module(name).register(sub, common)
     return parser
 

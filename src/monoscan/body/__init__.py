@@ -4,7 +4,7 @@ One module per step: :mod:`~monoscan.body.skeleton` (bones and part priors from 
 :mod:`~monoscan.body.parts` (2K2K's 12 part crops), :mod:`~monoscan.body.depth` (front/back
 depth and normal maps), :mod:`~monoscan.body.points` (closed oriented point cloud),
 :mod:`~monoscan.body.mesh` (screened Poisson, colours, world frame),
-:mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.body.pipeline`
+:mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.pipeline.body`
 (files), :mod:`~monoscan.body.keypoints` (MediaPipe 33 / OpenPose BODY_25 files) and
-:mod:`~monoscan.body.scans` (render people scans into front/back maps).
+:mod:`~monoscan.evaluation.body_scans` (render people scans into front/back maps).
 """

@@ -1,6 +1,6 @@
 """2K2K's 12 keypoint-aligned part crops and their affine transforms.
 
-2K2K (REFERENCE.md section 9) predicts normals part by part from crops of a 2048x2048 photo
+2K2K (Han et al., CVPR 2023) predicts normals part by part from crops of a 2048x2048 photo
 aligned to the body keypoints: face 368x320, torso 528x336, four arm crops 352x224, four leg
 crops 272x256 and two feet 176x128 (height x width, px). Here each crop is a rotated rectangle
 whose vertical axis runs along its bone (top = the bone's first joint), scaled so the bone plus

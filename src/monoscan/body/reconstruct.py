@@ -1,7 +1,7 @@
 """The full body from one photo: pose and silhouette -> depth maps -> points -> closed mesh.
 
 :func:`reconstruct_body` is the pure part (arrays in, a :class:`BodyResult` out); writing the
-files is :func:`monoscan.body.pipeline.run_body`.
+files is :func:`monoscan.pipeline.body.run_body`.
 
 Metric scale comes from the person's height: ``options.height_m`` when given, else the prior
 :data:`DEFAULT_HEIGHT_M` (1.70 m, a round adult average of both sexes). The height in pixels is
@@ -23,7 +23,7 @@ from monoscan.body.mesh import photo_to_world, poisson_depth, poisson_mesh, samp
 from monoscan.body.parts import PartCrop, part_crops
 from monoscan.body.points import body_points
 from monoscan.body.skeleton import bones_from_landmarks
-from monoscan.errors import InputError, NoPersonError
+from monoscan.core.errors import InputError, NoPersonError
 from monoscan.perception.pose import PoseResult
 
 __all__ = [
@@ -230,12 +230,12 @@ def reconstruct_body(
     """
     import cv2
 
-    from monoscan.perception.person import _check_rgb
+    from monoscan.core.photo import check_rgb
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     notes: list[str] = []
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     if options.height_m is not None and not 0.3 <= float(options.height_m) <= 2.8:
         raise InputError(
             f"--height-m {options.height_m:g} is not a plausible human height (0.3-2.8 m)")

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from monoscan.errors import MonoscanError
-from monoscan.progress import progress
+from monoscan.core.errors import MonoscanError
+from monoscan.core.progress import progress
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monoscan.commands.reconstruct import _add_options, _options
+from monoscan.commands.reconstruct import add_options, options_from_args
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                    help="a folder of photos, or photo files")
-    _add_options(p)
+    add_options(p)
     p.add_argument("--workers", type=int, default=None,
                    help="parallel processes (local default: min(2, CPUs); ray: photos in flight)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -31,10 +31,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from monoscan.batch import run_batch
+    from monoscan.pipeline.batch import run_batch
 
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
-    report = run_batch(inputs, args.out, _options(args), workers=args.workers,
+    report = run_batch(inputs, args.out, options_from_args(args), workers=args.workers,
                        engine=args.engine, address=args.address, quiet=args.quiet,
                        report=not args.no_report, overwrite=args.overwrite)
     c = report.counts

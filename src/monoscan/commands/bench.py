@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["register", "run"]
 
@@ -34,7 +35,8 @@ def register(sub, common) -> None:
 
 def run(args) -> int:
     from monoscan.io.atomic import write_text
-    from monoscan.synth.bench import format_table, run_bench
+    from monoscan.evaluation.synthetic import format_table, run_bench
+    from monoscan.pipeline import Options, reconstruct
 
     if args.synthetic < 0:
         raise InputError(f"--synthetic {args.synthetic}: expected >= 0")
@@ -42,7 +44,9 @@ def run(args) -> int:
         raise InputError(f"--size {args.size}: expected 128 to 2048")
     if args.strands < 1:
         raise InputError(f"--strands {args.strands}: expected >= 1")
-    result = run_bench(args.synthetic, args.seed, args.photos, size=args.size,
+    options = Options(head=args.full_3d, strands=args.strands if args.full_3d else 0)
+    result = run_bench(args.synthetic, args.seed, args.photos,
+                       predict=functools.partial(reconstruct, options=options), size=args.size,
                        quiet=args.quiet, full_3d=args.full_3d, n_strands=args.strands)
     print(format_table(result))
     if args.json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monoscan.commands._each import for_each_input
-from monoscan.errors import MonoscanError
+from monoscan.core.errors import MonoscanError
 
 __all__ = ["register", "run"]
 
@@ -32,7 +32,7 @@ def register(subparsers, common) -> None:
 
 
 def run(args) -> int:
-    from monoscan.body.pipeline import run_body
+    from monoscan.pipeline.body import run_body
     from monoscan.body.reconstruct import BodyOptions
 
     if args.max_size < 64:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 
 def register(subparsers, common) -> None:

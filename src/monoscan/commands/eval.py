@@ -4,13 +4,12 @@ their modules are installed)."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import sys
 import warnings
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 #: Sub-command modules written elsewhere; each exposes ``register(eval_subparsers, common)``.
 EXTRA_EVAL_MODULES = ("monoscan.commands.eval_hair", "monoscan.commands.eval_strands")
@@ -27,8 +26,7 @@ def register(subparsers, common) -> None:
     _register_body(sub, common)
     _register_face(sub, common)
     for name in EXTRA_EVAL_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub, common)
+        importlib.import_module(name).register(sub, common)
 
 
 # -- head ------------------------------------------------------------------------------------
@@ -63,7 +61,7 @@ def _register_head(sub, common) -> None:
 
 def run_head(args) -> int:
     from monoscan.datasets.h3ds import H3DS
-    from monoscan.metrics.head import (
+    from monoscan.evaluation.h3ds import (
         evaluate_dataset,
         results_csv,
         results_json,

@@ -35,7 +35,7 @@ def _fmt(v: float, width: int = 9) -> str:
 
 def run(args) -> int:
     from monoscan.datasets.hisa import read_split
-    from monoscan.datasets.hisa_eval import METRIC_NAMES, evaluate_hair
+    from monoscan.evaluation.hisa import METRIC_NAMES, evaluate_hair
 
     names = read_split(args.gt, args.split) if args.split else None
     report = evaluate_hair(args.pred, args.gt, names=names, pair_order=args.pair_order)

@@ -9,7 +9,7 @@ import argparse
 import json
 import math
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.io.atomic import write_text
 from monoscan.io.strands import UNITS, read_strands
 from monoscan.metrics.hair3d import evaluate_strands

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "hair_depth.npy, hair_depth_vis.png, landmarks68.npy, crop.json, result.json.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    reconstruct._add_options(p, meshes=False)
+    reconstruct.add_options(p, meshes=False)
     p.set_defaults(func=run, formats="")
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from monoscan.commands._each import for_each_input
-from monoscan.errors import InputError, MonoscanError
+from monoscan.core.errors import InputError, MonoscanError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Reconstruct each photo into OUT/<image-stem>/ (result.json lists the files).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
-    _add_options(p)
+    add_options(p)
     p.add_argument("--same-person", action="store_true",
                    help="the images are views of one person: fuse them into one result, "
                    "OUT/<first image's stem>/ (monoscan.head.multiview)")
@@ -30,14 +30,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Write scikit-image's public-domain astronaut photo to OUT/astronaut.png and "
         "reconstruct it into OUT/astronaut/.",
     )
-    _add_options(d)
+    add_options(d)
     d.set_defaults(func=run_demo)
 
 
-def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
+def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
-    from monoscan.pipeline import ALL_FORMATS, DEFAULT_FORMATS
+    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS
 
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--face-index", type=int, default=0,
@@ -68,7 +68,7 @@ def _add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
-def _options(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace):
     from monoscan.pipeline import Options
 
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
@@ -84,7 +84,7 @@ def _options(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from monoscan.pipeline import reconstruct, write_outputs
 
-    options = _options(args)
+    options = options_from_args(args)
     if getattr(args, "same_person", False):
         return _run_same_person(args, options)
     if getattr(args, "cameras", None) is not None:
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_same_person(args: argparse.Namespace, options) -> int:
-    from monoscan.head.multiview import reconstruct_views
+    from monoscan.pipeline.views import reconstruct_views
     from monoscan.pipeline import write_outputs
 
     images = [str(p) for p in args.images]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["register", "run"]
 
@@ -32,7 +32,7 @@ def register(sub, common) -> None:
 
 def run(args) -> int:
     from monoscan.io.images import save_png
-    from monoscan.synth.render import render_result, turntable
+    from monoscan.render.scene import render_result, turntable
 
     if not 32 <= args.size <= 4096:
         raise InputError(f"--size {args.size}: expected 32 to 4096")

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from monoscan.commands._each import for_each_input
-from monoscan.errors import MonoscanError
+from monoscan.core.errors import MonoscanError
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:

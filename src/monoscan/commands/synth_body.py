@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["register_body", "run"]
 
@@ -30,7 +30,7 @@ def register_body(synth_subparsers, common) -> None:
 
 
 def run(args) -> int:
-    from monoscan.body.scans import render_scan_folder
+    from monoscan.evaluation.body_scans import render_scan_folder
 
     if not 32 <= args.size <= 4096:
         raise InputError(f"--size {args.size}: expected 32 to 4096")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["add_arguments", "register_scenes", "run"]
 
@@ -46,7 +46,7 @@ def register_scenes(synth_subparsers, common) -> None:
 
 
 def run(args) -> int:
-    from monoscan.progress import progress
+    from monoscan.core.progress import progress
     from monoscan.synth.generate import generate_scene, write_scene
 
     if getattr(args, "out", None) is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
+from monoscan.io.results import REPORT_HTML, RESULT_JSON
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -27,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from monoscan.viewer.report import write_reports
     from monoscan.viewer.server import make_server
 
-    if (Path(args.dir) / "result.json").is_file():
+    if (Path(args.dir) / RESULT_JSON).is_file():
         raise InputError(f"{args.dir} is one result; give the folder that holds the results "
-                         f"({Path(args.dir).parent}), or open {Path(args.dir) / 'report.html'}")
+                         f"({Path(args.dir).parent}), or open {Path(args.dir) / REPORT_HTML}")
     if args.write_reports:
         for path in write_reports(args.dir):
             print(path)

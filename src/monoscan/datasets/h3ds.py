@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
+from monoscan.io import results
+from monoscan.io.results import H3DS_LANDMARK_FILES
 
 __all__ = [
     "H3DS",
@@ -39,7 +41,7 @@ __all__ = [
     "Scene",
     "SceneInfo",
     "decompose_projection",
-    "file_md5",
+    "read_h3ds_cameras",
     "find_config",
     "find_prediction",
     "find_predictions",
@@ -121,6 +123,26 @@ def decompose_projection(P: np.ndarray) -> Camera:
     pose[:3, :3] = R.T
     pose[:3, 3] = (t[:3] / t[3])[:, 0]
     return Camera(K=K, pose=pose, P=P)
+
+
+def read_h3ds_cameras(path: str | os.PathLike) -> dict[int, np.ndarray]:
+    """World -> camera rotations (OpenCV axes) of an H3DS ``cameras.npz``, by view index.
+
+    Each ``world_mat_i`` is the projection ``K [R | t]``; R comes from its RQ decomposition
+    (:func:`decompose_projection`, as the H3DS reference).
+    """
+    try:
+        data = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read cameras file {path}: {exc}") from None
+    out = {}
+    for k in data.files:
+        tail = k[len("world_mat_"):]
+        if k.startswith("world_mat_") and tail.isdigit():
+            out[int(tail)] = decompose_projection(data[k]).pose[:3, :3].T
+    if not out:
+        raise InputError(f"{path} holds no world_mat_i entries")
+    return out
 
 
 def load_config(path: str | os.PathLike) -> H3DSConfig:
@@ -336,7 +358,7 @@ class H3DS:
         self.info(scene_id)
         mesh = load_mesh(self.mesh_path(scene_id))
         if normalized:
-            from monoscan.metrics.alignment import apply_transform
+            from monoscan.core.geometry import apply_transform
 
             mesh.vertices = apply_transform(mesh.vertices, self.normalization_matrix(scene_id))
         return mesh
@@ -416,15 +438,6 @@ class H3DS:
         )
 
 
-def file_md5(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex MD5 of a file, streamed."""
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class Prediction:
     """A predicted head found for a scene.
@@ -448,11 +461,6 @@ class Prediction:
 _PLAIN_SUFFIXES = (".obj", ".ply", ".glb", ".off", ".stl")
 
 
-#: Meshes of a monoscan output folder that can be scored, and their landmark files.
-MONOSCAN_MESHES = {"head": "h3ds_landmarks.txt",
-                   "head_with_hair": "h3ds_landmarks_with_hair.txt"}
-
-
 def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str = "head"
                     ) -> Prediction | None:
     """Locate the prediction of ``scene_id`` under ``pred_dir``.
@@ -464,13 +472,14 @@ def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str =
     * ``pred_dir/<scene_id>.obj|.ply|.glb|.off|.stl`` (+ ``<scene_id>_landmarks.txt`` or
       ``<scene_id>.landmarks.txt``): plain files in mm.
     """
-    if mesh_name not in MONOSCAN_MESHES:
-        raise InputError(f"unknown mesh {mesh_name!r}; choose from {sorted(MONOSCAN_MESHES)}")
+    if mesh_name not in H3DS_LANDMARK_FILES:
+        raise InputError(f"unknown mesh {mesh_name!r}; choose from {sorted(H3DS_LANDMARK_FILES)}")
     pred_dir = Path(pred_dir)
     folder = pred_dir / scene_id
-    if (folder / f"{mesh_name}.obj").is_file():
-        lm = folder / MONOSCAN_MESHES[mesh_name]
-        return Prediction(folder / f"{mesh_name}.obj", lm if lm.is_file() else None, "m")
+    mesh_file = results.mesh_name(mesh_name, "obj")
+    if (folder / mesh_file).is_file():
+        lm = folder / H3DS_LANDMARK_FILES[mesh_name]
+        return Prediction(folder / mesh_file, lm if lm.is_file() else None, "m")
     for suffix in _PLAIN_SUFFIXES:
         p = pred_dir / f"{scene_id}{suffix}"
         if p.is_file():

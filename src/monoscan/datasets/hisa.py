@@ -1,4 +1,4 @@
-"""Read and write the HiSa / HiDa layout of HairStep (CVPR 2023; REFERENCE.md section 3).
+"""Read and write the HiSa / HiDa layout of HairStep (CVPR 2023).
 
 One sample ``NAME`` is spread over these files under the dataset root::
 
@@ -40,8 +40,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strand_map import decode_strand_map, encode_strand_map
+from monoscan.core.errors import FormatError, InputError
+from monoscan.io.maps import decode_strand_map, encode_strand_map
 from monoscan.io.atomic import atomic_path, write_text
 from monoscan.io.maps import save_npy
 
@@ -122,7 +122,7 @@ def _path(root: Path, key: str, name: str) -> Path:
     return Path(root) / SUBDIRS[key] / f"{name}{ext}"
 
 
-def _read_png(path: Path, gray: bool) -> np.ndarray:
+def read_png(path: Path, gray: bool) -> np.ndarray:
     data = np.fromfile(str(path), np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
@@ -149,7 +149,7 @@ def _write_png(path: Path, img: np.ndarray) -> None:
         tmp.write_bytes(buf.tobytes())
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -267,8 +267,8 @@ def read_relative_depth(
     ``pair_order="yx"`` reads files whose columns are ``(y_A, x_A, y_B, x_B)``. Labels stored
     as {0, 1} are read as {-1, +1} (1: A closer).
     """
-    pairs = _load_npy(Path(pairs_path))
-    labels = _load_npy(Path(labels_path)).reshape(-1)
+    pairs = load_npy(Path(pairs_path))
+    labels = load_npy(Path(labels_path)).reshape(-1)
     if pairs.ndim == 3 and pairs.shape[1:] == (2, 2):
         pairs = pairs.reshape(-1, 4)
     if pairs.ndim != 2 or pairs.shape[1] != 4:
@@ -293,11 +293,11 @@ def read_sample(root: str | os.PathLike, name: str, pair_order: str = "xy") -> H
     img_path = _path(root, "image", name)
     if not img_path.is_file():
         raise InputError(f"{img_path}: no such sample image")
-    fields: dict = {"name": name, "image": _read_png(img_path, gray=False)}
+    fields: dict = {"name": name, "image": read_png(img_path, gray=False)}
     for key, gray in (("hair_mask", True), ("body_mask", True), ("strand_map", False)):
         p = _path(root, key, name)
         if p.is_file():
-            fields[key] = _read_png(p, gray)
+            fields[key] = read_png(p, gray)
     p = _path(root, "strokes", name)
     if p.is_file():
         fields["strokes"] = parse_svg_strokes(
@@ -311,7 +311,7 @@ def read_sample(root: str | os.PathLike, name: str, pair_order: str = "xy") -> H
         fields["pairs"], fields["labels"] = read_relative_depth(pp, lp, pair_order)
     p = _path(root, "depth", name)
     if p.is_file():
-        d = _load_npy(p).astype(np.float32)
+        d = load_npy(p).astype(np.float32)
         if d.ndim != 2:
             raise FormatError(f"{p}: expected an (H, W) depth map, got {d.shape}")
         fields["depth"] = d

@@ -27,9 +27,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from monoscan.errors import InputError
-from monoscan.face.mesh import FaceMesh
-from monoscan.geometry import vertex_normals
+from monoscan.core.errors import InputError
+from monoscan.core.meshes import FaceMesh
+from monoscan.core.geometry import vertex_normals
 
 __all__ = ["add_face_detail", "detail_displacement", "metres_per_texel"]
 

@@ -12,7 +12,8 @@ by default) and re-runs the face mesh on the filled photo in the same window: th
 sees a plausible face instead of a hand or a bar. The handled landmarks are the mean of that
 re-fit and the original fit (better than either on ``benchmarks/bench_occlusion.py``: the mask
 is imperfect and inpainting also erases true detail). The filled photo textures the face mesh.
-This follows SegmentationHRN's "segment occluders, inpaint, reconstruct" (REFERENCE.md sec. 7).
+This follows SegmentationHRN's "segment occluders, inpaint, reconstruct" (Lei et al.,
+CVPR 2023).
 
 Frames: photo pixels (x right, y down); masks are (H, W) bool at the photo's size.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan._masks import convex_hull_mask
+from monoscan.core.masks import convex_hull_mask
 from monoscan.face.topology import FACE_OVAL, N_MESH_VERTICES
 
 __all__ = [

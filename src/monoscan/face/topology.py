@@ -3,7 +3,8 @@
 MediaPipe does not ship the triangle list as such, but the literal of
 ``face_mesh_connections.FACEMESH_TESSELATION`` in its source lists the edges in triangle order
 ``(a, b), (b, c), (c, a)``. Python turns that literal into a frozenset, which loses the order,
-so we read the source text instead (REFERENCE.md section 11).
+so we read the source text of ``mediapipe/python/solutions/face_mesh_connections.py``
+instead.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from monoscan._masks import as_mask
-from monoscan.errors import InputError
+from monoscan.core.masks import as_mask
+from monoscan.core.errors import InputError
 
 __all__ = ["ScalpPrior", "growth_direction", "growth_prior", "scalp_prior"]
 

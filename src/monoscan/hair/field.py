@@ -34,8 +34,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from monoscan.errors import InputError
-from monoscan.hair.volume import Occupancy, _columns, sample_crop
+from monoscan.core.errors import InputError
+from monoscan.core.volumes import Occupancy
+from monoscan.hair.volume import hair_columns, sample_crop
+from monoscan.core.camera import Camera
+from monoscan.core.crop import Crop
 
 __all__ = ["lift_directions", "orientation_field", "scalp_prior_field"]
 
@@ -218,8 +221,8 @@ def orientation_field(
     growth_dir_crop: np.ndarray,
     hair_depth_m_crop: np.ndarray,
     hair_mask_crop: np.ndarray,
-    crop,
-    camera,
+    crop: Crop,
+    camera: Camera,
     *,
     visible_depth: float = 0.012,
     visible_weight: float = 1.0,
@@ -278,7 +281,7 @@ def orientation_field(
     if n == 0:
         return out
     vox = occupancy.voxel_size
-    hair_col, zf, u, v = _columns(mask > 0, np.asarray(hair_depth_m_crop, np.float64), crop,
+    hair_col, zf, u, v = hair_columns(mask > 0, np.asarray(hair_depth_m_crop, np.float64), crop,
                                   camera, occupancy.origin, vox, shape)
     dcol = np.stack([sample_crop(d2[..., 0], u, v), sample_crop(d2[..., 1], u, v)], axis=-1)
     # The visible surface as the volume used it: at least ``front_layer`` over the head.

@@ -29,11 +29,15 @@ Both directions are exact inverses (up to float32 rounding of the strand points)
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
+
+if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
+    from monoscan.head.fit import FittedHead
 
 __all__ = [
     "CANONICAL_ANCHORS",
@@ -147,7 +151,7 @@ def _world_to_head(head) -> np.ndarray:
     return m
 
 
-def world_to_usc_matrix(head=None, similarity: np.ndarray | None = None) -> np.ndarray:
+def world_to_usc_matrix(head: FittedHead | None=None, similarity: np.ndarray | None = None) -> np.ndarray:
     """4x4 matrix taking world points to the USC frame (module docstring).
 
     Parameters
@@ -161,13 +165,13 @@ def world_to_usc_matrix(head=None, similarity: np.ndarray | None = None) -> np.n
     return sim @ _world_to_head(head)
 
 
-def to_usc_frame(strands: Strands, head=None, similarity: np.ndarray | None = None
+def to_usc_frame(strands: Strands, head: FittedHead | None=None, similarity: np.ndarray | None = None
                  ) -> Strands:
     """Strands from the world frame into the USC-HairSalon frame (metres, y up)."""
     return strands.transform(world_to_usc_matrix(head, similarity))
 
 
-def from_usc_frame(strands: Strands, head=None, similarity: np.ndarray | None = None
+def from_usc_frame(strands: Strands, head: FittedHead | None=None, similarity: np.ndarray | None = None
                    ) -> Strands:
     """Strands from the USC-HairSalon frame into the world frame (inverse of
     :func:`to_usc_frame` with the same arguments)."""

@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from monoscan.errors import InputError
-from monoscan.hair.strands import Strands
-from monoscan.hair.volume import Occupancy
+from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
+from monoscan.core.volumes import Occupancy
 
 __all__ = ["add_curls", "estimate_curliness", "grow_strands"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["dog_prefilter", "gabor_bank", "hair_orientation", "orientation_to_vectors"]
 

@@ -25,29 +25,30 @@ Inputs (all maps on the 512x512 HairStep crop, pixel centres, x right, y down):
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import trimesh
 from scipy import ndimage
 
-from monoscan.errors import InputError
-from monoscan.hair.colour import median_hair_srgb, srgb_to_linear
+from monoscan.core.camera import Camera
+from monoscan.core.colour import median_hair_srgb, srgb_to_linear
+from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
+from monoscan.core.volumes import Occupancy
 from monoscan.hair.field import orientation_field
 from monoscan.hair.growth import estimate_curliness, grow_strands
-from monoscan.hair.strands import Strands
-from monoscan.hair.volume import (
-    VOXEL_M,
-    Occupancy,
-    _crop_pixel_size,
-    _head_mesh_arrays,
-    hair_occupancy,
-)
+from monoscan.hair.volume import VOXEL_M, crop_pixel_size, hair_occupancy, head_mesh_arrays
+
+if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
+    from monoscan.head.assemble import HeadMesh
 
 __all__ = ["hair_strands", "occupancy_surface", "scalp_roots", "visible_roots"]
 
 
-def scalp_roots(head, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def scalp_roots(head: HeadMesh, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Scalp roots of ``head``: ``monoscan.head.scalp.sample_scalp_roots`` if available.
 
     Fallback (any closed head mesh): points sampled uniformly by area on the mesh (seeded),
@@ -65,7 +66,7 @@ def scalp_roots(head, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     if sample_scalp_roots is not None and not isinstance(head, trimesh.Trimesh):
         p, nrm = sample_scalp_roots(head, n, seed)
         return np.asarray(p, np.float64), np.asarray(nrm, np.float64)
-    v, f = _head_mesh_arrays(head)
+    v, f = head_mesh_arrays(head)
     mesh = trimesh.Trimesh(v, f, process=False)
     top = v[:, 1].max()
     out_p, out_n = [], []
@@ -83,8 +84,8 @@ def scalp_roots(head, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return p, np.concatenate(out_n)[:n]
 
 
-def visible_roots(roots: np.ndarray, normals: np.ndarray, hair_mask_crop: np.ndarray, crop,
-                  camera, dilate_px: int = 4) -> np.ndarray:
+def visible_roots(roots: np.ndarray, normals: np.ndarray, hair_mask_crop: np.ndarray, crop: Crop,
+                  camera: Camera, dilate_px: int = 4) -> np.ndarray:
     """(R,) bool: roots the photo allows (projecting onto hair, or on the back of the head).
 
     A root whose normal points away from the camera (``n_z < -0.1``) is hidden by the head and
@@ -108,8 +109,8 @@ def hair_strands(
     hair_mask_crop: np.ndarray,
     growth_dir_crop: np.ndarray,
     hair_depth_m_crop: np.ndarray,
-    crop,
-    camera,
+    crop: Crop,
+    camera: Camera,
     head,
     *,
     orientation_crop: np.ndarray | None = None,
@@ -186,7 +187,7 @@ def hair_strands(
     t0 = time.perf_counter()
     if curliness is None and orientation_crop is not None:
         curliness = estimate_curliness(orientation_crop, mask,
-                                       metres_per_pixel=_crop_pixel_size(crop, camera))
+                                       metres_per_pixel=crop_pixel_size(crop, camera))
         if curliness[0] < min_curl_m:
             curliness = (0.0, curliness[1])
     t["curliness"] = time.perf_counter() - t0

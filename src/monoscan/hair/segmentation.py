@@ -20,7 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
+from monoscan.core.photo import check_rgb
 
 __all__ = [
     "METADATA_PATH",
@@ -29,7 +30,6 @@ __all__ = [
     "HairSegmentation",
     "Letterbox",
     "letterbox",
-    "mask_iou",
     "model_metadata",
     "person_gate_map",
     "segment_hair",
@@ -91,18 +91,6 @@ class Letterbox:
     top: int
     left: int
     size: int
-
-
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    if not isinstance(rgb, np.ndarray):
-        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got {type(rgb).__name__}")
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got shape {rgb.shape}")
-    if rgb.dtype != np.uint8:
-        raise InputError(f"expected an (H, W, 3) uint8 RGB array, got dtype {rgb.dtype}")
-    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
-        raise InputError(f"empty image of shape {rgb.shape}")
-    return rgb
 
 
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
@@ -220,11 +208,11 @@ def person_gate_map(rgb: np.ndarray, mode: str = "auto") -> np.ndarray | None:
         raise ValueError(f"mode must be 'auto', 'on' or 'off', got {mode!r}")
     if mode == "off":
         return None
-    from monoscan.perception._quiet import native_stderr_silenced
+    from monoscan.core.quiet import native_stderr_silenced
     from monoscan.perception.face import detect_faces
     from monoscan.perception.person import segment_person
 
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     with native_stderr_silenced():
         if mode == "auto" and not detect_faces(rgb):
             return None
@@ -280,7 +268,7 @@ def segment_hair(
     >>> seg.mask.shape
     (120, 90)
     """
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     meta = model_metadata()
     thr = float(meta["threshold"] if threshold is None else threshold)
     size = int(meta["input_size"])
@@ -300,15 +288,3 @@ def segment_hair(
                              f"{prob.shape}")
         prob[person < PERSON_FLOOR] = 0.0
     return HairSegmentation(probability=prob, mask=prob >= thr, threshold=thr)
-
-
-def mask_iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Intersection over union of two boolean masks of the same shape (1.0 if both are empty)."""
-    pred = np.asarray(pred, bool)
-    truth = np.asarray(truth, bool)
-    if pred.shape != truth.shape:
-        raise InputError(f"mask shapes differ: {pred.shape} vs {truth.shape}")
-    union = np.logical_or(pred, truth).sum()
-    if union == 0:
-        return 1.0
-    return float(np.logical_and(pred, truth).sum() / union)

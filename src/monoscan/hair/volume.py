@@ -49,87 +49,19 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
+from monoscan.core.volumes import Occupancy
+from monoscan.core.camera import Camera
+from monoscan.core.crop import Crop
 
-__all__ = ["Occupancy", "column_crop_coords", "hair_occupancy", "head_arrays", "voxelize_mesh"]
+__all__ = ["column_crop_coords", "hair_occupancy", "head_arrays", "voxelize_mesh"]
 
 #: Default voxel edge, metres.
 VOXEL_M = 0.004
 
 
-@dataclass(frozen=True, eq=False)
-class Occupancy:
-    """A boolean hair volume on a regular grid.
-
-    Attributes
-    ----------
-    grid : (X, Y, Z) bool
-        True where there is hair. Axis 0 is world x, axis 1 world y, axis 2 world z.
-    origin : (3,) float64
-        World position (metres) of the centre of voxel ``[0, 0, 0]``.
-    voxel_size : float
-        Voxel edge, metres.
-    head_distance : (X, Y, Z) float32
-        Distance to the head surface in metres (negative inside the head).
-    head_inside : (X, Y, Z) bool
-        The voxelised head (without the extruded neck).
-    info : dict
-        Diagnostics (row thickness profile, counts).
-    """
-
-    grid: np.ndarray
-    origin: np.ndarray
-    voxel_size: float
-    head_distance: np.ndarray
-    head_inside: np.ndarray
-    info: dict = field(default_factory=dict)
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(int(s) for s in self.grid.shape)  # type: ignore[return-value]
-
-    @property
-    def n_voxels(self) -> int:
-        """Number of hair voxels."""
-        return int(self.grid.sum())
-
-    @property
-    def volume_m3(self) -> float:
-        return self.n_voxels * self.voxel_size**3
-
-    def axis_coords(self, axis: int) -> np.ndarray:
-        """World coordinate (metres) of the voxel centres along one axis."""
-        return self.origin[axis] + self.voxel_size * np.arange(self.grid.shape[axis])
-
-    def to_index(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) world metres -> (N, 3) fractional voxel indices (centres are integers)."""
-        return (np.asarray(points, np.float64) - self.origin) / self.voxel_size
-
-    def to_world(self, index: np.ndarray) -> np.ndarray:
-        """(N, 3) voxel indices -> (N, 3) world metres."""
-        return self.origin + np.asarray(index, np.float64) * self.voxel_size
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        """(N,) bool: the nearest voxel of each world point is hair (False outside the grid)."""
-        idx = np.rint(self.to_index(points)).astype(np.int64)
-        ok = np.all((idx >= 0) & (idx < np.array(self.grid.shape)), axis=1)
-        out = np.zeros(len(idx), bool)
-        i = idx[ok]
-        out[ok] = self.grid[i[:, 0], i[:, 1], i[:, 2]]
-        return out
-
-    def head_distance_at(self, points: np.ndarray) -> np.ndarray:
-        """(N,) trilinear head distance (metres) at world points, clamped to the grid."""
-        idx = self.to_index(points)
-        return ndimage.map_coordinates(self.head_distance, idx.T, order=1, mode="nearest")
-
-    def voxel_points(self) -> np.ndarray:
-        """(V, 3) world centres of the hair voxels."""
-        return self.to_world(np.argwhere(self.grid))
-
-
 # ---------------------------------------------------------------------------- head helpers
-def _head_mesh_arrays(head) -> tuple[np.ndarray, np.ndarray]:
+def head_mesh_arrays(head) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces of a head given as a trimesh, an object with ``.mesh``, or with
     ``.vertices`` / ``.faces`` attributes."""
     obj = head
@@ -232,7 +164,7 @@ def head_arrays(
     near_row : (X, Y, Z) int32
         Grid row (y index) of the nearest ``proxy`` voxel of each voxel.
     """
-    v, f = _head_mesh_arrays(head)
+    v, f = head_mesh_arrays(head)
     inside = voxelize_mesh(v, f, origin, voxel, shape)
     proxy = inside.copy()
     rows = np.flatnonzero(inside.any(axis=(0, 2)))
@@ -251,7 +183,7 @@ def head_arrays(
 
 # ---------------------------------------------------------------------------- image side
 def column_crop_coords(origin: np.ndarray, voxel: float, shape: tuple[int, int, int],
-                       crop, camera) -> tuple[np.ndarray, np.ndarray]:
+                       crop: Crop, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Crop pixel coordinates (u, v) of every grid column's centre, each (X, Y) float32.
 
     Uses ``camera.world_to_photo`` (orthographic: z is irrelevant) and ``crop.to_crop``.
@@ -267,7 +199,7 @@ def column_crop_coords(origin: np.ndarray, voxel: float, shape: tuple[int, int, 
             uv[:, 1].reshape(nx, ny).astype(np.float32))
 
 
-def _crop_pixel_size(crop, camera) -> float:
+def crop_pixel_size(crop: Crop, camera: Camera) -> float:
     """Metres per crop pixel."""
     p = camera.world_to_photo(np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))[:, :2]
     u = crop.to_crop(p)[:, :2]
@@ -290,10 +222,10 @@ def _extend_nearest(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return values[iy, ix]
 
 
-def _columns(hair_mask, depth_m, crop, camera, origin, voxel, shape):
+def hair_columns(hair_mask, depth_m, crop: Crop, camera: Camera, origin, voxel, shape):
     """Hair coverage and front depth per grid column."""
     u, v = column_crop_coords(origin, voxel, shape, crop, camera)
-    px = voxel / _crop_pixel_size(crop, camera)  # crop pixels per voxel
+    px = voxel / crop_pixel_size(crop, camera)  # crop pixels per voxel
     m = hair_mask.astype(np.float32)
     if px > 1.5:
         m = cv2.GaussianBlur(m, (0, 0), 0.5 * px)
@@ -367,8 +299,8 @@ def _row_thickness(hair_col, sil, voxel, min_t, max_t, smooth_m=0.01):
 def hair_occupancy(
     hair_mask_crop: np.ndarray,
     hair_depth_m_crop: np.ndarray,
-    crop,
-    camera,
+    crop: Crop,
+    camera: Camera,
     head,
     *,
     roots: np.ndarray | None = None,
@@ -432,14 +364,14 @@ def hair_occupancy(
     hair, depth = _check_maps(hair_mask_crop, hair_depth_m_crop)
     if not voxel_size > 0:
         raise InputError(f"voxel_size must be > 0, got {voxel_size}")
-    head_v, _ = _head_mesh_arrays(head)
+    head_v, _ = head_mesh_arrays(head)
     lo, hi = _grid_box(hair, depth, crop, camera, head_v, voxel_size, max_thickness)
     shape = tuple(int(n) for n in np.ceil((hi - lo) / voxel_size).astype(int) + 1)
     if np.prod(shape) > 40_000_000:
         raise InputError(f"hair volume grid {shape} is too large; use a larger voxel_size")
     origin = lo.astype(np.float64)
     inside, proxy, hdist, near_row = head_arrays(head, origin, voxel_size, shape)
-    hair_col, zf, u, v = _columns(hair, depth, crop, camera, origin, voxel_size, shape)
+    hair_col, zf, u, v = hair_columns(hair, depth, crop, camera, origin, voxel_size, shape)
     zs = origin[2] + voxel_size * np.arange(shape[2])
 
     # Head silhouette and thickness per row.

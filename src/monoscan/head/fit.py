@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from monoscan.errors import InputError
-from monoscan.geometry import similarity_transform
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import similarity_transform
 from monoscan.head.model import HeadShape, anchor_points, head_sdf
 
 __all__ = ["ANCHOR_LANDMARKS", "DEPTH_WEIGHT", "SURFACE_LANDMARKS", "FittedHead", "fit_head"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from monoscan.geometry import rotation_y
+from monoscan.core.geometry import rotation_y
 
 __all__ = [
     "ANCHOR_NAMES",

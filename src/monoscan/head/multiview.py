@@ -19,22 +19,20 @@ observes x and y; z is MediaPipe's learned guess. The fusion:
    1.49, 1.54, 1.87 mm (side light): MediaPipe's depth is no worse than its x, y there, so the
    default is 1 (a facing-weighted mean). Tuned on one scan: treat as a first setting;
 4. the fused landmarks, back in the reference photo's pixels, replace the detected ones in
-   :func:`monoscan.pipeline.reconstruct` (face mesh, head fit, H3DS landmarks, strands).
-
-Views where no face is found are dropped (with a note) as long as one remains.
+   :func:`monoscan.pipeline.reconstruct` (face mesh, head fit, H3DS landmarks, strands); the
+   run over several photos is :func:`monoscan.pipeline.views.reconstruct_views`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.errors import InputError, MonoscanError
-from monoscan.geometry import similarity_transform, vertex_normals
+from monoscan.core.errors import InputError, MonoscanError
+from monoscan.core.geometry import similarity_transform, vertex_normals
 
 __all__ = [
     "DEPTH_SIGMA_RATIO",
@@ -42,8 +40,6 @@ __all__ = [
     "frontal_yaw_deg",
     "fuse_landmarks",
     "landmark_facing",
-    "read_h3ds_cameras",
-    "reconstruct_views",
 ]
 
 #: How much less certain MediaPipe's depth (z) is than its image-plane x, y (sigma ratio).
@@ -166,122 +162,3 @@ def fuse_landmarks(worlds: Sequence[np.ndarray], reference: int | None = None,
     residual = [float(np.sqrt((f * ((p - fused) ** 2).sum(1)).sum() / f.sum()) * 1000)
                 for p, f in zip(aligned, facing)]
     return FusedLandmarks(fused, ref, transforms, residual, yaws)
-
-
-def read_h3ds_cameras(path: str | os.PathLike) -> dict[int, np.ndarray]:
-    """World -> camera rotations (OpenCV axes) of an H3DS ``cameras.npz``, by view index.
-
-    Each ``world_mat_i`` is the projection ``K [R | t]``; R comes from its RQ decomposition
-    (:func:`monoscan.datasets.h3ds.decompose_projection`, as the H3DS reference).
-    """
-    from monoscan.datasets.h3ds import decompose_projection
-
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read cameras file {path}: {exc}") from None
-    out = {}
-    for k in data.files:
-        tail = k[len("world_mat_"):]
-        if k.startswith("world_mat_") and tail.isdigit():
-            out[int(tail)] = decompose_projection(data[k]).pose[:3, :3].T
-    if not out:
-        raise InputError(f"{path} holds no world_mat_i entries")
-    return out
-
-
-def _camera_index(image, position: int) -> int:
-    """H3DS view index of an image: the digits ending its file name (img_0007.jpg -> 7)."""
-    import re
-
-    if isinstance(image, (str, os.PathLike)):
-        m = re.search(r"(\d+)$", Path(image).stem)
-        if m:
-            return int(m.group(1))
-    return position
-
-
-def _relative_rotations(world_to_cv: Sequence[np.ndarray], ref: int) -> list[np.ndarray]:
-    # Our view frame is OpenCV's camera frame with y and z flipped.
-    f = np.diag([1.0, -1.0, -1.0])
-    return [f @ world_to_cv[ref] @ r.T @ f for r in world_to_cv]
-
-
-def reconstruct_views(images: Sequence, options=None, *, cameras: str | os.PathLike | None = None,
-                      camera_rotations: Sequence[np.ndarray] | None = None):
-    """Reconstruct one person from several photos (any number: H3DS uses 1, 3, 4, 6, ... 32).
-
-    Parameters
-    ----------
-    images : sequence of paths, arrays or Photos
-        Views of one person (same expression).
-    options : Options, optional
-    cameras : path, optional
-        An H3DS ``cameras.npz``; image ``img_0007.jpg`` takes ``world_mat_7`` (images whose
-        names end in no number: by position). The cameras' relative rotations replace the ones
-        estimated from the landmarks. An H3DS view subset (1, 3, 4, 6, 8, 16 or 32 views):
-        ``ds = H3DS(root)``, ``[ds.image_path(s, v) for v in ds.views(s, "3")]`` and
-        ``cameras=ds.cameras_path(s)`` (:mod:`monoscan.datasets.h3ds`).
-    camera_rotations : sequence of (3, 3), optional
-        World -> camera rotations (OpenCV axes) per image, instead of ``cameras``.
-
-    Returns
-    -------
-    Reconstruction
-        Of the most frontal view, with the fused landmarks (its ``notes`` name the views used).
-    """
-    from monoscan.face.camera import estimate_camera
-    from monoscan.io.images import load_image
-    from monoscan.perception.face import detect_face_landmarks
-    from monoscan.pipeline import Options, reconstruct
-
-    options = options or Options()
-    images = list(images)
-    if not images:
-        raise InputError("no images given")
-    if cameras is not None:
-        by_index = read_h3ds_cameras(cameras)
-        wanted = [_camera_index(im, i) for i, im in enumerate(images)]
-        missing = [w for w in wanted if w not in by_index]
-        if missing:
-            raise InputError(f"{cameras} has no world_mat_ for view(s) {missing}")
-        camera_rotations = [by_index[w] for w in wanted]
-    if camera_rotations is not None and len(camera_rotations) < len(images):
-        raise InputError(f"{len(camera_rotations)} cameras for {len(images)} images")
-    photos, faces, worlds, kept, notes = [], [], [], [], []
-    for i, image in enumerate(images):
-        photo = load_image(image)
-        try:
-            face = detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px)
-        except MonoscanError as exc:
-            if len(images) == 1:
-                raise
-            notes.append(f"view {i} ({photo.stem}) dropped: {exc}")
-            continue
-        photos.append(photo)
-        faces.append(face)
-        worlds.append(estimate_camera(face.points).photo_to_world(face.points))
-        kept.append(i)
-    if not photos:
-        raise InputError("no face found in any of the views")
-    if len(photos) == 1:
-        recon = reconstruct(photos[0], options)
-        return replace(recon, notes=notes + recon.notes)
-    rotations = None
-    if camera_rotations is not None:
-        sub = [np.asarray(camera_rotations[i], np.float64) for i in kept]
-        ref = int(np.argmin(np.abs([frontal_yaw_deg(w) for w in worlds])))
-        rotations = _relative_rotations(sub, ref)
-    fused = fuse_landmarks(worlds, rotations=rotations)
-    ref = fused.reference
-    photo = photos[ref]
-    # Back to the reference photo's pixels (the camera of its own detection).
-    cam = estimate_camera(faces[ref].points)
-    points_px = cam.world_to_photo(fused.points).astype(np.float32)
-    recon = reconstruct(photo, options, landmarks=points_px)
-    notes.append(
-        f"fused {len(photos)} views ({', '.join(p.stem for p in photos)}; reference: view "
-        f"{kept[ref]}, {photo.stem}, its photo gives the texture); "
-        "estimated yaw " + ", ".join(f"{y:+.0f}" for y in fused.yaw_deg) + " deg; landmark "
-        "residual " + ", ".join(f"{r:.1f}" for r in fused.residual_mm) + " mm")
-    return replace(recon, notes=notes + recon.notes)

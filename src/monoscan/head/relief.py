@@ -28,8 +28,10 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
-from monoscan.errors import InputError
-from monoscan.laplacian import grid_laplacian
+from monoscan.core.errors import InputError
+from monoscan.core.laplacian import grid_laplacian
+from monoscan.core.camera import Camera
+from monoscan.core.crop import Crop
 
 __all__ = ["EARS", "FACE", "HAIR", "relief_depth", "relief_mesh"]
 
@@ -147,7 +149,7 @@ def relief_depth(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np
 
 
 def relief_mesh(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np.ndarray | None,
-                crop, camera, stride: int = 2, blend_px: float = 6.0, edge_px: int = 4):
+                crop: Crop, camera: Camera, stride: int = 2, blend_px: float = 6.0, edge_px: int = 4):
     """The relief as a ``trimesh.Trimesh`` with vertex colours (module docstring).
 
     Parameters

@@ -9,19 +9,24 @@ vertices are all scalp, uniformly by area.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
+
+if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
+    from monoscan.head.assemble import HeadMesh
 
 __all__ = ["sample_scalp_roots", "scalp_triangles"]
 
 
-def scalp_triangles(head) -> np.ndarray:
+def scalp_triangles(head: HeadMesh) -> np.ndarray:
     """Indices of the head's triangles that lie entirely on the scalp."""
     return np.flatnonzero(head.scalp[head.faces].all(axis=1))
 
 
-def sample_scalp_roots(head, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_scalp_roots(head: HeadMesh, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Sample hair-root positions uniformly by area on the scalp.
 
     Parameters

@@ -33,13 +33,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
-from monoscan.errors import InputError
-from monoscan.geometry import vertex_normals
-from monoscan.hair.colour import DARK_BROWN_SRGB, median_hair_srgb
+from monoscan.core.camera import Camera
+from monoscan.core.colour import DARK_BROWN_SRGB, median_hair_srgb
+from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import vertex_normals
+from monoscan.core.volumes import Occupancy
+
+if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
+    from monoscan.head.assemble import HeadMesh
 
 __all__ = ["HeadWithHair", "hair_colour_srgb", "hair_envelope", "head_with_hair",
            "landmark_ids_with_hair"]
@@ -101,7 +108,7 @@ def _grow(mask: np.ndarray, r_vox: float) -> np.ndarray:
     return out
 
 
-def hair_envelope(occupancy, close_m: float = CLOSE_M, sink_m: float = SINK_M,
+def hair_envelope(occupancy: Occupancy, close_m: float = CLOSE_M, sink_m: float = SINK_M,
                   smooth_voxels: float = 1.0, min_y: float | None = None,
                   keep_clear: np.ndarray | None = None):
     """Closed surface of the hair joined to the scalp, sunk into the head elsewhere.
@@ -200,7 +207,7 @@ def hair_colour_srgb(crop_image: np.ndarray, hair_mask: np.ndarray,
     return median, smooth.astype(np.float32)
 
 
-def head_with_hair(head, occupancy, crop=None, camera=None, hair_mask_crop=None,
+def head_with_hair(head: HeadMesh, occupancy: Occupancy, crop: Crop | None=None, camera: Camera | None=None, hair_mask_crop=None,
                    close_m: float = CLOSE_M, sink_m: float = SINK_M) -> HeadWithHair:
     """Union of the closed head and the hair volume, coloured (module docstring).
 
@@ -296,7 +303,7 @@ def head_with_hair(head, occupancy, crop=None, camera=None, hair_mask_crop=None,
         from_head=tag > 0.999, timings=t)
 
 
-def landmark_ids_with_hair(both: HeadWithHair, head, head_ids: dict[str, int]) -> dict[str, int]:
+def landmark_ids_with_hair(both: HeadWithHair, head: HeadMesh, head_ids: dict[str, int]) -> dict[str, int]:
     """H3DS landmark vertex ids on the head-with-hair mesh.
 
     Each landmark is the vertex of ``both`` nearest to the head's landmark vertex

@@ -1,1 +1,2 @@
-"""File input and output: images, meshes, maps, strands. The only place that touches the disk."""
+"""File input and output: images, meshes, maps, strands, volumes, and the result folder
+(:mod:`~monoscan.io.results`). Depends on :mod:`monoscan.core` only."""

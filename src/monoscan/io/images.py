@@ -17,50 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.io.atomic import write_bytes
+from monoscan.core.photo import Photo
 
-__all__ = ["MAX_PIXELS", "SUPPORTED_SUFFIXES", "Photo", "load_image", "save_jpeg", "save_png"]
+__all__ = ["MAX_PIXELS", "SUPPORTED_SUFFIXES", "load_image", "save_jpeg", "save_png"]
 
 #: Largest accepted image, in pixels (width * height): 100 megapixels. Larger files are refused
 #: before decoding, which also stops decompression bombs (a small file that decodes to gigabytes).
 MAX_PIXELS = 100_000_000
 
 SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
-
-
-@dataclass(frozen=True)
-class Photo:
-    """A decoded photo.
-
-    Attributes
-    ----------
-    rgb : (H, W, 3) uint8
-        Pixels in the photo frame (x right, y down), EXIF orientation applied.
-    path : Path or None
-        Where it was read from (None for arrays).
-    sha256 : str
-        Hash of the file's bytes (of the pixel buffer for arrays).
-    notes : tuple of str
-        What was done to the input (rotation, conversions), for result.json.
-    """
-
-    rgb: np.ndarray
-    path: Path | None = None
-    sha256: str = ""
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def height(self) -> int:
-        return int(self.rgb.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.rgb.shape[1])
-
-    @property
-    def stem(self) -> str:
-        return self.path.stem if self.path is not None else "image"
 
 
 def load_image(source: str | os.PathLike | np.ndarray | Photo) -> Photo:

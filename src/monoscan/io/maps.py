@@ -1,4 +1,15 @@
-"""Arrays and maps on disk: ``.npy`` written atomically."""
+"""Arrays and maps on disk: ``.npy`` written atomically, and HairStep's strand-map encoding.
+
+Strand map (HairStep, CVPR 2023), an RGB uint8 image at the 512 crop:
+
+- R = 255 on hair, 127 on body (not hair), 0 elsewhere (``R = hair + 0.5 body``);
+- G = ``0.5 + 0.5 d_up`` and B = ``0.5 - 0.5 d_right`` on hair, 0 elsewhere, where ``d`` is
+  the unit growth direction (root to tip), ``d_up`` its component toward the top of the
+  image and ``d_right`` toward the right.
+
+With ``d = (dx, dy)`` in image axes (x right, y down): ``G = 0.5 - 0.5 dy``,
+``B = 0.5 - 0.5 dx``; decoding is ``d = (1 - 2B, 1 - 2G)`` on pixels with ``R > 0.99 * 255``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.core.errors import InputError
+from monoscan.core.masks import as_mask
 from monoscan.io.atomic import write_bytes
 
-__all__ = ["save_npy"]
+__all__ = ["decode_strand_map", "encode_strand_map", "save_npy"]
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray, allow_pickle: bool = False) -> Path:
@@ -18,3 +31,83 @@ def save_npy(path: str | os.PathLike, array: np.ndarray, allow_pickle: bool = Fa
     buf = io.BytesIO()
     np.save(buf, np.asarray(array), allow_pickle=allow_pickle)
     return write_bytes(path, buf.getvalue())
+
+
+def encode_strand_map(
+    direction: np.ndarray, hair_mask: np.ndarray, body_mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Encode growth directions as a HairStep strand map.
+
+    Parameters
+    ----------
+    direction : (H, W, 2) float
+        Growth direction ``(dx, dy)`` in image axes (x right, y down); normalised here, zero
+        vectors encode as (G, B) = (128, 128) on hair.
+    hair_mask : (H, W) bool or uint8
+        Hair pixels (R = 255).
+    body_mask : (H, W) bool or uint8, optional
+        Body pixels; those not in the hair get R = 127.
+
+    Returns
+    -------
+    (H, W, 3) uint8
+        The strand map.
+
+    Examples
+    --------
+    >>> d = np.zeros((1, 1, 2)); d[0, 0] = (0, 1)  # growing straight down
+    >>> encode_strand_map(d, np.ones((1, 1), bool))[0, 0].tolist()
+    [255, 0, 128]
+    """
+    d = np.asarray(direction, np.float64)
+    if d.ndim != 3 or d.shape[2] != 2:
+        raise InputError(f"direction must be (H, W, 2), got shape {d.shape}")
+    shape = d.shape[:2]
+    hair = as_mask(hair_mask, "hair_mask", shape)
+    n = np.hypot(d[..., 0], d[..., 1])
+    n = np.where(np.isfinite(n) & (n > 1e-9), n, np.inf)
+    dx, dy = d[..., 0] / n, d[..., 1] / n
+    g = np.clip(np.rint((0.5 - 0.5 * dy) * 255.0), 0, 255)
+    b = np.clip(np.rint((0.5 - 0.5 * dx) * 255.0), 0, 255)
+    out = np.zeros(shape + (3,), np.uint8)
+    if body_mask is not None:
+        body = as_mask(body_mask, "body_mask", shape)
+        out[..., 0] = np.where(body, 127, 0)
+    out[..., 0] = np.where(hair, 255, out[..., 0])
+    out[..., 1] = np.where(hair, g, 0)
+    out[..., 2] = np.where(hair, b, 0)
+    return out
+
+
+def decode_strand_map(strand_map: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode a HairStep strand map.
+
+    Parameters
+    ----------
+    strand_map : (H, W, 3) uint8
+        RGB strand map (an alpha channel, if any, is ignored).
+
+    Returns
+    -------
+    direction : (H, W, 2) float32
+        Unit growth directions ``(dx, dy)`` (x right, y down) on hair, 0 elsewhere.
+    hair_mask : (H, W) bool
+        ``R > 0.99 * 255``.
+    body_mask : (H, W) bool
+        Body but not hair: ``0.25 * 255 < R <= 0.99 * 255``.
+    """
+    a = np.asarray(strand_map)
+    if a.ndim != 3 or a.shape[2] < 3:
+        raise InputError(f"strand map must be (H, W, 3) RGB, got shape {a.shape}")
+    if a.dtype != np.uint8:
+        raise InputError(f"strand map must be uint8, got {a.dtype}")
+    r = a[..., 0].astype(np.float32) / 255.0
+    hair = r > 0.99
+    body = (r > 0.25) & ~hair
+    dx = 1.0 - 2.0 * a[..., 2].astype(np.float32) / 255.0
+    dy = 1.0 - 2.0 * a[..., 1].astype(np.float32) / 255.0
+    n = np.hypot(dx, dy)
+    ok = hair & (n > 1e-3)
+    n = np.where(ok, n, 1.0)
+    d = np.stack([np.where(ok, dx / n, 0.0), np.where(ok, dy / n, 0.0)], axis=-1)
+    return d.astype(np.float32), hair, body

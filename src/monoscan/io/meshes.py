@@ -3,8 +3,8 @@
 :func:`load_mesh` reads OBJ, PLY, GLB/GLTF, OFF and STL into a :class:`trimesh.Trimesh` without
 any processing that merges, drops or reorders vertices (H3DS landmarks and regions, and the
 monoscan head's landmark ids, are vertex indices). Everything a user can get wrong raises
-:class:`~monoscan.errors.InputError` (missing file, unknown suffix) or
-:class:`~monoscan.errors.FormatError` (malformed content) with a one-line message.
+:class:`~monoscan.core.errors.InputError` (missing file, unknown suffix) or
+:class:`~monoscan.core.errors.FormatError` (malformed content) with a one-line message.
 
 :func:`save_mesh` writes atomically by suffix: ``.obj`` (with ``<stem>.mtl`` and ``<stem>.png``
 when the mesh carries a texture), ``.ply`` (binary, vertex colours kept), ``.glb`` (texture
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path, write_bytes
 
 __all__ = ["MESH_SUFFIXES", "load_mesh", "save_mesh"]

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path
 
 __all__ = ["ExtractReport", "extract_zip", "file_md5", "zipcrypto_encrypt"]

@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from monoscan.core.geometry import apply_transform
 from monoscan.metrics.nn import PointTree
 
 __all__ = [
     "NearestTracker",
-    "apply_transform",
     "icp",
     "procrustes",
     "similarity_from_landmarks",
 ]
-
-
-def apply_transform(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a 4x4 homogeneous transform to ``(N, 3)`` points; returns a new float64 array."""
-    points = np.asarray(points, dtype=np.float64)
-    matrix = np.asarray(matrix, dtype=np.float64)
-    return _transform_rows(points, matrix)
 
 
 def procrustes(
@@ -93,23 +86,10 @@ def procrustes(
     matrix = np.eye(4)
     matrix[:3, :3] = bscale / ascale * rot
     matrix[:3, 3] = t
-    transformed = _transform_rows(a, matrix)
+    transformed = apply_transform(a, matrix)
     diff = b - transformed
     cost = float(np.einsum("ij,ij->", diff, diff) / n)
     return matrix, transformed, cost
-
-
-def _transform_rows(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``matrix @ [p, 1]`` for each row of ``points`` (N, 3), written out per coordinate.
-
-    trimesh's ``transform_points`` numbers to rounding; no temporary (4, N) copy and no BLAS
-    threads spinning against the KD-tree query threads.
-    """
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    out = np.empty((len(points), 3))
-    for i in range(3):
-        out[:, i] = matrix[i, 0] * x + matrix[i, 1] * y + matrix[i, 2] * z + matrix[i, 3]
-    return out
 
 
 _THREADED_QUERY_MIN = 4096
@@ -263,7 +243,7 @@ def icp(
         tracker = NearestTracker(PointTree(b), workers=workers)
     targets = tracker.targets
     total = np.eye(4) if initial is None else np.asarray(initial, dtype=np.float64)
-    a = _transform_rows(a, total)
+    a = apply_transform(a, total)
     old_cost = np.inf
     transformed = a
     cost = np.inf

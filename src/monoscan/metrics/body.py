@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.metrics.surface import fscore, normal_consistency, point_to_surface, sample_surface
 
 __all__ = ["UNIT_TO_CM", "BodyScore", "evaluate_body"]

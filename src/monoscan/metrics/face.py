@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from monoscan.errors import InputError
-from monoscan.metrics.alignment import apply_transform, procrustes, similarity_from_landmarks
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import apply_transform
+from monoscan.metrics.alignment import procrustes, similarity_from_landmarks
 from monoscan.metrics.surface import point_to_surface
 
 __all__ = ["FaceScore", "landmark_nme", "scan_to_mesh"]

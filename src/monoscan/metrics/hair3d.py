@@ -1,6 +1,6 @@
 """3D hair metrics: voxel occupancy and orientation, strand point precision / recall / F1.
 
-Protocol (docs/REFERENCE.md section 4):
+Protocol (the 3D hair metrics of NeuralHDHair and HairStep):
 
 * **Occupancy.** Both hairstyles are voxelised on one grid (default 128^3 cubic voxels) over
   a shared box: the cube around the union of both bounding boxes, padded by one voxel.
@@ -21,9 +21,9 @@ Protocol (docs/REFERENCE.md section 4):
 
 All coordinates are metres in one shared frame (align before calling).
 
-Also here: :func:`read_neuralhdhair_orientation`, a reader for NeuralHDHair's 3D orientation
-volume (``Ori_gt.mat``), returning an :class:`OrientationVolume` in the same voxel
-convention as :func:`voxelize`, so it can be compared with voxelised strands.
+NeuralHDHair's 3D orientation volume (``Ori_gt.mat``) is read by
+:func:`monoscan.io.volumes.read_neuralhdhair_orientation` into the same voxel convention as
+:func:`voxelize`, so it can be compared with voxelised strands.
 """
 
 from __future__ import annotations
@@ -36,19 +36,18 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
+from monoscan.core.volumes import OrientationVolume, VoxelGrid
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
-    "NEURALHDHAIR_GRID",
     "OrientationVolume",
     "VoxelGrid",
     "evaluate_strands",
     "occupancy_metrics",
     "orientation_error",
     "point_match",
-    "read_neuralhdhair_orientation",
     "shared_grid",
     "strand_point_metrics",
     "voxelize",
@@ -56,67 +55,6 @@ __all__ = [
 
 #: (distance in metres, angle in degrees) pairs of the strand point metrics.
 DEFAULT_THRESHOLDS: tuple[tuple[float, float], ...] = ((0.002, 20.0), (0.003, 30.0), (0.004, 40.0))
-
-
-@dataclass(frozen=True)
-class VoxelGrid:
-    """An axis-aligned voxel grid. Voxel ``(i, j, k)`` spans ``lo + (i, j, k) * size`` to
-    ``lo + (i + 1, j + 1, k + 1) * size`` along (x, y, z); metres.
-
-    Attributes
-    ----------
-    lo : (3,) float
-        Minimum corner in metres.
-    voxel_size : (3,) float
-        Edge lengths of one voxel in metres.
-    shape : (3,) int
-        Number of voxels along x, y, z.
-    """
-
-    lo: tuple[float, float, float]
-    voxel_size: tuple[float, float, float]
-    shape: tuple[int, int, int]
-
-    @property
-    def hi(self) -> np.ndarray:
-        """(3,) maximum corner in metres."""
-        return np.asarray(self.lo) + np.asarray(self.voxel_size) * np.asarray(self.shape)
-
-    def index(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Voxel indices ``(N, 3)`` of ``points`` and a mask of those inside the grid."""
-        p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        ijk = np.floor((p - np.asarray(self.lo)) / np.asarray(self.voxel_size)).astype(np.int64)
-        inside = np.all((ijk >= 0) & (ijk < np.asarray(self.shape)), axis=1)
-        return ijk, inside
-
-    def centers(self, ijk: np.ndarray) -> np.ndarray:
-        """Centres (N, 3) in metres of voxels ``ijk``."""
-        return np.asarray(self.lo) + (np.asarray(ijk) + 0.5) * np.asarray(self.voxel_size)
-
-
-@dataclass(frozen=True)
-class OrientationVolume:
-    """Occupancy and unit orientation on a :class:`VoxelGrid`.
-
-    Attributes
-    ----------
-    grid : VoxelGrid
-    occupancy : (X, Y, Z) bool
-    orientation : (X, Y, Z, 3) float32
-        Unit vectors (zero where unoccupied), in the grid's frame (y up). For voxelised
-        strands the sign is the mean growth direction; for comparisons it is ignored.
-    """
-
-    grid: VoxelGrid
-    occupancy: np.ndarray
-    orientation: np.ndarray
-
-
-#: NeuralHDHair's voxel grid (its data loaders): 128 x 128 x 96 voxels of 0.01015625 m over
-#: x, y in [-0.65, 0.65], z in [-0.4875, 0.4875], y up, z toward the camera.
-NEURALHDHAIR_GRID = VoxelGrid(
-    lo=(-0.65, -0.65, -0.4875), voxel_size=(0.01015625,) * 3, shape=(128, 128, 96)
-)
 
 
 def shared_grid(*strands: Strands, resolution: int = 128, padding: int = 1) -> VoxelGrid:
@@ -362,42 +300,3 @@ def evaluate_strands(
         },
         "n_strands": {"pred": pred.n_strands, "gt": gt.n_strands},
     }
-
-
-def read_neuralhdhair_orientation(path: str | os.PathLike) -> OrientationVolume:
-    """Read NeuralHDHair's 3D orientation volume (``Ori_gt.mat``, key ``Ori``).
-
-    The file stores a ``(128, 128, 288)`` array: image rows (top to bottom), image columns,
-    then 3 components x 96 depth slices (component-major; slice 0 nearest the camera). Its
-    vectors are in the hair's world frame (x right in the image, y up, z toward the camera),
-    pointing along growth. This returns them on :data:`NEURALHDHAIR_GRID` with voxel
-    ``(i, j, k)`` along increasing (x, y, z), the convention of :func:`voxelize`.
-
-    Raises
-    ------
-    FormatError
-        Not a MATLAB file, no ``Ori`` key, or an unexpected shape.
-    """
-    from scipy.io import loadmat
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file")
-    try:
-        mat = loadmat(str(p), variable_names=["Ori"], verify_compressed_data_integrity=False)
-    except Exception as exc:  # noqa: BLE001 - scipy raises many types for bad files
-        raise FormatError(f"{p}: not a readable MATLAB file ({str(exc)[:200]})") from None
-    if "Ori" not in mat:
-        raise FormatError(f"{p}: no 'Ori' array in the MATLAB file")
-    ori = np.asarray(mat["Ori"])
-    if ori.shape != (128, 128, 288) or not np.issubdtype(ori.dtype, np.number):
-        raise FormatError(f"{p}: 'Ori' has shape {ori.shape}, expected (128, 128, 288)")
-    if not np.all(np.isfinite(ori)):
-        raise FormatError(f"{p}: 'Ori' contains NaN or infinite values")
-    v = ori.reshape(128, 128, 3, 96).astype(np.float32)  # row, col, component, slice
-    v = np.transpose(v, (1, 0, 3, 2))  # col (x), row, slice, component
-    v = v[:, ::-1, ::-1, :]  # row 0 is the top (max y); slice 0 the front (max z)
-    norm = np.linalg.norm(v, axis=-1)
-    occ = norm > 0.5
-    unit = np.where(occ[..., None], v / np.where(occ, norm, 1.0)[..., None], 0.0)
-    return OrientationVolume(NEURALHDHAIR_GRID, occ, np.ascontiguousarray(unit, dtype=np.float32))

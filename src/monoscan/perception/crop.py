@@ -1,6 +1,6 @@
 """The HairStep 512x512 crop: a square window around the head, zero-padded, resized.
 
-HairStep works on 512x512 hair-centred crops (REFERENCE.md section 2). Given a face we place a
+HairStep works on 512x512 hair-centred crops (HairStep, CVPR 2023). Given a face we place a
 square of side ``2.2 x`` the face-mesh height centred slightly above the face (these constants
 reproduce the framing of HairStep's own example crops: face height about 0.46 of the side, face
 centre about 0.05 of the side below the middle). Given also a hair mask of the photo, the square
@@ -15,99 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from monoscan.core.crop import Crop
 
-__all__ = ["CROP_SIZE", "Crop", "hairstep_crop"]
+__all__ = ["CROP_SIZE", "hairstep_crop"]
 
 CROP_SIZE = 512
 FACE_HEIGHTS_PER_SIDE = 2.2
 FACE_CENTRE_BELOW_MIDDLE = 0.05
 MAX_FACE_HEIGHTS_PER_SIDE = 4.0
-
-
-@dataclass(frozen=True)
-class Crop:
-    """A square crop of a photo.
-
-    Attributes
-    ----------
-    image : (S, S, 3) uint8
-        The crop.
-    photo_to_crop : (3, 3) float64
-        Affine taking photo pixel coordinates (x, y, 1) to crop pixel coordinates. Pixel
-        coordinates refer to pixel centres (OpenCV's convention).
-    photo_size : (int, int)
-        Width and height of the photo.
-    box : (float, float, float)
-        The square in the photo: left, top, side (pixels; may extend past the photo).
-    """
-
-    image: np.ndarray
-    photo_to_crop: np.ndarray
-    photo_size: tuple[int, int]
-    box: tuple[float, float, float]
-
-    @property
-    def size(self) -> int:
-        return int(self.image.shape[0])
-
-    @property
-    def crop_to_photo(self) -> np.ndarray:
-        return np.linalg.inv(self.photo_to_crop)
-
-    @property
-    def photo_window(self) -> tuple[int, int, int, int]:
-        """``(x0, y0, x1, y1)``: the crop pixels whose centres lie on the photo, as slice bounds
-        (``image[y0:y1, x0:x1]``); outside it the crop is black padding."""
-        w, h = self.photo_size
-        (cx0, cy0), (cx1, cy1) = self.to_crop(np.array([[-0.5, -0.5], [w - 0.5, h - 0.5]]))
-        eps = 1e-6
-        x0, y0 = (max(0, min(self.size, int(np.ceil(v - eps)))) for v in (cx0, cy0))
-        x1, y1 = (max(0, min(self.size, int(np.floor(v + eps)) + 1)) for v in (cx1, cy1))
-        return x0, y0, x1, y1
-
-    def to_crop(self, points: np.ndarray) -> np.ndarray:
-        """Map (N, 2+) photo points to crop pixels (extra columns, e.g. z, scaled likewise)."""
-        return _apply(self.photo_to_crop, points)
-
-    def to_photo(self, points: np.ndarray) -> np.ndarray:
-        """Map (N, 2+) crop points back to photo pixels."""
-        return _apply(self.crop_to_photo, points)
-
-    def from_photo(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
-        """Resample a photo-sized map (H, W[, C]) into the crop (zero outside the photo)."""
-        import cv2
-
-        flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        return cv2.warpAffine(image, self.photo_to_crop[:2], (self.size, self.size), flags=flags,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
-    def warp_to_photo(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
-        """Resample a crop-sized map (H, W[, C]) into the photo's frame (zero outside the crop)."""
-        import cv2
-
-        w, h = self.photo_size
-        flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-        return cv2.warpAffine(image, self.photo_to_crop[:2], (w, h), flags=flags,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
-    def to_json(self) -> dict:
-        return {
-            "size": self.size,
-            "photo_size_wh": list(self.photo_size),
-            "box_left_top_side_px": [float(v) for v in self.box],
-            "photo_to_crop": self.photo_to_crop.tolist(),
-            "crop_to_photo": self.crop_to_photo.tolist(),
-            "convention": "pixel centres; crop = photo_to_crop @ [x, y, 1]",
-        }
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    pts = np.asarray(points, np.float64)
-    out = pts.copy()
-    out[:, :2] = pts[:, :2] @ matrix[:2, :2].T + matrix[:2, 2]
-    if pts.shape[1] > 2:  # depth scales with the image
-        out[:, 2:] = pts[:, 2:] * matrix[0, 0]
-    return out
 
 
 def _grow_for_hair(hair_mask, face_box, square, max_side):

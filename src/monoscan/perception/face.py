@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.errors import InputError, NoFaceError
-from monoscan.perception._quiet import native_stderr_silenced
+from monoscan.core.errors import InputError, NoFaceError
+from monoscan.core.quiet import native_stderr_silenced
+from monoscan.core.photo import check_rgb
 
 __all__ = [
     "MIN_FACE_PX",
@@ -108,13 +109,6 @@ def _model(name: str):
         return _models[name]
 
 
-def _check_rgb(rgb: np.ndarray) -> None:
-    if not (isinstance(rgb, np.ndarray) and rgb.ndim == 3 and rgb.shape[2] == 3):
-        raise InputError(f"expected an (H, W, 3) RGB image, got {getattr(rgb, 'shape', type(rgb))}")
-    if rgb.dtype != np.uint8:
-        raise InputError(f"expected a uint8 image, got {rgb.dtype}")
-
-
 def detect_faces(rgb: np.ndarray) -> list[FaceBox]:
     """Detect faces with MediaPipe's full-range detector.
 
@@ -127,7 +121,7 @@ def detect_faces(rgb: np.ndarray) -> list[FaceBox]:
     list of FaceBox
         Largest first. Boxes in photo pixels, clipped to the photo.
     """
-    _check_rgb(rgb)
+    check_rgb(rgb)
     h, w = rgb.shape[:2]
     # The detector works on a 192 px input; very large photos gain nothing but time.
     scale = min(1.0, 1280.0 / max(h, w))
@@ -168,7 +162,7 @@ def detect_face_landmarks(
     NoFaceError
         No face found, the requested index does not exist, or the face is too small.
     """
-    _check_rgb(rgb)
+    check_rgb(rgb)
     boxes = detect_faces(rgb)
     if not boxes:
         # The detector can miss very large, tightly cropped faces that the mesh's own
@@ -207,7 +201,7 @@ def landmarks_in_box(rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
     Used to re-fit the landmarks on an edited photo (occluders inpainted) without detecting
     the face again. Returns (478, 3) float32 in photo pixels, as ``FaceLandmarks.points``.
     """
-    _check_rgb(rgb)
+    check_rgb(rgb)
     if box.width <= 0 or box.height <= 0:
         return None
     cx, cy = (box.box[0] + box.box[2]) / 2, (box.box[1] + box.box[3]) / 2

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
+from monoscan.core.photo import check_rgb
 
 __all__ = ["GENERAL", "LANDSCAPE", "segment_person"]
 
@@ -30,13 +31,6 @@ def _segmenter(model_selection: int):
     import mediapipe as mp
 
     return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=model_selection)
-
-
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or min(rgb.shape[:2]) < 1:
-        raise InputError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
-    return np.ascontiguousarray(rgb)
 
 
 def segment_person(rgb: np.ndarray, model_selection: int = LANDSCAPE) -> np.ndarray:
@@ -67,7 +61,7 @@ def segment_person(rgb: np.ndarray, model_selection: int = LANDSCAPE) -> np.ndar
     >>> prob.shape, prob.dtype
     ((64, 64), dtype('float32'))
     """
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     if model_selection not in (GENERAL, LANDSCAPE):
         raise ValueError(f"model_selection must be 0 or 1, got {model_selection!r}")
     with _LOCK:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from monoscan.perception.person import _check_rgb
+from monoscan.core.photo import check_rgb
 
 __all__ = ["LANDMARK_INDEX", "LANDMARK_NAMES", "PoseResult", "detect_pose", "detect_poses"]
 
@@ -93,7 +93,7 @@ def detect_pose(rgb: np.ndarray) -> PoseResult | None:
     The MediaPipe solution is created once per process and reused; calls are serialised.
     MediaPipe returns one person; see :func:`detect_poses` for several.
     """
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     h, w = rgb.shape[:2]
     with _LOCK:
         res = _pose_solution().process(rgb)
@@ -144,7 +144,7 @@ def detect_poses(
     """
     import cv2
 
-    rgb = _check_rgb(rgb)
+    rgb = check_rgb(rgb)
     work = rgb.copy()
     fill = np.median(rgb.reshape(-1, 3), axis=0).astype(np.uint8)
     found: list[PoseResult] = []

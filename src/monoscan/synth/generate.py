@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.hair.strands import Strands
+from monoscan.core.strands import Strands
 from monoscan.head.model import HeadShape
-from monoscan.synth import _head
+from monoscan.synth import person
 from monoscan.synth.hairstyles import (
     HairParams,
     fit_real_style,
@@ -31,7 +31,7 @@ from monoscan.synth.hairstyles import (
     usc_guide_dir,
     usc_style,
 )
-from monoscan.synth.render import Light, MeshLayer, StrandLayer, View, background_image, render
+from monoscan.render.scene import Light, MeshLayer, StrandLayer, View, background_image, render
 from monoscan.synth.scene import N_HEAD_VARIANTS, SceneParams, random_scene
 
 __all__ = [
@@ -151,9 +151,9 @@ def head_shape(variant: int) -> HeadShape:
 
 @functools.lru_cache(maxsize=N_HEAD_VARIANTS)
 def _head_variant(variant: int):
-    head = _head.build_head(head_shape(variant))
-    labels = _head.part_labels(head.vertices, head.shape)
-    torso_v, torso_f = _head.torso_mesh(head.shape)
+    head = person.build_head(head_shape(variant))
+    labels = person.part_labels(head.vertices, head.shape)
+    torso_v, torso_f = person.torso_mesh(head.shape)
     return head, labels, torso_v, torso_f
 
 
@@ -234,7 +234,7 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
     """
     import cv2
 
-    from monoscan.hair.strand_map import encode_strand_map
+    from monoscan.io.maps import encode_strand_map
 
     t: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -255,7 +255,7 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
     head_w = head.vertices @ rot.T
     strands_w = strands_h.transform(h2w)
     shape = head.shape
-    albedo = functools.partial(_head.face_albedo, shape=shape, skin=np.asarray(params.skin),
+    albedo = functools.partial(person.face_albedo, shape=shape, skin=np.asarray(params.skin),
                                iris=np.asarray(params.iris), brow=np.asarray(params.brow),
                                lip=np.asarray(params.lip))
     layers = [

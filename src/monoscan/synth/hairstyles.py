@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
 
 __all__ = [
     "CURLS",
@@ -138,14 +138,14 @@ def _push_out(head, p: np.ndarray, layer: np.ndarray | float) -> np.ndarray:
 
 
 def _torso_top(shape) -> float:
-    """Height of the shoulders' top in the head frame (see ``_head.torso_mesh``)."""
+    """Height of the shoulders' top in the head frame (see ``person.torso_mesh``)."""
     return -0.015 - shape.neck_length * np.cos(np.radians(shape.neck_lean)) + 0.03
 
 
 def _torso_push(p: np.ndarray, top_y: float) -> np.ndarray:
     """Move points inside the shoulders onto their surface (plus 3 mm).
 
-    The shoulders are the super-ellipsoid of ``_head.torso_mesh`` (half-axes 0.20, 0.20,
+    The shoulders are the super-ellipsoid of ``person.torso_mesh`` (half-axes 0.20, 0.20,
     0.11 m; exponents 0.35 vertically, 0.6 around); its implicit function is homogeneous of
     degree ``2 / 0.35`` about the centre, so a radial scaling lands exactly on the surface.
     """
@@ -180,7 +180,7 @@ def _curl_offsets(paths: np.ndarray, arclen: np.ndarray, amp: float, lam: float,
 
 
 def grow_hair(head, params: HairParams) -> Strands:
-    """Grow a procedural hairstyle on ``head`` (a :class:`~monoscan.synth._head.SynthHead`).
+    """Grow a procedural hairstyle on ``head`` (a :class:`~monoscan.synth.person.SynthHead`).
 
     Returns
     -------

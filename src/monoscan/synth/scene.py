@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.synth.hairstyles import CURLS, LENGTHS, PARTINGS, harolongo_path, usc_guide_dir
 
 __all__ = ["HAIR_COLOURS", "N_HEAD_VARIANTS", "SKIN_TONES", "SceneParams", "random_scene"]

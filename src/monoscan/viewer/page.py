@@ -22,6 +22,9 @@ import json
 import os
 from pathlib import Path
 
+from monoscan.io import results
+from monoscan.io.results import load_result
+
 __all__ = ["IMAGE_VIEWS", "STATIC_DIR", "index_page", "list_results", "result_page"]
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -31,7 +34,7 @@ STATIC_URL = "/-/static/"
 
 #: Picture files shown when present, with their captions, in this order.
 IMAGE_VIEWS = (
-    ("overlay.png", "photo with landmarks, face box, person outline, hair"),
+    (results.OVERLAY, "photo with landmarks, face box, person outline, hair"),
     ("crop.png", "HairStep crop (512x512)"),
     ("hair_mask.png", "hair mask"),
     ("parsing_vis.png", "parsing (coloured labels)"),
@@ -68,15 +71,6 @@ def _data_uri(data: bytes, mime: str) -> str:
 def viewer_js() -> bytes:
     """The vendored ``model-viewer.min.js`` (raises FileNotFoundError if not built)."""
     return (STATIC_DIR / VIEWER_JS).read_bytes()
-
-
-def load_result(result_dir: str | os.PathLike) -> dict | None:
-    """``result.json`` of a folder as a dict, or None when absent or unreadable."""
-    try:
-        data = json.loads((Path(result_dir) / "result.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def list_results(root: str | os.PathLike) -> list[str]:
@@ -215,7 +209,7 @@ def index_page(root: str | os.PathLike) -> str:
                      "</figure>")
     failed = []
     try:
-        batch = json.loads((root / "batch.json").read_text(encoding="utf-8"))
+        batch = json.loads((root / results.BATCH_JSON).read_text(encoding="utf-8"))
         failed = [i for i in batch.get("items", []) if i.get("status") == "failed"]
     except (OSError, ValueError, AttributeError):
         pass

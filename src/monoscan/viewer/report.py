@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 from monoscan.io.atomic import write_text
+from monoscan.io.results import REPORT_HTML, load_result
 
-__all__ = ["REPORT_NAME", "write_report", "write_reports"]
-
-REPORT_NAME = "report.html"
+__all__ = ["write_report", "write_reports"]
 
 
 def write_report(result_dir: str | os.PathLike) -> Path:
@@ -21,12 +20,12 @@ def write_report(result_dir: str | os.PathLike) -> Path:
     InputError
         ``result_dir`` has no readable ``result.json``.
     """
-    from monoscan.viewer.page import load_result, result_page
+    from monoscan.viewer.page import result_page
 
     result_dir = Path(result_dir)
     if load_result(result_dir) is None:
         raise InputError(f"{result_dir}: no readable result.json")
-    return write_text(result_dir / REPORT_NAME, result_page(result_dir, inline=True))
+    return write_text(result_dir / REPORT_HTML, result_page(result_dir, inline=True))
 
 
 def write_reports(root: str | os.PathLike) -> list[Path]:

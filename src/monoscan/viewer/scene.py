@@ -16,12 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.io.results import MESH_FORMATS, STRAND_FILES, mesh_name
+
 __all__ = ["MESH_CANDIDATES", "STRAND_CANDIDATES", "merge_glb", "scene_glb", "split_glb"]
 
 #: Mesh files shown, first found wins (a head already contains the face).
-MESH_CANDIDATES = ("head.glb", "head.obj", "head.ply", "face.glb", "face.obj", "face.ply")
+MESH_CANDIDATES = tuple(mesh_name(name, fmt) for name in ("head", "face") for fmt in MESH_FORMATS)
 #: Strand files shown, first found wins.
-STRAND_CANDIDATES = ("hair.glb", "strands.glb", "strands.ply", "strands.data", "strands.usdc")
+STRAND_CANDIDATES = (STRAND_FILES["glb"], "strands.glb", STRAND_FILES["ply"], STRAND_FILES["data"],
+                     STRAND_FILES["usdc"])
 #: At most this many strands go to the browser (an evenly spaced subset).
 MAX_VIEW_STRANDS = 4000
 

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["make_server", "resolve_file", "serve_in_thread"]
 
@@ -70,7 +70,8 @@ def resolve_file(root: Path, name: str, filename: str) -> Path | None:
 
 
 def _handler(root: Path):
-    from monoscan.viewer.page import STATIC_DIR, index_page, load_result, result_page
+    from monoscan.io.results import load_result
+    from monoscan.viewer.page import STATIC_DIR, index_page, result_page
     from monoscan.viewer.scene import scene_glb
 
     class Handler(BaseHTTPRequestHandler):

@@ -16,7 +16,7 @@ suffix    format                                 read    write
 Strands are always metres, y up, in memory. ``unit=`` converts at this boundary for files
 stored in another unit (``"m"``, ``"dm"``, ``"cm"``, ``"mm"``): reading multiplies by the
 unit's size in metres, writing divides. Malformed files raise
-:class:`monoscan.errors.FormatError`; missing files :class:`monoscan.errors.InputError`.
+:class:`monoscan.core.errors.FormatError`; missing files :class:`monoscan.core.errors.InputError`.
 
 Examples
 --------
@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError, MonoscanError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError, MonoscanError
+from monoscan.core.strands import Strands
 from monoscan.io.strands._common import wrap_errors
 from monoscan.io.strands.glb import read_glb, write_glb
 from monoscan.io.strands.ply import read_ply, write_ply

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError, MonoscanError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError, MonoscanError
+from monoscan.core.strands import Strands
 
 #: Default strand diameter written when a strand set has no widths: 0.08 mm (human hair).
 DEFAULT_WIDTH_M = 0.08e-3

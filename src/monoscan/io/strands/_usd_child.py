@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):
         pass
-    from monoscan.errors import MonoscanError
+    from monoscan.core.errors import MonoscanError
     from monoscan.io.strands.usd import read_usd_arrays
 
     src, out = Path(argv[0]), Path(argv[1])

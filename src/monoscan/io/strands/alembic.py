@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import InputError, MonoscanError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import InputError, MonoscanError
+from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
 from monoscan.io.strands._common import check_strands, widths_or_default
 
@@ -69,7 +69,7 @@ def write_alembic(path: str | os.PathLike, strands: Strands, *, width: float | N
 
     Raises
     ------
-    monoscan.errors.MonoscanError
+    monoscan.core.errors.MonoscanError
         If ``bpy`` is not installed (with the install command in the message).
     """
     s = check_strands(strands)

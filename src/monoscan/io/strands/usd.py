@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
 from monoscan.io.strands._common import check_strands, make_strands, widths_or_default
 
@@ -110,7 +110,7 @@ def read_usd(path: str | os.PathLike, *, isolate: bool = True) -> Strands:
 
     Raises
     ------
-    monoscan.errors.FormatError
+    monoscan.core.errors.FormatError
         If the file cannot be opened as USD, holds no curves, or its arrays disagree.
     """
     p = Path(path)

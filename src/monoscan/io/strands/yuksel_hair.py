@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import FormatError, InputError
-from monoscan.hair.strands import Strands
+from monoscan.core.errors import FormatError, InputError
+from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
 from monoscan.io.strands._common import (
     check_strands,

@@ -6,7 +6,7 @@ tips, lengths, tangents, segment index pairs) are computed on first use and cach
 itself is immutable, and every operation returns a new one.
 
 Frame and units: points are in the monoscan world frame, metres, y up, right-handed, x to the
-subject's left, z toward the camera, origin between the ears (see ``docs/DESIGN.md``). Readers
+subject's left, z toward the camera, origin between the ears (``docs/ARCHITECTURE.md``, "Frames and units"). Readers
 of other frames convert at the I/O boundary (:mod:`monoscan.io.strands`).
 
 Examples
@@ -27,7 +27,7 @@ from functools import cached_property
 
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["Strands"]
 
@@ -56,7 +56,7 @@ class Strands:
 
     Raises
     ------
-    monoscan.errors.InputError
+    monoscan.core.errors.InputError
         If shapes disagree, counts are negative or do not sum to P, or values are not finite.
     """
 

@@ -5,7 +5,7 @@ FLAME "static" 51-point set: brows 1-10, nose bridge 11-14, nose base 15-19, rig
 left eye 26-31, outer lips 32-43, inner lips 44-51, numbered from 1 as in
 ``landmarks_51_annotated.png``) is turned into an H3DS-style scene:
 
-* the six H3DS landmarks (REFERENCE.md section 6) from the 51, each snapped to its nearest scan
+* the six H3DS landmarks (:data:`monoscan.datasets.h3ds.LANDMARK_NAMES`) from the 51, each snapped to its nearest scan
   vertex (:data:`FLAME51_FOR_H3DS`): ``right_eye`` / ``left_eye`` the mean of the six eyelid
   points of that eye (20-25 / 26-31: the eye centre, like MediaPipe's iris centre we use on the
   prediction), ``nose_tip`` point 14 (pronasale, the lowest nose-bridge point), ``nose_base``
@@ -17,7 +17,7 @@ left eye 26-31, outer lips 32-43, inner lips 44-51, numbered from 1 as in
 
 The scan has no texture, so :func:`render_scan` paints a plausible albedo (skin, eyes with an
 11.7 mm iris, brows, lips) from the landmarks onto a frontal map and renders it shaded with the
-CPU renderer (:mod:`monoscan.synth.render`) under a named lighting set-up (:data:`LIGHTINGS`)
+CPU renderer (:mod:`monoscan.render.scene`) under a named lighting set-up (:data:`LIGHTINGS`)
 and yaw. :func:`evaluate_against_scan` then runs the H3DS protocol
 (:func:`monoscan.metrics.head.evaluate_scene`: landmark Procrustes, ICP, nearest-vertex
 distances, plus point-to-surface) in millimetres.
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import InputError
-from monoscan.geometry import rotation_y
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import rotation_y
 
 __all__ = [
     "FACE_SPHERE_MM",
@@ -373,7 +373,7 @@ def render_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
     -------
     ScanRender
     """
-    from monoscan.synth.render import Light, MeshLayer, View, background_image, render
+    from monoscan.render.scene import Light, MeshLayer, View, background_image, render
 
     if lighting not in LIGHTINGS:
         raise InputError(f"unknown lighting {lighting!r}; choose from {sorted(LIGHTINGS)}")

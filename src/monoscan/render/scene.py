@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monoscan.errors import InputError
-from monoscan.geometry import rotation_y, vertex_normals
+from monoscan.core.errors import InputError
+from monoscan.core.geometry import rotation_y, vertex_normals
 
 __all__ = [
     "Light",
@@ -33,7 +33,6 @@ __all__ = [
     "StrandLayer",
     "View",
     "background_image",
-    "load_result",
     "look_at",
     "render",
     "render_result",
@@ -534,7 +533,7 @@ def render(
 # Re-rendering a monoscan result folder from a new viewpoint
 
 
-def load_result(result_dir) -> tuple[list[MeshLayer], StrandLayer | None]:
+def result_layers(result_dir) -> tuple[list[MeshLayer], StrandLayer | None]:
     """Meshes and strands of a monoscan result folder (world frame, metres).
 
     Reads ``face.obj`` (textured) and, when present, ``head.obj`` (textured or plain) and
@@ -543,12 +542,13 @@ def load_result(result_dir) -> tuple[list[MeshLayer], StrandLayer | None]:
     from pathlib import Path
 
     from monoscan.io.meshes import load_mesh
+    from monoscan.io.results import STRAND_FILES, mesh_name
 
     root = Path(result_dir)
     if not root.is_dir():
         raise InputError(f"result folder not found: {root}")
     layers: list[MeshLayer] = []
-    for name in ("head.obj", "face.obj"):
+    for name in (mesh_name("head", "obj"), mesh_name("face", "obj")):
         path = root / name
         if not path.is_file():
             continue
@@ -569,10 +569,10 @@ def load_result(result_dir) -> tuple[list[MeshLayer], StrandLayer | None]:
         layers.append(MeshLayer(np.asarray(mesh.vertices, np.float64),
                                 np.asarray(mesh.faces, np.int64), colors=colors, uv=uv,
                                 texture=tex))
-        if name == "head.obj":
+        if name == mesh_name("head", "obj"):
             break  # the head already contains the face
     strands = None
-    sp = root / "strands.data"
+    sp = root / STRAND_FILES["data"]
     if sp.is_file():
         from monoscan.io.strands import read_strands
 
@@ -602,7 +602,7 @@ def render_result(result_dir, yaw_deg: float = 0.0, pitch_deg: float = 0.0, size
     -------
     (size, size, 3) uint8
     """
-    layers, strands = loaded if loaded is not None else load_result(result_dir)
+    layers, strands = loaded if loaded is not None else result_layers(result_dir)
     pts = [m.vertices for m in layers] + ([strands.points] if strands is not None else [])
     allp = np.concatenate(pts)
     lo, hi = allp.min(0), allp.max(0)
@@ -632,6 +632,6 @@ def turntable(result_dir, n: int, pitch_deg: float = 0.0, size: int = 512) -> li
     """``n`` renders of a result folder at yaw 0, 360/n, ... degrees."""
     if int(n) != n or n < 1:
         raise InputError(f"turntable needs at least 1 view, got {n}")
-    loaded = load_result(result_dir)
+    loaded = result_layers(result_dir)
     return [render_result(result_dir, 360.0 * i / n, pitch_deg, size, loaded=loaded)
             for i in range(int(n))]

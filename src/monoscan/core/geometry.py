@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rotation_y", "similarity_transform", "vertex_normals"]
+__all__ = ["apply_transform", "rotation_y", "similarity_transform", "vertex_normals"]
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -65,3 +65,19 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray, weights: np.ndarray |
         rot = np.asarray(rotation, np.float64)
     s = float((w * ((a @ rot.T) * b).sum(1)).sum() / (w * (a * a).sum(1)).sum())
     return s, rot, mu_d - s * rot @ mu_s
+
+
+def apply_transform(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 homogeneous transform to ``(N, 3)`` points; returns a new float64 array.
+
+    ``matrix @ [p, 1]`` per row, written out per coordinate: trimesh's ``transform_points``
+    numbers to rounding, with no temporary (4, N) copy and no BLAS threads spinning against
+    the KD-tree query threads of the evaluation.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    out = np.empty((len(points), 3))
+    for i in range(3):
+        out[:, i] = matrix[i, 0] * x + matrix[i, 1] * y + matrix[i, 2] * z + matrix[i, 3]
+    return out

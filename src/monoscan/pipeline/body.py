@@ -32,6 +32,7 @@ from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
 from monoscan.io.atomic import write_text
+from monoscan.io.results import RESULT_JSON, write_result_json
 
 __all__ = ["result_summary", "run_body", "save_body"]
 
@@ -99,8 +100,8 @@ def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
          "parts": parts_meta}, indent=1)))
     summary = result_summary(result)
     summary.update(extra or {})
-    summary["files"] = sorted({str(p.relative_to(out)) for p in files} | {"result.json"})
-    files.append(write_text(out / "result.json", json.dumps(summary, indent=1)))
+    summary["files"] = sorted({str(p.relative_to(out)) for p in files} | {RESULT_JSON})
+    files.append(write_result_json(out, summary, indent=1))
     return files
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.datasets.hisa import SUBDIRS, _load_npy, _read_png, read_relative_depth
-from monoscan.errors import InputError
-from monoscan.hair.strand_map import decode_strand_map
+from monoscan.datasets.hisa import SUBDIRS, load_npy, read_png, read_relative_depth
+from monoscan.core.errors import InputError
+from monoscan.io.maps import decode_strand_map
 from monoscan.metrics.hair2d import hair_rida, hair_sale, mask_iou, orientation_error
 
 __all__ = ["METRIC_NAMES", "HairEvalReport", "evaluate_hair"]
@@ -142,14 +142,14 @@ def _evaluate_one(gt: Path, name: str, files: dict, pair_order: str) -> dict[str
     gt_seg_path = gt / SUBDIRS["hair_mask"] / f"{name}.png"
     gt_dir = gt_mask = None
     if gt_sm_path.is_file():
-        gt_dir, gt_mask, _ = decode_strand_map(_read_png(gt_sm_path, gray=False))
+        gt_dir, gt_mask, _ = decode_strand_map(read_png(gt_sm_path, gray=False))
     if gt_seg_path.is_file():
-        gt_mask = _read_png(gt_seg_path, gray=True)
+        gt_mask = read_png(gt_seg_path, gray=True)
     pred_dir = pred_mask = None
     if files["strand_map"] is not None:
-        pred_dir, pred_mask, _ = decode_strand_map(_read_png(files["strand_map"], gray=False))
+        pred_dir, pred_mask, _ = decode_strand_map(read_png(files["strand_map"], gray=False))
     if files["hair_mask"] is not None:
-        pred_mask = _read_png(files["hair_mask"], gray=True)
+        pred_mask = read_png(files["hair_mask"], gray=True)
     if gt_mask is not None and pred_mask is not None:
         if gt_mask.shape != pred_mask.shape:
             raise InputError(f"{name}: predicted mask {pred_mask.shape} vs ground truth "
@@ -169,7 +169,7 @@ def _evaluate_one(gt: Path, name: str, files: dict, pair_order: str) -> dict[str
     lp = gt / SUBDIRS["labels"] / f"{name}.npy"
     if files["depth"] is not None and pp.is_file() and lp.is_file():
         pairs, labels = read_relative_depth(pp, lp, pair_order)
-        depth = _load_npy(files["depth"]).astype(np.float64)
+        depth = load_npy(files["depth"]).astype(np.float64)
         rida = hair_rida(np.nan_to_num(depth), pairs, labels, pred_mask)
         out["hairrida_percent"] = rida.percent
         out["n_pairs"] = rida.n_used

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monoscan.errors import InputError
+from monoscan.core.errors import InputError
 
 __all__ = ["as_mask", "convex_hull_mask"]
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.errors import MonoscanError
+from monoscan.core.errors import MonoscanError
 
 __all__ = ["METRICS", "format_table", "grow_3d", "photo_checks", "run_bench", "score_scene"]
 
@@ -288,20 +288,12 @@ def grow_3d(recon, n_strands: int = 10_000, seed: int = 0) -> tuple[object, obje
     return head, strands, {"head_3d": t1 - t0, "strands_3d": time.perf_counter() - t1}
 
 
-def _default_predict(image, head: bool = True, n_strands: int = 10_000):
-    from monoscan.pipeline import Options, reconstruct
-
-    fields = getattr(Options, "__dataclass_fields__", {})
-    extra = {k: v for k, v in (("head", head), ("strands", n_strands)) if k in fields}
-    return reconstruct(image, Options(**extra))
-
-
 def run_bench(
     n: int,
     seed: int = 0,
     photos_dir: str | os.PathLike | None = None,
     *,
-    predict: Callable | None = None,
+    predict: Callable,
     size: int = 512,
     quiet: bool = True,
     full_3d: bool = True,
@@ -316,16 +308,16 @@ def run_bench(
     seed : int
     photos_dir : path, optional
         Real photos for the truth-free checks of :func:`photo_checks`.
-    predict : callable, optional
-        ``predict(image) -> Reconstruction``; default :func:`monoscan.reconstruct`. Tests
+    predict : callable
+        ``predict(image) -> Reconstruction``: ``monoscan bench`` passes
+        :func:`monoscan.reconstruct` with ``Options(head=full_3d, strands=n_strands)``; tests
         pass a wrapper that breaks a stage on purpose.
     size : int
         Scene width and height, pixels.
     quiet : bool
         No progress bar.
     full_3d : bool
-        Score the head and the strands: the default ``predict`` asks the pipeline for them
-        (``Options(head=True, strands=n_strands)``), and a reconstruction without them gets
+        Score the head and the strands: a reconstruction without them gets
         them from :func:`grow_3d`; a failure there is recorded in ``failures`` and leaves
         those metrics missing. False skips both (faster).
     n_strands : int
@@ -337,15 +329,12 @@ def run_bench(
         ``{"scenes": n, "metrics": {name: mean or None}, "seconds": {stage: mean},
         "missing": [...], "failures": [...]}``.
     """
-    from monoscan.errors import InputError
-    from monoscan.progress import progress
+    from monoscan.core.errors import InputError
+    from monoscan.core.progress import progress
     from monoscan.synth.generate import generate_scene
 
     if int(n) != n or n < 0:
         raise InputError(f"number of scenes must be a whole number >= 0, got {n}")
-    if predict is None:
-        predict = functools.partial(_default_predict, head=full_3d,
-                                    n_strands=int(n_strands) if full_3d else 0)
     values: dict[str, list[float]] = {k: [] for k in METRICS}
     seconds: dict[str, list[float]] = {}
     failures: list[str] = []
@@ -410,7 +399,7 @@ def _photo_mask(photos_dir: Path, image: Path) -> np.ndarray | None:
     return None
 
 
-def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable | None = None,
+def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
                  quiet: bool = True) -> dict:
     """Truth-free checks on real photos.
 
@@ -420,10 +409,10 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable | None = No
     ``<stem>_mask.png``); and the IoU of the face mesh reprojected onto the photo with the
     face-skin region of the pipeline's own parsing (a self-consistency check).
     """
-    from monoscan.errors import InputError
+    from monoscan.core.errors import InputError
     from monoscan.io.images import SUPPORTED_SUFFIXES
     from monoscan.metrics.hair2d import mask_iou
-    from monoscan.progress import progress
+    from monoscan.core.progress import progress
     from monoscan.render.raster import rasterize
 
     root = Path(photos_dir)
@@ -433,7 +422,6 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable | None = No
                     if p.suffix.lower() in SUPPORTED_SUFFIXES and "_mask" not in p.stem)
     if not images:
         raise InputError(f"no images in {root}")
-    predict = predict or _default_predict
     ok, secs, hair_iou, face_iou, failures, rows = 0, [], [], [], [], []
     for path in progress(images, total=len(images), desc="photos", quiet=quiet):
         t0 = time.perf_counter()

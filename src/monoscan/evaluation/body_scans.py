@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.render.raster import rasterize
 
 __all__ = [
@@ -232,7 +232,7 @@ def render_scan_folder(scans_dir: str | os.PathLike, out_dir: str | os.PathLike,
     """
     from monoscan.io.atomic import write_text
     from monoscan.io.meshes import load_mesh
-    from monoscan.progress import progress
+    from monoscan.core.progress import progress
 
     src = Path(scans_dir)
     if not src.is_dir():

@@ -63,10 +63,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monoscan.errors import InputError, MonoscanError
+from monoscan.core.errors import InputError, MonoscanError
 from monoscan.io.atomic import write_text
 from monoscan.io.images import SUPPORTED_SUFFIXES
-from monoscan.pipeline import SCHEMA_VERSION, Options
+from monoscan.io.results import BATCH_JSON, is_complete
+from monoscan.pipeline.options import Options
 
 __all__ = [
     "ENGINES",
@@ -75,7 +76,6 @@ __all__ = [
     "available_memory_mb",
     "discover_inputs",
     "estimate_peak_mb",
-    "is_complete",
     "run_batch",
 ]
 
@@ -204,30 +204,6 @@ def discover_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> 
     if not found:
         raise InputError(f"no images ({', '.join(SUPPORTED_SUFFIXES)}) found in the input")
     return found
-
-
-def is_complete(result_dir: str | os.PathLike) -> bool:
-    """True when ``result_dir/result.json`` is valid JSON with ``schema_version`` and every
-    artifact it lists (and their companion files) exists and is not empty."""
-    result_dir = Path(result_dir)
-    try:
-        data = json.loads((result_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        return False
-    artifacts = data.get("artifacts")
-    if not isinstance(artifacts, dict):
-        return False
-    names = list(artifacts)
-    for meta in artifacts.values():
-        if isinstance(meta, dict):
-            names.extend(meta.get("companions") or [])
-    for name in names:
-        path = result_dir / str(name)
-        if not path.is_file() or path.stat().st_size == 0:
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,7 +574,7 @@ def run_batch(
         counts = {s: sum(i.status == s for i in items)
                   for s in ("done", "skipped", "failed", "pending")}
         wall = round(time.perf_counter() - t0, 3)
-        batch_json = write_text(out / "batch.json", json.dumps({
+        batch_json = write_text(out / BATCH_JSON, json.dumps({
             "schema_version": BATCH_SCHEMA_VERSION,
             "engine": engine,
             "address": address,

@@ -1,0 +1,78 @@
+"""What a run of :func:`monoscan.pipeline.reconstruct` does: :class:`Options` and the formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monoscan.core.errors import InputError
+from monoscan.io.results import MESH_FORMATS
+from monoscan.perception.face import MIN_FACE_PX
+
+__all__ = ["ALL_FORMATS", "DEFAULT_FORMATS", "MESH_FORMATS", "STRAND_FORMATS", "Options"]
+
+#: Strand formats (``ply`` in ``formats`` also writes ``strands.ply``; ``glb`` ``hair.glb``).
+STRAND_FORMATS = ("data", "hair", "usdc", "usda", "abc")
+ALL_FORMATS = MESH_FORMATS + STRAND_FORMATS
+DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What :func:`reconstruct` does.
+
+    Attributes
+    ----------
+    face_index : int
+        Which detected face to use, counting from the largest (0).
+    min_face_px : float
+        Smallest face accepted (pixels, detector box width).
+    subdivisions : int
+        Loop subdivision passes of the face mesh.
+    person : bool
+        Run person segmentation and body pose.
+    hair : bool
+        Compute the HairStep hair maps (segmentation, parsing, strand map, depth).
+    body : bool
+        Also reconstruct the full body (``monoscan body``), written to ``body/``.
+    head : bool
+        Fit our parametric head and assemble the closed textured head mesh.
+    occlusion : bool
+        Find what covers the face (hair, hands, objects), fill the face texture under it and
+        fit the head to landmarks re-fitted on the filled photo (``monoscan.face.occlusion``).
+    strands : int
+        Number of 3D hair strands to grow (0: none; needs ``hair`` and ``head``).
+    seed : int
+        Seed for everything random (strand roots).
+    face_detail : bool
+        Displace the face mesh by the photo's fine shading (wrinkles, creases; under 0.5 mm,
+        ``monoscan.face.detail``). Off by default: albedo (brows, stubble, make-up) is carved too.
+    formats : tuple of str
+        What to write: mesh formats ``obj``, ``glb``, ``ply`` (face, head; ``ply`` and ``glb``
+        also the strands as a line set) and strand formats ``data`` (USC), ``hair`` (Cem
+        Yuksel), ``usdc``/``usda`` (USD BasisCurves), ``abc`` (Alembic, needs bpy).
+    """
+
+    face_index: int = 0
+    min_face_px: float = MIN_FACE_PX
+    subdivisions: int = 2
+    person: bool = True
+    hair: bool = True
+    body: bool = False
+    head: bool = True
+    occlusion: bool = True
+    strands: int = 10_000
+    seed: int = 0
+    face_detail: bool = False
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+
+    def __post_init__(self) -> None:
+        if self.face_index < 0:
+            raise InputError(f"face index must be >= 0, got {self.face_index}")
+        if not 0 <= self.subdivisions <= 4:
+            raise InputError(f"subdivisions must be 0..4, got {self.subdivisions}")
+        unknown = set(self.formats) - set(ALL_FORMATS)
+        if unknown:
+            raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {ALL_FORMATS}")
+        if not 0 <= self.strands <= 1_000_000:
+            raise InputError(f"strands must be 0..1000000, got {self.strands}")
+

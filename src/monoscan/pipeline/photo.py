@@ -1,0 +1,264 @@
+"""The one-photo run: photo in, :class:`Reconstruction` out.
+
+Each stage is a plain function from a stage package; this module only calls them in order and
+times them. :mod:`monoscan.pipeline.outputs` writes the result folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from monoscan.core.errors import InputError
+from monoscan.core.camera import Camera
+from monoscan.face.camera import estimate_camera
+from monoscan.core.meshes import FaceMesh
+from monoscan.face.mesh import build_face_mesh
+from monoscan.core.photo import Photo
+from monoscan.io.images import load_image
+from monoscan.core.crop import Crop
+from monoscan.perception.crop import hairstep_crop
+from monoscan.perception.face import FaceLandmarks, detect_face_landmarks
+from monoscan.pipeline.options import Options
+
+__all__ = ["Reconstruction", "reconstruct", "timed"]
+
+log = logging.getLogger("monoscan")
+#: Fewer hair pixels than this in the 512 crop and no strands are grown.
+MIN_HAIR_PIXELS = 200
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """Everything :func:`reconstruct` found in one photo.
+
+    Attributes
+    ----------
+    photo : Photo
+    face : FaceLandmarks
+        478 landmarks in photo pixels.
+    landmarks68_photo : (68, 3) float32
+        iBUG landmarks, photo pixels (z: MediaPipe's relative depth, pixels).
+    landmarks68_crop : (68, 3) float32
+        The same in the 512 HairStep crop's pixels (HairStep's convention).
+    crop : Crop
+    camera : Camera
+    face_mesh : FaceMesh
+        World frame, metres.
+    person_mask : (H, W) float32 or None
+        Person probability per photo pixel.
+    pose : PoseResult or None
+        33 body landmarks when the body is visible.
+    hair : HairMaps or None
+        HairStep maps on the 512 crop.
+    body : BodyResult or None
+        Full body, when asked for and a person was found.
+    head : HeadMesh or None
+        Closed textured head (world frame, metres).
+    head_landmarks : dict or None
+        H3DS landmark name -> vertex index on ``head``.
+    strands : Strands or None
+        3D hair strands, root to tip, world frame, metres.
+    hair_volume : Occupancy or None
+        The hair occupancy grid the strands grew in.
+    occlusion : (H, W) bool or None
+        What covers the face, photo pixels.
+    head_with_hair : HeadWithHair or None
+        ``head`` with the hair volume as an outer layer (closed; world frame, metres).
+    relief : trimesh.Trimesh or None
+        2.5D relief of face, hair and ears seen from the camera (world frame, metres).
+    timings : dict
+        Seconds per stage.
+    notes : list of str
+        Things a user should know (several faces, conversions applied...).
+    """
+
+    photo: Photo
+    face: FaceLandmarks
+    landmarks68_photo: np.ndarray
+    landmarks68_crop: np.ndarray
+    crop: Crop
+    camera: Camera
+    face_mesh: FaceMesh
+    person_mask: np.ndarray | None = None
+    pose: object | None = None
+    hair: object | None = None
+    body: object | None = None
+    head: object | None = None
+    head_landmarks: dict | None = None
+    strands: object | None = None
+    hair_volume: object | None = None
+    occlusion: np.ndarray | None = None
+    head_with_hair: object | None = None
+    relief: object | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - start
+        timings[stage] = timings.get(stage, 0.0) + seconds
+        log.info("%s: %.3f s", stage, seconds)
+
+
+def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None,
+                *, landmarks: np.ndarray | None = None) -> Reconstruction:
+    """Reconstruct the face (and what else is enabled) from one photo.
+
+    Parameters
+    ----------
+    image : path, (H, W[, C]) array or Photo
+    options : Options, optional
+    landmarks : (478, 3) array, optional
+        Landmarks (photo pixels and MediaPipe z) that replace the detected ones from the camera
+        on (face mesh, head, hair); :func:`monoscan.pipeline.views.reconstruct_views` passes
+        the landmarks fused from several views. The face is still detected.
+
+    Returns
+    -------
+    Reconstruction
+
+    Raises
+    ------
+    InputError, NoFaceError
+        Unusable input (one-line message).
+    """
+    options = options or Options()
+    t: dict[str, float] = {}
+    with timed(t, "load"):
+        photo = load_image(image)
+    notes = list(photo.notes)
+    with timed(t, "face_landmarks"):
+        face = detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px)
+    if landmarks is not None:
+        lm = np.asarray(landmarks, np.float32)
+        if lm.shape != face.points.shape or not np.isfinite(lm).all():
+            raise InputError(f"landmarks must be finite with shape {face.points.shape}, "
+                             f"got {lm.shape}")
+        face = replace(face, points=lm)
+    if face.n_faces > 1:
+        notes.append(
+            f"{face.n_faces} faces found; using face {face.face_index} "
+            f"({'the largest' if face.face_index == 0 else 'by --face-index'}); "
+            "--face-index picks another"
+        )
+    hair_in_photo = None
+    if options.hair:
+        from monoscan.hair.segmentation import segment_hair
+
+        # A first, coarse pass over the whole photo frames the crop around all of the hair.
+        with timed(t, "hair_framing"):
+            hair_in_photo = segment_hair(photo.rgb).mask
+    with timed(t, "crop"):
+        crop = hairstep_crop(photo.rgb, face.points, hair_in_photo)
+        lm68 = face.landmarks68.astype(np.float32)
+        lm68_crop = crop.to_crop(lm68).astype(np.float32)
+    with timed(t, "camera"):
+        camera = estimate_camera(face.points)
+    with timed(t, "face_mesh"):
+        face_mesh = build_face_mesh(photo.rgb, face.points, camera, options.subdivisions)
+    person_mask = pose = None
+    if options.person:
+        from monoscan.core.quiet import native_stderr_silenced
+        from monoscan.perception.person import segment_person
+        from monoscan.perception.pose import detect_pose
+
+        with timed(t, "person_segmentation"), native_stderr_silenced():
+            person_mask = segment_person(photo.rgb)
+        with timed(t, "pose"), native_stderr_silenced():
+            pose = detect_pose(photo.rgb)
+    hair = None
+    if options.hair:
+        from monoscan.hair.maps import hairstep_maps
+
+        with timed(t, "hair_maps"):
+            person_crop = None if person_mask is None else crop.from_photo(person_mask)
+            hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
+                                 person_crop)
+    occlusion, face_rgb, head_points = None, photo.rgb, face.points
+    if options.occlusion:
+        from monoscan.face.mesh import retexture_face_mesh
+        from monoscan.face.occlusion import handle_occlusion
+
+        with timed(t, "occlusion"):
+            occ = handle_occlusion(photo.rgb, face, hair_in_photo)
+            # Handled landmarks at full weight: down-weighting the occluded ones moved the
+            # head further from its clean-photo fit (benchmarks/bench_occlusion.py).
+            occlusion, head_points = occ.mask, occ.points
+            if occ.filled_rgb is not photo.rgb:  # something covers the face: texture the fill
+                face_rgb = occ.filled_rgb
+                face_mesh = retexture_face_mesh(face_mesh, face_rgb)
+    if options.face_detail:
+        from monoscan.face.detail import add_face_detail
+
+        with timed(t, "face_detail"):
+            face_mesh = add_face_detail(face_mesh)
+    head = head_landmarks = None
+    if options.head:
+        from monoscan.head.assemble import assemble_head
+        from monoscan.head.fit import fit_head
+        from monoscan.head.landmarks import h3ds_landmark_ids
+
+        with timed(t, "head"):
+            world = camera.photo_to_world(head_points)
+            head = assemble_head(face_mesh, fit_head(world), face_rgb, camera)
+            head_landmarks = h3ds_landmark_ids(head.vertices, world)
+    strands = hair_volume = None
+    grow = options.strands and head is not None and hair is not None and hair.depth_m is not None
+    if grow and hair.hair_mask.sum() < MIN_HAIR_PIXELS:
+        grow = False  # bald, or hair the segmentation missed: the rest still stands
+        notes.append("no hair found in the photo: no strands grown")
+    if grow:
+        from monoscan.hair.reconstruct3d import hair_strands
+
+        with timed(t, "strands"):
+            strands, hair_volume = hair_strands(
+                hair.hair_mask, hair.direction, hair.depth_m, crop, camera, head,
+                orientation_crop=hair.orientation, body_mask_crop=hair.parsing == 1,
+                n_strands=options.strands, seed=options.seed)
+    head_hair = relief = None
+    if hair_volume is not None:
+        from monoscan.head.with_hair import head_with_hair
+
+        with timed(t, "head_with_hair"):
+            try:
+                head_hair = head_with_hair(head, hair_volume, crop, camera, hair.hair_mask)
+            except InputError as exc:  # e.g. an empty hair volume: the bald head still stands
+                notes.append(f"no head_with_hair: {exc}")
+    if hair is not None:
+        from monoscan.head.relief import relief_mesh
+
+        with timed(t, "relief"):
+            try:
+                relief = relief_mesh(hair.parsing, hair.face_depth_m, hair.depth_m, crop, camera)
+            except InputError as exc:
+                notes.append(f"no relief: {exc}")
+    body = None
+    if options.body:
+        from monoscan.body.reconstruct import reconstruct_body
+        from monoscan.core.errors import MonoscanError
+
+        with timed(t, "body"):
+            try:
+                body = reconstruct_body(photo.rgb, pose=pose)
+                notes.extend(body.notes)
+            except MonoscanError as exc:  # a head-and-shoulders photo has no full body
+                notes.append(f"body not reconstructed: {exc}")
+    return Reconstruction(
+        photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
+        camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
+        body=body, head=head, head_landmarks=head_landmarks, strands=strands,
+        hair_volume=hair_volume, occlusion=occlusion, head_with_hair=head_hair, relief=relief,
+        timings=t, notes=notes,
+    )
