@@ -111,8 +111,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from monoscan.datasets.h3ds import H3DS, read_landmarks, read_region
-    from monoscan.io.meshes import load_mesh
     from monoscan.evaluation.h3ds import evaluate_dataset
+    from monoscan.io.meshes import load_mesh
     from monoscan.metrics.head import evaluate_scene
 
     try:

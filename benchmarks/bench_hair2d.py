@@ -31,8 +31,8 @@ from monoscan.hair.depth import hair_depth
 from monoscan.hair.direction import growth_direction
 from monoscan.hair.orientation import hair_orientation
 from monoscan.hair.segmentation import segment_hair
-from monoscan.io.maps import encode_strand_map
 from monoscan.io.images import load_image
+from monoscan.io.maps import encode_strand_map
 from monoscan.perception.face import detect_face_landmarks
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "portraits"

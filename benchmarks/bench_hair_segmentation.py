@@ -69,8 +69,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     rss0 = _rss_mb()
-    from monoscan.metrics.hair2d import mask_iou
     from monoscan.hair.segmentation import model_metadata, person_gate_map, segment_hair
+    from monoscan.metrics.hair2d import mask_iou
 
     sets = {
         "celeb_val": _pairs(args.data / "celeb_val"),

@@ -47,7 +47,7 @@ def main() -> None:
 
     import monoscan
     from monoscan.core.errors import MonoscanError
-    from monoscan.evaluation.head_scan import load_head_scan, render_scan, score_reconstruction
+    from monoscan.evaluation.head_scan import load_head_scan, render_head_scan, score_reconstruction
     from monoscan.pipeline import Options
 
     scan = load_head_scan(args.scan)
@@ -60,7 +60,7 @@ def main() -> None:
     renders = {}
     for lighting in lightings:
         for yaw in yaws:
-            r = render_scan(scan, yaw, lighting, size=args.size)
+            r = render_head_scan(scan, yaw, lighting, size=args.size)
             renders[lighting, yaw] = r
             t0 = time.perf_counter()
             try:

@@ -60,8 +60,8 @@ def synth_scenes(seeds=range(4)) -> None:
     """docs/synth_scenes.png: per row, scene image | true strands (side) | ours front | side."""
     import tempfile
 
-    from monoscan.synth.generate import generate_scene
     from monoscan.render.scene import render_result
+    from monoscan.synth.generate import generate_scene
 
     rows = []
     for seed in seeds:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from _batch_helpers import PORTRAITS, SHARED_DATA, comparable, fingerprint, make_inputs
 
-from monoscan.io.results import is_complete
-from monoscan.pipeline.batch import BatchReport, discover_inputs, run_batch
 from monoscan.core.errors import InputError
+from monoscan.io.results import is_complete
 from monoscan.pipeline import Options
+from monoscan.pipeline.batch import BatchReport, discover_inputs, run_batch
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "portraits").is_dir(),

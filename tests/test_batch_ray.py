@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from _batch_helpers import SHARED_DATA, comparable, fingerprint, make_inputs
 
-from monoscan.pipeline.batch import run_batch
 from monoscan.pipeline import Options
+from monoscan.pipeline.batch import run_batch
 
 ray = pytest.importorskip("ray",
                           reason="ray is not installed (pip install 'monoscan[distributed]')")

@@ -122,8 +122,8 @@ def test_scoring_the_truth_against_itself_is_perfect():
 
 def test_photo_checks_without_truth(tmp_path):
     """--photos: success rate, time, hair IoU where a mask exists, face reprojection IoU."""
-    from monoscan.io.images import save_png
     from monoscan.evaluation.synthetic import photo_checks
+    from monoscan.io.images import save_png
     from monoscan.synth.generate import generate_scene
 
     scene = generate_scene(43)

@@ -332,9 +332,9 @@ def test_tiny_person_and_bad_height_are_refused():
     from monoscan.body.reconstruct import BodyOptions, reconstruct_body
 
     gt, joints = _figure(step=0.02)
-    from monoscan.evaluation.body_scans import render_scan
+    from monoscan.evaluation.body_scans import render_scan_maps
 
-    r = render_scan(gt, size=200, keypoints=(list(LANDMARK_NAMES), joints))
+    r = render_scan_maps(gt, size=200, keypoints=(list(LANDMARK_NAMES), joints))
     pose = PoseResult(r.keypoints_px.astype(np.float32), np.ones(33, np.float32))
     with pytest.raises(InputError, match="person too small: 18. px tall"):
         reconstruct_body(r.front_color, BodyOptions(min_person_px=400), pose=pose, mask=r.mask)

@@ -7,8 +7,8 @@ import pytest
 from conftest import shared
 
 from monoscan.core.errors import InputError
-from monoscan.face.detail import add_face_detail, detail_displacement, metres_per_texel
 from monoscan.core.meshes import FaceMesh
+from monoscan.face.detail import add_face_detail, detail_displacement, metres_per_texel
 
 PHOTO = ("portraits", "deep3dfacerecon__000006.jpg")
 

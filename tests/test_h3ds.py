@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _h3ds_fixtures as fx
 
+from monoscan.core.errors import FormatError, InputError
 from monoscan.datasets.h3ds import (
     H3DS,
     decompose_projection,
@@ -20,7 +21,6 @@ from monoscan.datasets.h3ds import (
     read_landmarks,
     read_region,
 )
-from monoscan.core.errors import FormatError, InputError
 
 
 @pytest.fixture(scope="module")

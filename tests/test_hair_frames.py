@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from monoscan.core.errors import InputError
+from monoscan.core.strands import Strands
 from monoscan.hair.frames import (
     CANONICAL_ANCHORS,
     USC_ANCHORS,
@@ -19,7 +20,6 @@ from monoscan.hair.frames import (
     usc_similarity,
     world_to_usc_matrix,
 )
-from monoscan.core.strands import Strands
 
 USC_HEAD = fx.DATA / "hair3d" / "usc_hairsalon_head_model.obj"
 

@@ -85,7 +85,7 @@ def test_output_has_input_size(shape):
     seg = segment_hair(rgb)
     assert seg.probability.shape == shape[:2] and seg.probability.dtype == np.float32
     assert seg.mask.shape == shape[:2] and seg.mask.dtype == bool
-    assert 0.0 <= seg.probability.min() and seg.probability.max() <= 1.0
+    assert seg.probability.min() >= 0.0 and seg.probability.max() <= 1.0
     assert np.array_equal(seg.mask, seg.probability >= seg.threshold)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from monoscan.datasets.h3ds import read_landmarks
 from monoscan.core.errors import InputError
+from monoscan.datasets.h3ds import read_landmarks
 from monoscan.face.camera import estimate_camera
 from monoscan.face.mesh import build_face_mesh
 from monoscan.head.assemble import HeadMesh, assemble_head, face_fidelity

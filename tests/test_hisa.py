@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
+from monoscan.core.errors import FormatError, InputError
 from monoscan.datasets.hisa import (
     HisaSample,
     list_samples,
@@ -22,7 +23,6 @@ from monoscan.datasets.hisa import (
     write_sample,
     write_split,
 )
-from monoscan.core.errors import FormatError, InputError
 from monoscan.io.maps import decode_strand_map
 
 SVG = """<?xml version="1.0"?>
@@ -195,9 +195,8 @@ def test_eval_hair_cli(tmp_path, capsys):
     d, hair, body = decode_strand_map(s.strand_map)
     d2 = d.copy()
     d2[:, :32] *= -1
-    from monoscan.io.maps import encode_strand_map
     from monoscan.io.images import save_png
-    from monoscan.io.maps import save_npy
+    from monoscan.io.maps import encode_strand_map, save_npy
 
     save_png(pred / "s1" / "strand_map.png", encode_strand_map(d2, hair, body))
     save_png(pred / "s1" / "hair_mask.png", hair.astype(np.uint8) * 255)

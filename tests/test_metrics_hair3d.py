@@ -12,10 +12,18 @@ import pytest
 
 from monoscan.core.errors import FormatError, InputError
 from monoscan.core.strands import Strands
+from monoscan.core.volumes import VoxelGrid
 from monoscan.io.strands import read_strands, write_strands
 from monoscan.io.volumes import NEURALHDHAIR_GRID, read_neuralhdhair_orientation
-from monoscan.core.volumes import VoxelGrid
-from monoscan.metrics.hair3d import evaluate_strands, occupancy_metrics, orientation_error, point_match, shared_grid, strand_point_metrics, voxelize
+from monoscan.metrics.hair3d import (
+    evaluate_strands,
+    occupancy_metrics,
+    orientation_error,
+    point_match,
+    shared_grid,
+    strand_point_metrics,
+    voxelize,
+)
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 HAROLONGO = DATA / "hair3d" / "digital_salon_harolongo" / "harolongo.data"

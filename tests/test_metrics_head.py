@@ -150,8 +150,8 @@ def test_bad_meshes(head):
 
 
 def test_dataset_bad_files(tmp_path):
-    from monoscan.datasets.h3ds import H3DS
     from monoscan.core.errors import FormatError
+    from monoscan.datasets.h3ds import H3DS
     from monoscan.evaluation.h3ds import evaluate_dataset
 
     facts = fx.write_dataset(tmp_path / "ds", ("scene_a",), subdivisions=3, views=1)

@@ -69,13 +69,13 @@ def test_read_h3ds_cameras(tmp_path):
 
 def test_three_scan_views_no_worse_than_one():
     import monoscan
-    from monoscan.pipeline.views import reconstruct_views
-    from monoscan.evaluation.head_scan import load_head_scan, render_scan, score_reconstruction
+    from monoscan.evaluation.head_scan import load_head_scan, render_head_scan, score_reconstruction
     from monoscan.pipeline import Options
+    from monoscan.pipeline.views import reconstruct_views
 
     scan = load_head_scan(shared("head_scan"))
     options = Options(hair=False, person=False, strands=0)
-    images = [render_scan(scan, yaw, "studio").image for yaw in (-30.0, 0.0, 30.0)]
+    images = [render_head_scan(scan, yaw, "studio").image for yaw in (-30.0, 0.0, 30.0)]
     one = score_reconstruction(scan, monoscan.reconstruct(images[1], options), surface=False)
     three_recon = reconstruct_views(images, options)
     three = score_reconstruction(scan, three_recon, surface=False)

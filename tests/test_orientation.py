@@ -65,7 +65,7 @@ def test_mask_zero_outside_and_confidence_range():
     mask[20:70, 30:60] = True
     orient, conf = hair_orientation(img, mask)
     assert (orient[~mask] == 0).all() and (conf[~mask] == 0).all()
-    assert 0.0 <= conf.min() and conf.max() <= 1.0
+    assert conf.min() >= 0.0 and conf.max() <= 1.0
     assert np.median(undirected_deg(orient[mask], np.pi / 2)) < 1.0
 
 

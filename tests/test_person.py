@@ -36,7 +36,7 @@ def test_person_probability_matches_ground_truth_silhouette(model, floor):
     rgb, gt = _ryota()
     prob = segment_person(rgb, model_selection=model)
     assert prob.shape == gt.shape and prob.dtype == np.float32
-    assert 0.0 <= prob.min() and prob.max() <= 1.0
+    assert prob.min() >= 0.0 and prob.max() <= 1.0
     # Measured 0.832 (model 1) and 0.774 (model 0): the selfie model is made for close-ups.
     assert _iou(prob > 0.5, gt) > floor
     # Background corners are background.

@@ -179,7 +179,7 @@ def test_hair_is_segmented_on_the_photo_part_of_the_crop():
     photo = shared("portraits", "deca__exp_5.jpg")
     recon = monoscan.reconstruct(photo, Options(head=False, strands=0))
     x0, y0, x1, y1 = recon.crop.photo_window
-    assert 0 < x0 and 0 < y0 and x1 < 512 and y1 < 512
+    assert x0 > 0 and y0 > 0 and x1 < 512 and y1 < 512
     outside = np.ones((512, 512), bool)
     outside[y0:y1, x0:x1] = False
     assert recon.hair.hair_probability[outside].max() == 0

@@ -12,7 +12,7 @@ from monoscan.evaluation.head_scan import (
     evaluate_against_scan,
     h3ds_points_from_flame51,
     load_head_scan,
-    render_scan,
+    render_head_scan,
     scan_summary,
 )
 
@@ -57,7 +57,7 @@ def frontal(scan):
     import monoscan
     from monoscan.pipeline import Options
 
-    r = render_scan(scan, 0.0, "studio")
+    r = render_head_scan(scan, 0.0, "studio")
     return monoscan.reconstruct(r.image, Options(hair=False, person=False, strands=0))
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from monoscan.core.errors import InputError
-from monoscan.io.maps import decode_strand_map, encode_strand_map
 from monoscan.hair.strand_map import direction_vis, map_to_photo, orientation_vis
+from monoscan.io.maps import decode_strand_map, encode_strand_map
 
 
 def test_encoding_exact_values():

@@ -12,13 +12,13 @@ import pytest
 from scipy.stats import spearmanr
 
 from monoscan.core.errors import FormatError, InputError
-from monoscan.io.maps import decode_strand_map
 from monoscan.io.images import load_image
+from monoscan.io.maps import decode_strand_map
 from monoscan.io.meshes import load_mesh
 from monoscan.io.strands import read_strands
+from monoscan.render.scene import View
 from monoscan.synth.generate import FACE_SPHERE_MM, SCENE_FILES, generate_scene, write_scene
 from monoscan.synth.hairstyles import HairParams, grow_hair
-from monoscan.render.scene import View
 from monoscan.synth.scene import SceneParams, random_scene
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -13,8 +13,8 @@ import importlib
 import logging
 import sys
 
-from monoscan.core.version import __version__
 from monoscan.core.errors import MonoscanError
+from monoscan.core.version import __version__
 
 # Order is the order in ``monoscan --help``.
 COMMAND_MODULES = (

@@ -34,8 +34,8 @@ def register(sub, common) -> None:
 
 
 def run(args) -> int:
-    from monoscan.io.atomic import write_text
     from monoscan.evaluation.synthetic import format_table, run_bench
+    from monoscan.io.atomic import write_text
     from monoscan.pipeline import Options, reconstruct
 
     if args.synthetic < 0:

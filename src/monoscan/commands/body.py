@@ -32,8 +32,8 @@ def register(subparsers, common) -> None:
 
 
 def run(args) -> int:
-    from monoscan.pipeline.body import run_body
     from monoscan.body.reconstruct import BodyOptions
+    from monoscan.pipeline.body import run_body
 
     if args.max_size < 64:
         raise MonoscanError(f"--max-size {args.max_size} is too small (at least 64)")

@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_same_person(args: argparse.Namespace, options) -> int:
-    from monoscan.pipeline.views import reconstruct_views
     from monoscan.pipeline import write_outputs
+    from monoscan.pipeline.views import reconstruct_views
 
     images = [str(p) for p in args.images]
 

@@ -18,7 +18,6 @@ package, and without any config the scenes are discovered from the folders.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import tomllib

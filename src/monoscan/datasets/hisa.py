@@ -41,9 +41,8 @@ import cv2
 import numpy as np
 
 from monoscan.core.errors import FormatError, InputError
-from monoscan.io.maps import decode_strand_map, encode_strand_map
 from monoscan.io.atomic import atomic_path, write_text
-from monoscan.io.maps import save_npy
+from monoscan.io.maps import decode_strand_map, encode_strand_map, save_npy
 
 __all__ = [
     "HisaSample",

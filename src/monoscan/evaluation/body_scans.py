@@ -40,8 +40,8 @@ from monoscan.render.raster import rasterize
 
 __all__ = [
     "SCAN_SUFFIXES",
-    "ScanRender",
-    "render_scan",
+    "ScanMaps",
+    "render_scan_maps",
     "render_scan_folder",
     "save_scan_render",
 ]
@@ -50,7 +50,7 @@ SCAN_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".off", ".stl")
 
 
 @dataclass(frozen=True)
-class ScanRender:
+class ScanMaps:
     """Front and back maps of one scan (see the module docstring for conventions)."""
 
     front_color: np.ndarray
@@ -98,12 +98,12 @@ def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return None
 
 
-def render_scan(
+def render_scan_maps(
     mesh: trimesh.Trimesh,
     size: int = 512,
     margin: float = 0.05,
     keypoints: tuple[list[str], np.ndarray] | None = None,
-) -> ScanRender:
+) -> ScanMaps:
     """Render a scan's front and back maps with an orthographic camera.
 
     Parameters
@@ -119,7 +119,7 @@ def render_scan(
 
     Returns
     -------
-    ScanRender
+    ScanMaps
     """
     if len(mesh.faces) == 0:
         raise InputError("scan has no triangles")
@@ -158,7 +158,7 @@ def render_scan(
         kp_px = np.column_stack([(pts[:, 0] - centre[0]) * ppu + size / 2,
                                  -(pts[:, 1] - centre[1]) * ppu + size / 2, pts[:, 2]])
         names, source = tuple(names), "scan keypoints file"
-    return ScanRender(
+    return ScanMaps(
         front_color=maps["front"][0], back_color=maps["back"][0],
         front_depth=maps["front"][1], back_depth=maps["back"][1],
         front_normal=maps["front"][2], back_normal=maps["back"][2],
@@ -167,7 +167,7 @@ def render_scan(
     )
 
 
-def _detect_keypoints(render: ScanRender) -> ScanRender:
+def _detect_keypoints(render: ScanMaps) -> ScanMaps:
     from dataclasses import replace
 
     from monoscan.perception.pose import LANDMARK_NAMES, detect_pose
@@ -193,8 +193,8 @@ def _read_keypoints(path: Path) -> tuple[list[str], np.ndarray]:
     return names, pts
 
 
-def save_scan_render(render: ScanRender, out_dir: str | os.PathLike) -> list[Path]:
-    """Write a :class:`ScanRender` in the layout of the module docstring."""
+def save_scan_render(render: ScanMaps, out_dir: str | os.PathLike) -> list[Path]:
+    """Write a :class:`ScanMaps` in the layout of the module docstring."""
     from monoscan.body.depth import encode_normals
     from monoscan.io.atomic import write_text
     from monoscan.io.images import save_png
@@ -230,9 +230,9 @@ def render_scan_folder(scans_dir: str | os.PathLike, out_dir: str | os.PathLike,
 
     Returns the index written to ``out_dir/index.json``: rendered stems and failures.
     """
+    from monoscan.core.progress import progress
     from monoscan.io.atomic import write_text
     from monoscan.io.meshes import load_mesh
-    from monoscan.core.progress import progress
 
     src = Path(scans_dir)
     if not src.is_dir():
@@ -246,7 +246,7 @@ def render_scan_folder(scans_dir: str | os.PathLike, out_dir: str | os.PathLike,
             mesh = load_mesh(path)
             kp_file = path.with_name(f"{path.stem}_keypoints.json")
             kps = _read_keypoints(kp_file) if kp_file.exists() else None
-            render = render_scan(mesh, size=size, keypoints=kps)
+            render = render_scan_maps(mesh, size=size, keypoints=kps)
             if kps is None and detect:
                 render = _detect_keypoints(render)
             save_scan_render(render, Path(out_dir) / path.stem)

@@ -183,9 +183,9 @@ def evaluate_dataset(
     dict ``{scene: {views: {region: summary}}}`` (JSON-ready), scenes without predictions
     left out. The ground truth of a scene is loaded once for all its view subsets.
     """
+    from monoscan.core.progress import progress
     from monoscan.datasets.h3ds import find_predictions, read_landmarks
     from monoscan.io.meshes import load_mesh, save_mesh
-    from monoscan.core.progress import progress
 
     if pred_unit != "auto" and pred_unit not in UNIT_TO_MM:
         raise InputError(f"unknown unit {pred_unit!r}; use auto or one of {sorted(UNIT_TO_MM)}")

@@ -15,7 +15,7 @@ left eye 26-31, outer lips 32-43, inner lips 44-51, numbered from 1 as in
   ``face`` (the ICP region of the full-head number) the vertices within 100 mm of the nose tip
   and at most 75 mm behind it.
 
-The scan has no texture, so :func:`render_scan` paints a plausible albedo (skin, eyes with an
+The scan has no texture, so :func:`render_head_scan` paints a plausible albedo (skin, eyes with an
 11.7 mm iris, brows, lips) from the landmarks onto a frontal map and renders it shaded with the
 CPU renderer (:mod:`monoscan.render.scene`) under a named lighting set-up (:data:`LIGHTINGS`)
 and yaw. :func:`evaluate_against_scan` then runs the H3DS protocol
@@ -43,11 +43,11 @@ __all__ = [
     "FLAME51_FOR_H3DS",
     "LIGHTINGS",
     "HeadScan",
-    "ScanRender",
+    "HeadScanRender",
     "evaluate_against_scan",
     "h3ds_points_from_flame51",
     "load_head_scan",
-    "render_scan",
+    "render_head_scan",
     "scan_summary",
     "score_reconstruction",
 ]
@@ -327,7 +327,7 @@ def _albedo_at(points: np.ndarray, albedo_map: np.ndarray, front_z: float) -> np
 
 
 @dataclass(frozen=True)
-class ScanRender:
+class HeadScanRender:
     """One render of the scan.
 
     Attributes
@@ -348,9 +348,9 @@ class ScanRender:
     rotation: np.ndarray
 
 
-def render_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
+def render_head_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
                 size: int = 640, focal_35mm: float = 50.0, fill: float = 0.78,
-                background_seed: int | None = 0) -> ScanRender:
+                background_seed: int | None = 0) -> HeadScanRender:
     """Render the painted scan with a perspective camera.
 
     Parameters
@@ -371,7 +371,7 @@ def render_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
 
     Returns
     -------
-    ScanRender
+    HeadScanRender
     """
     from monoscan.render.scene import Light, MeshLayer, View, background_image, render
 
@@ -396,7 +396,7 @@ def render_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
     if background_seed is not None:
         bg = background_image((size, size), np.random.default_rng(background_seed))
     r = render(view, [layer], None, lights=lights, ambient=ambient, background=bg)
-    return ScanRender(image=r.image, view=view, yaw_deg=float(yaw_deg), lighting=lighting,
+    return HeadScanRender(image=r.image, view=view, yaw_deg=float(yaw_deg), lighting=lighting,
                       rotation=rot)
 
 

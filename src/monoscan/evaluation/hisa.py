@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monoscan.datasets.hisa import SUBDIRS, load_npy, read_png, read_relative_depth
 from monoscan.core.errors import InputError
+from monoscan.datasets.hisa import SUBDIRS, load_npy, read_png, read_relative_depth
 from monoscan.io.maps import decode_strand_map
 from monoscan.metrics.hair2d import hair_rida, hair_sale, mask_iou, orientation_error
 

@@ -34,7 +34,6 @@ could be computed. With photos (:func:`photo_checks`) it adds truth-free checks 
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
@@ -410,9 +409,9 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
     face-skin region of the pipeline's own parsing (a self-consistency check).
     """
     from monoscan.core.errors import InputError
+    from monoscan.core.progress import progress
     from monoscan.io.images import SUPPORTED_SUFFIXES
     from monoscan.metrics.hair2d import mask_iou
-    from monoscan.core.progress import progress
     from monoscan.render.raster import rasterize
 
     root = Path(photos_dir)

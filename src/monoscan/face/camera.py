@@ -13,10 +13,9 @@ The axes are the camera's (not the head's): a turned head stays turned in the wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from monoscan.core.camera import IRIS_DIAMETER_M, FACE_WIDTH_M, Camera
+
+from monoscan.core.camera import FACE_WIDTH_M, IRIS_DIAMETER_M, Camera
 
 __all__ = ["estimate_camera"]
 

@@ -28,8 +28,8 @@ from dataclasses import replace
 import numpy as np
 
 from monoscan.core.errors import InputError
-from monoscan.core.meshes import FaceMesh
 from monoscan.core.geometry import vertex_normals
+from monoscan.core.meshes import FaceMesh
 
 __all__ = ["add_face_detail", "detail_displacement", "metres_per_texel"]
 

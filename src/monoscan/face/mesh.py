@@ -8,13 +8,11 @@ texture image.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from monoscan.core.camera import Camera
+from monoscan.core.meshes import FaceMesh
 from monoscan.face.topology import N_MESH_VERTICES, mesh_triangles
-from monoscan.core.meshes import FaceMesh, textured_trimesh
 
 __all__ = ["build_face_mesh", "retexture_face_mesh"]
 

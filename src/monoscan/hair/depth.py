@@ -51,9 +51,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from monoscan.core.masks import as_mask
 from monoscan.core.errors import InputError
 from monoscan.core.laplacian import grid_laplacian
+from monoscan.core.masks import as_mask
 
 __all__ = ["HairDepth", "hair_depth", "hair_depth_vis", "inflate_silhouette", "normalize_depth"]
 

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from monoscan.core.masks import as_mask
 from monoscan.core.errors import InputError
+from monoscan.core.masks import as_mask
 
 __all__ = ["ScalpPrior", "growth_direction", "growth_prior", "scalp_prior"]
 

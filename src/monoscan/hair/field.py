@@ -34,11 +34,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from monoscan.core.camera import Camera
+from monoscan.core.crop import Crop
 from monoscan.core.errors import InputError
 from monoscan.core.volumes import Occupancy
 from monoscan.hair.volume import hair_columns, sample_crop
-from monoscan.core.camera import Camera
-from monoscan.core.crop import Crop
 
 __all__ = ["lift_directions", "orientation_field", "scalp_prior_field"]
 

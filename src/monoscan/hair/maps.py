@@ -7,14 +7,12 @@ This is the 2D hair stage of the pipeline: it runs the pieces in :mod:`monoscan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from monoscan.core.camera import Camera
-from monoscan.core.meshes import FaceMesh
 from monoscan.core.crop import Crop
 from monoscan.core.hair_maps import HairMaps
+from monoscan.core.meshes import FaceMesh
 
 __all__ = ["face_depth_in_crop", "hairstep_maps"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monoscan.core.masks import as_mask
 from monoscan.core.errors import InputError
+from monoscan.core.masks import as_mask
 
 __all__ = [
     "direction_vis",

@@ -43,16 +43,14 @@ head-and-shoulders crop and runs in well under a second on one core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from monoscan.core.errors import InputError
-from monoscan.core.volumes import Occupancy
 from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
+from monoscan.core.volumes import Occupancy
 
 __all__ = ["column_crop_coords", "hair_occupancy", "head_arrays", "voxelize_mesh"]
 

@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monoscan.core.errors import InputError
 from monoscan.core.camera import Camera
-from monoscan.core.meshes import FaceMesh, textured_trimesh
+from monoscan.core.errors import InputError
 from monoscan.core.geometry import vertex_normals
+from monoscan.core.meshes import FaceMesh, textured_trimesh
 from monoscan.head.fit import FittedHead
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
 from monoscan.render.raster import sample_image

@@ -25,13 +25,12 @@ observes x and y; z is MediaPipe's learned guess. The fusion:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.core.errors import InputError, MonoscanError
+from monoscan.core.errors import InputError
 from monoscan.core.geometry import similarity_transform, vertex_normals
 
 __all__ = [

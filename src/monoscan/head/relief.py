@@ -28,10 +28,10 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
-from monoscan.core.errors import InputError
-from monoscan.core.laplacian import grid_laplacian
 from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
+from monoscan.core.laplacian import grid_laplacian
 
 __all__ = ["EARS", "FACE", "HAIR", "relief_depth", "relief_mesh"]
 

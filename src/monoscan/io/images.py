@@ -12,14 +12,13 @@ import hashlib
 import io
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from monoscan.core.errors import InputError
-from monoscan.io.atomic import write_bytes
 from monoscan.core.photo import Photo
+from monoscan.io.atomic import write_bytes
 
 __all__ = ["MAX_PIXELS", "SUPPORTED_SUFFIXES", "load_image", "save_jpeg", "save_png"]
 

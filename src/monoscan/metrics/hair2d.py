@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.core.masks import as_mask
 from monoscan.core.errors import InputError
+from monoscan.core.masks import as_mask
 
 __all__ = [
     "HairRida",

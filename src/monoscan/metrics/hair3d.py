@@ -28,15 +28,12 @@ NeuralHDHair's 3D orientation volume (``Ori_gt.mat``) is read by
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from monoscan.core.errors import FormatError, InputError
+from monoscan.core.errors import InputError
 from monoscan.core.strands import Strands
 from monoscan.core.volumes import OrientationVolume, VoxelGrid
 

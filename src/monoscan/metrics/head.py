@@ -26,23 +26,17 @@ Units: millimetres throughout (H3DS scans are in mm; convert predictions before 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-import os
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import trimesh
 
 from monoscan.core.errors import InputError
-from monoscan.metrics.alignment import NearestTracker, icp, procrustes
 from monoscan.core.geometry import apply_transform
+from monoscan.metrics.alignment import NearestTracker, icp, procrustes
 from monoscan.metrics.nn import PointTree
 from monoscan.metrics.surface import fscore, nearest_vertex_distances, point_to_surface
 

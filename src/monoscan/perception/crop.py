@@ -12,9 +12,8 @@ photo and crop is kept exactly so every map made on the crop can be put back on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
 from monoscan.core.crop import Crop
 
 __all__ = ["CROP_SIZE", "hairstep_crop"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.core.errors import InputError, NoFaceError
-from monoscan.core.quiet import native_stderr_silenced
+from monoscan.core.errors import NoFaceError
 from monoscan.core.photo import check_rgb
+from monoscan.core.quiet import native_stderr_silenced
 
 __all__ = [
     "MIN_FACE_PX",

@@ -25,8 +25,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from monoscan.core.masks import as_mask, convex_hull_mask
 from monoscan.core.errors import InputError
+from monoscan.core.masks import as_mask, convex_hull_mask
 
 __all__ = [
     "BACKGROUND",

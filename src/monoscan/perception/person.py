@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from monoscan.core.errors import InputError
 from monoscan.core.photo import check_rgb
 
 __all__ = ["GENERAL", "LANDSCAPE", "segment_person"]

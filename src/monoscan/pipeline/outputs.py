@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.core.photo import Photo
 from monoscan.core.version import __version__
 from monoscan.io import results
-from monoscan.core.photo import Photo
 from monoscan.io.results import MESH_FORMATS, SCHEMA_VERSION, STRAND_FILES, mesh_name
 from monoscan.pipeline.options import Options
 from monoscan.pipeline.photo import Reconstruction, timed

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from monoscan.core.errors import InputError
 from monoscan.core.camera import Camera
-from monoscan.face.camera import estimate_camera
-from monoscan.core.meshes import FaceMesh
-from monoscan.face.mesh import build_face_mesh
-from monoscan.core.photo import Photo
-from monoscan.io.images import load_image
 from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
+from monoscan.core.meshes import FaceMesh
+from monoscan.core.photo import Photo
+from monoscan.face.camera import estimate_camera
+from monoscan.face.mesh import build_face_mesh
+from monoscan.io.images import load_image
 from monoscan.perception.crop import hairstep_crop
 from monoscan.perception.face import FaceLandmarks, detect_face_landmarks
 from monoscan.pipeline.options import Options

@@ -22,6 +22,7 @@ import numpy as np
 
 from monoscan.core.strands import Strands
 from monoscan.head.model import HeadShape
+from monoscan.render.scene import Light, MeshLayer, StrandLayer, View, background_image, render
 from monoscan.synth import person
 from monoscan.synth.hairstyles import (
     HairParams,
@@ -31,7 +32,6 @@ from monoscan.synth.hairstyles import (
     usc_guide_dir,
     usc_style,
 )
-from monoscan.render.scene import Light, MeshLayer, StrandLayer, View, background_image, render
 from monoscan.synth.scene import N_HEAD_VARIANTS, SceneParams, random_scene
 
 __all__ = [
