@@ -19,6 +19,7 @@ def peak_rss_mb() -> float:
 
 def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
     """Print a Markdown table (floats with 3 significant decimals)."""
+
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -33,6 +34,10 @@ def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
 def run_isolated(script: str, *args: str) -> dict:
     """Run ``script --_one ARGS`` in a fresh interpreter (so peak memory is its own) and return
     the JSON object it prints on its last line."""
-    out = subprocess.run([sys.executable, script, "--_one", *map(str, args)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, script, "--_one", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])

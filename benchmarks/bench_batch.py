@@ -39,20 +39,50 @@ def main() -> None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         for engine, workers in configs:
             out = Path(tmp) / f"{engine}{workers}"
-            report = run_batch(args.photos, out, workers=workers, engine=engine, quiet=True,
-                               report=not args.no_report)
+            report = run_batch(
+                args.photos,
+                out,
+                workers=workers,
+                engine=engine,
+                quiet=True,
+                report=not args.no_report,
+            )
             done = report.counts["done"]
             rate = done / report.wall_s * 60
             base.setdefault(engine, rate / workers if workers == 1 else None)
             eff = rate / (workers * base[engine]) if base.get(engine) else float("nan")
             rss = report.peak_rss_mb
             per_photo = sorted(i.seconds for i in report.items if i.status == "done")
-            rows.append([engine, workers, done, report.counts["failed"], report.wall_s, rate,
-                         eff, per_photo[len(per_photo) // 2] if per_photo else float("nan"),
-                         max(rss.values()) if rss else float("nan"), len(rss)])
+            rows.append(
+                [
+                    engine,
+                    workers,
+                    done,
+                    report.counts["failed"],
+                    report.wall_s,
+                    rate,
+                    eff,
+                    per_photo[len(per_photo) // 2] if per_photo else float("nan"),
+                    max(rss.values()) if rss else float("nan"),
+                    len(rss),
+                ]
+            )
     print(f"{n_photos} photos from {args.photos}, {os.cpu_count()} CPUs\n")
-    print_table(["engine", "workers", "done", "failed", "wall s", "photos/min", "efficiency",
-                 "median s/photo", "peak RSS/worker MiB", "worker processes"], rows)
+    print_table(
+        [
+            "engine",
+            "workers",
+            "done",
+            "failed",
+            "wall s",
+            "photos/min",
+            "efficiency",
+            "median s/photo",
+            "peak RSS/worker MiB",
+            "worker processes",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -83,8 +83,9 @@ def main() -> None:
         return
     if not FULLBODY.is_dir():
         sys.exit(f"{FULLBODY} not found")
-    photos = args.photos or sorted(p.name for p in FULLBODY.iterdir()
-                                   if p.suffix in (".jpg", ".png") and "_mask" not in p.name)
+    photos = args.photos or sorted(
+        p.name for p in FULLBODY.iterdir() if p.suffix in (".jpg", ".png") and "_mask" not in p.name
+    )
     jobs = [(FULLBODY / p, 0) for p in photos]
     jobs += [(FULLBODY / "2k2k__DSC02780.jpg", s) for s in args.sizes]
     rows = []

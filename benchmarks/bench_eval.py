@@ -77,7 +77,8 @@ def _write_scene(root: Path, n: int, views: int) -> dict:
         pred, _m = fx.misaligned_prediction(gt, seed=k, noise_mm=0.3)
         fx.write_obj(root / "preds" / v / "scene.obj", pred)
         (root / "preds" / v / "scene_landmarks.txt").write_text(
-            "".join(f"{n} {i}\n" for n, i in lms.items()))
+            "".join(f"{n} {i}\n" for n, i in lms.items())
+        )
     return lms
 
 
@@ -142,50 +143,76 @@ def main(argv=None) -> int:
         def load_ours():
             gt = load_mesh(scene / "full_head.obj")
             gt_l = read_landmarks(scene / "landmarks.txt")
-            regs = {r: read_region(scene / "regions" / f"{r}.txt")
-                    for r in ("face", "face_sphere")}
+            regs = {r: read_region(scene / "regions" / f"{r}.txt") for r in ("face", "face_sphere")}
             return gt, gt_l, regs, load_mesh(pred_path)
 
         def ours_eval(loaded, surface):
             gt, gt_l, regs, pred = loaded
             ev = evaluate_scene(gt, gt_l, regs, pred, lms, surface=surface, workers=args.workers)
-            return {k: (float(v.gt_to_pred.mean()), float(v.pred_to_gt.mean()))
-                    for k, v in ev.regions.items()}
+            return {
+                k: (float(v.gt_to_pred.mean()), float(v.pred_to_gt.mean()))
+                for k, v in ev.regions.items()
+            }
 
         pred_ref = MeshRef().load(str(pred_path))
         loaded = load_ours()
         ref_w, ref_c, r_ref = _best(lambda: ref_eval(pred_ref), args.repeat)
         w, c, r = _best(lambda: ours_eval(loaded, False), args.repeat)
         pair = f"{args.vertices // 1000}k pair"
-        rows.append(_row(f"{pair}: evaluate_scene", (ref_w, ref_c), (w, c),
-                         _rel_diff({0: r_ref}, {0: r})))
-        ref_w2, ref_c2, r_ref = _best(lambda: ref_eval(MeshRef().load(str(pred_path))),
-                                      args.repeat)
+        rows.append(
+            _row(f"{pair}: evaluate_scene", (ref_w, ref_c), (w, c), _rel_diff({0: r_ref}, {0: r}))
+        )
+        ref_w2, ref_c2, r_ref = _best(lambda: ref_eval(MeshRef().load(str(pred_path))), args.repeat)
         w, c, r = _best(lambda: ours_eval(load_ours(), False), args.repeat)
-        rows.append(_row(f"{pair}: end to end", (ref_w2, ref_c2), (w, c),
-                         _rel_diff({0: r_ref}, {0: r})))
+        rows.append(
+            _row(f"{pair}: end to end", (ref_w2, ref_c2), (w, c), _rel_diff({0: r_ref}, {0: r}))
+        )
         w, c, r = _best(lambda: ours_eval(loaded, True), args.repeat)
-        rows.append(_row(f"{pair}: + surface", (ref_w, ref_c), (w, c),
-                         _rel_diff({0: r_ref}, {0: r})))
+        rows.append(
+            _row(f"{pair}: + surface", (ref_w, ref_c), (w, c), _rel_diff({0: r_ref}, {0: r}))
+        )
         if args.views:
             rows.append(_sweep(args, root, ref_eval, MeshRef, H3DS, evaluate_dataset))
 
-    print(f"H3DS evaluation, {args.vertices} GT and predicted vertices, best of {args.repeat}, "
-          f"monoscan workers={args.workers}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print_table(["case", "reference s", "monoscan s", "ratio", "ref cpu s", "monoscan cpu s",
-                 "cpu ratio", "rel diff"], rows)
+    print(
+        f"H3DS evaluation, {args.vertices} GT and predicted vertices, best of {args.repeat}, "
+        f"monoscan workers={args.workers}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print_table(
+        [
+            "case",
+            "reference s",
+            "monoscan s",
+            "ratio",
+            "ref cpu s",
+            "monoscan cpu s",
+            "cpu ratio",
+            "rel diff",
+        ],
+        rows,
+    )
     if args.views:
         per_ref, per_ours = rows[-1][1] / args.views, rows[-1][2] / args.views
-        print(f"a v2 sweep (59 scenes x 7 subsets) at this size: reference "
-              f"{59 * 7 * per_ref / 60:.1f} min, monoscan {59 * 7 * per_ours / 60:.1f} min")
+        print(
+            f"a v2 sweep (59 scenes x 7 subsets) at this size: reference "
+            f"{59 * 7 * per_ref / 60:.1f} min, monoscan {59 * 7 * per_ours / 60:.1f} min"
+        )
     return 0
 
 
 def _row(case: str, ref: tuple, ours: tuple, rel: float) -> list:
     """Table row from (wall s, CPU s) of the reference and of monoscan."""
-    return [case, ref[0], ours[0], f"{ref[0] / ours[0]:.1f}x", ref[1], ours[1],
-            f"{ref[1] / ours[1]:.1f}x", f"{rel:.1e}"]
+    return [
+        case,
+        ref[0],
+        ours[0],
+        f"{ref[0] / ours[0]:.1f}x",
+        ref[1],
+        ours[1],
+        f"{ref[1] / ours[1]:.1f}x",
+        f"{rel:.1e}",
+    ]
 
 
 def _sweep(args, root, ref_eval, MeshRef, H3DS, evaluate_dataset) -> list:
@@ -198,15 +225,19 @@ def _sweep(args, root, ref_eval, MeshRef, H3DS, evaluate_dataset) -> list:
     def run_ours():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = evaluate_dataset(H3DS(root, root / "config.toml"), preds, surface=False,
-                                   quiet=True)
-        return {v: {k: (s["gt_to_pred_mm"], s["pred_to_gt_mm"])
-                    for k, s in res["scene"][v].items()} for v in views}
+            res = evaluate_dataset(
+                H3DS(root, root / "config.toml"), preds, surface=False, quiet=True
+            )
+        return {
+            v: {k: (s["gt_to_pred_mm"], s["pred_to_gt_mm"]) for k, s in res["scene"][v].items()}
+            for v in views
+        }
 
     ref_w, ref_c, r_ref = _best(run_ref, max(1, args.repeat // 2))
     w, c, r = _best(run_ours, max(1, args.repeat // 2))
-    return _row(f"sweep: 1 scene x {len(views)} subsets", (ref_w, ref_c), (w, c),
-                _rel_diff(r_ref, r))
+    return _row(
+        f"sweep: 1 scene x {len(views)} subsets", (ref_w, ref_c), (w, c), _rel_diff(r_ref, r)
+    )
 
 
 if __name__ == "__main__":

@@ -37,14 +37,14 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     size = int(args.member_kb * 1000)
     files = {
-        f"scene/image/img_{i:04d}.jpg": rng.integers(0, 256, size + int(rng.integers(0, size // 4)),
-                                                     dtype=np.uint8).tobytes()
+        f"scene/image/img_{i:04d}.jpg": rng.integers(
+            0, 256, size + int(rng.integers(0, size // 4)), dtype=np.uint8
+        ).tobytes()
         for i in range(args.members)
     }
     n_lines = int(args.mesh_mb * 1e6 / 30)
     v = rng.normal(size=(n_lines, 3)) * 100
-    files["scene/full_head.obj"] = "".join(
-        f"v {a:.6f} {b:.6f} {c:.6f}\n" for a, b, c in v).encode()
+    files["scene/full_head.obj"] = "".join(f"v {a:.6f} {b:.6f} {c:.6f}\n" for a, b, c in v).encode()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         write_zipcrypto(tmp / "h3ds.zip", files, "token")
@@ -54,12 +54,15 @@ def main(argv=None) -> int:
             z.extractall(tmp / "zipfile", pwd=b"token")
         t_zf = time.perf_counter() - t0
         rep = extract_zip(tmp / "h3ds.zip", tmp / "monoscan", "token")
-        same = all(filecmp.cmp(tmp / "zipfile" / n, tmp / "monoscan" / n, shallow=False)
-                   for n in files)
+        same = all(
+            filecmp.cmp(tmp / "zipfile" / n, tmp / "monoscan" / n, shallow=False) for n in files
+        )
     print(f"archive: {len(files)} members, {mb:.1f} MB (ZipCrypto, deflate)")
     print(f"zipfile:  {t_zf:.2f} s ({mb / t_zf:.2f} MB/s)")
-    print(f"monoscan: {rep.seconds:.2f} s ({mb / rep.seconds:.2f} MB/s) [{rep.engine}] "
-          f"-> {t_zf / rep.seconds:.1f}x; identical output: {same}")
+    print(
+        f"monoscan: {rep.seconds:.2f} s ({mb / rep.seconds:.2f} MB/s) [{rep.engine}] "
+        f"-> {t_zf / rep.seconds:.1f}x; identical output: {same}"
+    )
     return 0 if same else 1
 
 

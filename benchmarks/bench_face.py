@@ -37,8 +37,10 @@ def main() -> None:
     import monoscan
     from monoscan.pipeline import Options
 
-    photos = sorted((p for p in os.scandir(args.photos) if p.name.lower().endswith(
-        (".jpg", ".jpeg", ".png"))), key=lambda p: p.name)
+    photos = sorted(
+        (p for p in os.scandir(args.photos) if p.name.lower().endswith((".jpg", ".jpeg", ".png"))),
+        key=lambda p: p.name,
+    )
     t = time.perf_counter()
     options = Options(head=False, strands=0)
     monoscan.reconstruct(photos[0].path, options)  # loads every model once
@@ -50,13 +52,22 @@ def main() -> None:
         face_total = sum(tm[s] for s in FACE_STAGES)
         totals.append(face_total)
         mp = recon.photo.width * recon.photo.height / 1e6
-        rows.append([p.name[:34], f"{mp:.2f}"] + [tm[s] * 1000 for s in FACE_STAGES] + [
-            face_total * 1000, tm["person_segmentation"] * 1000, tm["pose"] * 1000])
-    print_table(["photo", "MP"] + [f"{s} ms" for s in FACE_STAGES] + [
-        "face total ms", "person ms", "pose ms"], rows)
+        rows.append(
+            [p.name[:34], f"{mp:.2f}"]
+            + [tm[s] * 1000 for s in FACE_STAGES]
+            + [face_total * 1000, tm["person_segmentation"] * 1000, tm["pose"] * 1000]
+        )
+    print_table(
+        ["photo", "MP"]
+        + [f"{s} ms" for s in FACE_STAGES]
+        + ["face total ms", "person ms", "pose ms"],
+        rows,
+    )
     totals.sort()
-    print(f"\nface pipeline per photo: median {totals[len(totals) // 2] * 1000:.0f} ms, "
-          f"max {totals[-1] * 1000:.0f} ms (target <= 300 ms per ~1 MP photo)")
+    print(
+        f"\nface pipeline per photo: median {totals[len(totals) // 2] * 1000:.0f} ms, "
+        f"max {totals[-1] * 1000:.0f} ms (target <= 300 ms per ~1 MP photo)"
+    )
     print(f"first photo incl. model loading: {warmup_s:.2f} s")
     print(f"import monoscan (fresh interpreter): {import_s:.2f} s (target <= 1 s)")
     print(f"peak RSS: {peak_rss_mb():.0f} MiB (target <= 1024 MiB)")

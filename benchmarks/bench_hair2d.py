@@ -95,28 +95,42 @@ def main() -> None:
             args.repeat,
         )
         wall_depth = measure.last_wall
-        rows.append({
-            "image": Path(f).stem.replace("hairstep__", ""), "hair_px": int(hair.sum()),
-            "depth_face_wall_s": wall_depth,
-            "orientation_s": t_or, "direction_s": t_dir, "encode_s": t_enc,
-            "depth_noface_s": t_d0, "depth_face_s": t_d1,
-            "orientation_MiB": m_or, "direction_MiB": m_dir, "encode_MiB": m_enc,
-            "depth_noface_MiB": m_d0, "depth_face_MiB": m_d1,
-        })
+        rows.append(
+            {
+                "image": Path(f).stem.replace("hairstep__", ""),
+                "hair_px": int(hair.sum()),
+                "depth_face_wall_s": wall_depth,
+                "orientation_s": t_or,
+                "direction_s": t_dir,
+                "encode_s": t_enc,
+                "depth_noface_s": t_d0,
+                "depth_face_s": t_d1,
+                "orientation_MiB": m_or,
+                "direction_MiB": m_dir,
+                "encode_MiB": m_enc,
+                "depth_noface_MiB": m_d0,
+                "depth_face_MiB": m_d1,
+            }
+        )
         r = rows[-1]
-        print(f"{r['image'][:28]:<28} hair {r['hair_px']:>6} px  CPU: orient {t_or:.3f}s "
-              f"dir {t_dir:.3f}s enc {t_enc:.3f}s depth {t_d0:.3f}/{t_d1:.3f}s  peak MiB "
-              f"{m_or:.0f}/{m_dir:.0f}/{m_d0:.0f}/{m_d1:.0f}", flush=True)
+        print(
+            f"{r['image'][:28]:<28} hair {r['hair_px']:>6} px  CPU: orient {t_or:.3f}s "
+            f"dir {t_dir:.3f}s enc {t_enc:.3f}s depth {t_d0:.3f}/{t_d1:.3f}s  peak MiB "
+            f"{m_or:.0f}/{m_dir:.0f}/{m_d0:.0f}/{m_d1:.0f}",
+            flush=True,
+        )
     keys = [k for k in rows[0] if k.endswith(("_s", "_MiB")) and "wall" not in k]
     med = {k: statistics.median(r[k] for r in rows) for k in keys}
-    print("median over", len(rows), "images:",
-          ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
+    print("median over", len(rows), "images:", ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
     strand = med["orientation_s"] + med["direction_s"] + med["encode_s"]
-    print(f"strand map total (orientation + direction + encode): {strand:.3f} CPU s "
-          f"(target <= 0.5 s on one core); times are CPU seconds, best of --repeat")
+    print(
+        f"strand map total (orientation + direction + encode): {strand:.3f} CPU s "
+        f"(target <= 0.5 s on one core); times are CPU seconds, best of --repeat"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"threads": args.threads, "rows": rows,
-                                         "median": med}, indent=2))
+        args.json.write_text(
+            json.dumps({"threads": args.threads, "rows": rows, "median": med}, indent=2)
+        )
 
 
 if __name__ == "__main__":

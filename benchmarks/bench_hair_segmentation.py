@@ -97,6 +97,7 @@ def main(argv=None) -> int:
         except MonoscanError:
             return np.zeros(rgb.shape[:2], bool)
         return r.crop.warp_to_photo(r.hair.hair_mask.astype(np.uint8), nearest=True) > 0
+
     rows = []
     per_type: dict[str, list[float]] = {t: [] for t in HAIR_TYPES}
     for name, pairs in sets.items():
@@ -121,19 +122,31 @@ def main(argv=None) -> int:
                 union[mode] += int(np.logical_or(pred, truth).sum())
             if name == "figaro_val":
                 per_type[HAIR_TYPES[min((_frame(img.stem) - 1) // 150, 6)]].append(
-                    ious["network"][-1])
-        rows.append((f"{name} ({gated} gated)", len(pairs),
-                     *[(float(np.mean(ious[m])), inter[m] / max(union[m], 1)) if ious[m]
-                       else (float("nan"), float("nan")) for m in modes]))
+                    ious["network"][-1]
+                )
+        rows.append(
+            (
+                f"{name} ({gated} gated)",
+                len(pairs),
+                *[
+                    (float(np.mean(ious[m])), inter[m] / max(union[m], 1))
+                    if ious[m]
+                    else (float("nan"), float("nan"))
+                    for m in modes
+                ],
+            )
+        )
     nan = (float("nan"), float("nan"))
     for t, v in per_type.items():
         if v:
             rows.append((f"  figaro {t}", len(v), (float(np.mean(v)), float("nan")), nan, nan))
 
-    rgb512 = cv2.resize(cv2.cvtColor(cv2.imread(str(sets["celeb_val"][0][0])), cv2.COLOR_BGR2RGB),
-                        (512, 512))
+    rgb512 = cv2.resize(
+        cv2.cvtColor(cv2.imread(str(sets["celeb_val"][0][0])), cv2.COLOR_BGR2RGB), (512, 512)
+    )
     times = {}
     for mode in modes[:2]:
+
         def run():
             pm = person_gate_map(rgb512, "auto") if mode != "network" else None
             segment_hair(rgb512, person=pm, threads=args.threads)
@@ -147,8 +160,11 @@ def main(argv=None) -> int:
             times[mode].append((time.perf_counter() - t) * 1000)
 
     meta = model_metadata()
-    print(f"hair segmentation benchmark (input {meta['input_size']} px, threshold "
-          f"{meta['threshold']}, {args.threads} thread(s))")
+    print(
+        f"hair segmentation benchmark (input {meta['input_size']} px, threshold "
+        f"{meta['threshold']}, {args.threads} thread(s))"
+    )
+
     def fmt(v):
         return f"{v:>10.4f}" if not np.isnan(v) else " " * 10
 
@@ -157,10 +173,11 @@ def main(argv=None) -> int:
     for name, n, *cols in rows:
         print(f"{name:<30}{n:>7}" + "".join(fmt(v) for col in cols for v in col))
     for mode, ts in times.items():
-        print(f"ms per 512x512 image, {mode}: median {np.median(ts):.1f}, "
-              f"min {np.min(ts):.1f}, max {np.max(ts):.1f} ({args.repeats} runs)")
-    print(f"peak RSS {_peak_mb():.0f} MB (process start {rss0:.0f} MB, "
-          f"now {_rss_mb():.0f} MB)")
+        print(
+            f"ms per 512x512 image, {mode}: median {np.median(ts):.1f}, "
+            f"min {np.min(ts):.1f}, max {np.max(ts):.1f} ({args.repeats} runs)"
+        )
+    print(f"peak RSS {_peak_mb():.0f} MB (process start {rss0:.0f} MB, now {_rss_mb():.0f} MB)")
     return 0
 
 

@@ -69,8 +69,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/landmarks_aflw2000")
     ap.add_argument("--per-kind", type=int, default=2)
-    ap.add_argument("--no-hair", action="store_true",
-                    help="do not give the hair segmentation to the mask")
+    ap.add_argument(
+        "--no-hair", action="store_true", help="do not give the hair segmentation to the mask"
+    )
     args = ap.parse_args()
     seg = None
     if not args.no_hair:
@@ -88,9 +89,15 @@ def main() -> None:
         clean_mask = res.mask
         camera = estimate_camera(face.points)
         ref_head = fit_head(camera.photo_to_world(face.points))
-        clean_rows.append([clean, nme(res.points, gt), clean_mask.sum() / oval.sum(),
-                           head_drift(ref_head, camera, res.points),
-                           head_drift(ref_head, camera, res.points, res.weights)])
+        clean_rows.append(
+            [
+                clean,
+                nme(res.points, gt),
+                clean_mask.sum() / oval.sum(),
+                head_drift(ref_head, camera, res.points),
+                head_drift(ref_head, camera, res.points, res.weights),
+            ]
+        )
         for k, kind in enumerate(OCCLUDER_KINDS):
             for s in range(args.per_kind):
                 occ, true = paste_occluder(rgb, face.points, kind, seed=1000 * k + s)
@@ -107,31 +114,83 @@ def main() -> None:
                 # face: the second IoU leaves those pixels out.
                 new = res.mask & ~clean_mask
                 iou_new = (new & true).sum() / max((new | (true & ~clean_mask)).sum(), 1)
-                drift = [head_drift(ref_head, camera, seen.points),
-                         head_drift(ref_head, camera, res.points),
-                         head_drift(ref_head, camera, res.points, res.weights)]
-                rows[kind].append([clean, nme(seen.points, gt), nme(res.points, gt),
-                                   nme(oracle, gt), iou, iou_new, *drift])
+                drift = [
+                    head_drift(ref_head, camera, seen.points),
+                    head_drift(ref_head, camera, res.points),
+                    head_drift(ref_head, camera, res.points, res.weights),
+                ]
+                rows[kind].append(
+                    [
+                        clean,
+                        nme(seen.points, gt),
+                        nme(res.points, gt),
+                        nme(oracle, gt),
+                        iou,
+                        iou_new,
+                        *drift,
+                    ]
+                )
     table, head_table = [], []
     for kind in (*OCCLUDER_KINDS, "all"):
         r = np.array([x for v in rows.values() for x in v] if kind == "all" else rows[kind])
-        table.append([kind, len(r), *(np.nanmean(r[:, :4], 0) * 100).tolist(),
-                      *np.nanmean(r[:, 4:6], 0).tolist()])
+        table.append(
+            [
+                kind,
+                len(r),
+                *(np.nanmean(r[:, :4], 0) * 100).tolist(),
+                *np.nanmean(r[:, 4:6], 0).tolist(),
+            ]
+        )
         head_table.append([kind, len(r), *np.nanmean(r[:, 6:], 0).tolist()])
     c = np.array(clean_rows)
-    table.append(["none (clean photo)", len(c), float(c[:, 0].mean() * 100), "-",
-                  float(c[:, 1].mean() * 100), "-", "-", "-"])
-    print(f"{len(files)} photos, {args.per_kind} occluders of each kind per photo, "
-          f"hair segmentation {'off' if args.no_hair else 'on'}; NME in %")
-    print_table(["occluder", "n", "clean", "occluded", "handled", "oracle mask", "mask IoU",
-                 "IoU (new pixels)"], table)
+    table.append(
+        [
+            "none (clean photo)",
+            len(c),
+            float(c[:, 0].mean() * 100),
+            "-",
+            float(c[:, 1].mean() * 100),
+            "-",
+            "-",
+            "-",
+        ]
+    )
+    print(
+        f"{len(files)} photos, {args.per_kind} occluders of each kind per photo, "
+        f"hair segmentation {'off' if args.no_hair else 'on'}; NME in %"
+    )
+    print_table(
+        [
+            "occluder",
+            "n",
+            "clean",
+            "occluded",
+            "handled",
+            "oracle mask",
+            "mask IoU",
+            "IoU (new pixels)",
+        ],
+        table,
+    )
     head_table.append(["none (clean photo)", len(c), 0.0, *c[:, 3:5].mean(0).tolist()])
-    print("\nhead fit drift: mean distance (mm) of the fitted head's anchors and bounding-box "
-          "corners from the fit on the clean photo (same camera)")
-    print_table(["occluder", "n", "occluded", "handled (pipeline)",
-                 "handled, occluded landmarks weight 0.2"], head_table)
-    print(f"clean faces: the mask flags {c[:, 2].mean() * 100:.1f} % of the face on average "
-          f"(max {c[:, 2].max() * 100:.1f} %)")
+    print(
+        "\nhead fit drift: mean distance (mm) of the fitted head's anchors and bounding-box "
+        "corners from the fit on the clean photo (same camera)"
+    )
+    print_table(
+        [
+            "occluder",
+            "n",
+            "occluded",
+            "handled (pipeline)",
+            "handled, occluded landmarks weight 0.2",
+        ],
+        head_table,
+    )
+    print(
+        f"clean faces: the mask flags {c[:, 2].mean() * 100:.1f} % of the face on average "
+        f"(max {c[:, 2].max() * 100:.1f} %)"
+    )
     print(f"handle_occlusion on occluded photos: median {np.median(times) * 1000:.0f} ms")
 
 

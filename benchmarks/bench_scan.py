@@ -27,9 +27,16 @@ from _common import SHARED_DATA, print_table
 def _row(label, numbers, seconds, found=True):
     if not found:
         return [*label, "no", "-", "-", "-", "-", "-", f"{seconds:.1f}"]
-    return [*label, "yes", numbers["face_gt_to_pred_mm"], numbers["face_pred_to_gt_cut_mm"],
-            numbers["face_gt_to_pred_surface_mm"], numbers["head_gt_to_pred_mm"],
-            numbers["head_gt_to_pred_surface_mm"], f"{seconds:.1f}"]
+    return [
+        *label,
+        "yes",
+        numbers["face_gt_to_pred_mm"],
+        numbers["face_pred_to_gt_cut_mm"],
+        numbers["face_gt_to_pred_surface_mm"],
+        numbers["head_gt_to_pred_mm"],
+        numbers["head_gt_to_pred_surface_mm"],
+        f"{seconds:.1f}",
+    ]
 
 
 def main() -> None:
@@ -39,10 +46,14 @@ def main() -> None:
     ap.add_argument("--yaws", default="-30,0,30")
     ap.add_argument("--size", type=int, default=640)
     ap.add_argument("--no-multiview", action="store_true")
-    ap.add_argument("--baselines", type=int, default=4,
-                    help="also score heads reconstructed from N photos of OTHER people "
-                    "(../shared/data/portraits) plus the astronaut against the scan: what the "
-                    "metric gives a plausible head of the wrong person (0: none)")
+    ap.add_argument(
+        "--baselines",
+        type=int,
+        default=4,
+        help="also score heads reconstructed from N photos of OTHER people "
+        "(../shared/data/portraits) plus the astronaut against the scan: what the "
+        "metric gives a plausible head of the wrong person (0: none)",
+    )
     args = ap.parse_args()
 
     import monoscan
@@ -54,8 +65,17 @@ def main() -> None:
     options = Options(hair=False, person=False, strands=0)
     lightings = [s for s in args.lightings.split(",") if s]
     yaws = [float(y) for y in args.yaws.split(",") if y]
-    header = ["lighting", "yaw / views", "face found", "face gt->pred", "face pred->gt",
-              "face p2s", "head gt->pred", "head p2s", "s"]
+    header = [
+        "lighting",
+        "yaw / views",
+        "face found",
+        "face gt->pred",
+        "face pred->gt",
+        "face p2s",
+        "head gt->pred",
+        "head p2s",
+        "s",
+    ]
     rows = []
     renders = {}
     for lighting in lightings:
@@ -69,8 +89,7 @@ def main() -> None:
                 rows.append(_row([lighting, f"{yaw:+.0f}"], None, time.perf_counter() - t0, False))
                 continue
             seconds = time.perf_counter() - t0
-            rows.append(_row([lighting, f"{yaw:+.0f}"], score_reconstruction(scan, recon),
-                             seconds))
+            rows.append(_row([lighting, f"{yaw:+.0f}"], score_reconstruction(scan, recon), seconds))
             print(" ".join(str(c) for c in rows[-1]), flush=True)
     if not args.no_multiview and len(yaws) > 1:
         try:
@@ -86,19 +105,17 @@ def main() -> None:
                 for known in (False, True):
                     # known: the renders' true rotations, as an H3DS cameras.npz would give
                     rotations = [flip @ r.rotation for r in shots] if known else None
-                    label = f"{len(yaws)} views ({args.yaws})" + (", true cameras" if known
-                                                                    else "")
+                    label = f"{len(yaws)} views ({args.yaws})" + (", true cameras" if known else "")
                     t0 = time.perf_counter()
                     try:
-                        recon = reconstruct_views([r.image for r in shots], options,
-                                                  camera_rotations=rotations)
+                        recon = reconstruct_views(
+                            [r.image for r in shots], options, camera_rotations=rotations
+                        )
                     except MonoscanError:
-                        rows.append(_row([lighting, label], None, time.perf_counter() - t0,
-                                         False))
+                        rows.append(_row([lighting, label], None, time.perf_counter() - t0, False))
                         continue
                     seconds = time.perf_counter() - t0
-                    rows.append(_row([lighting, label], score_reconstruction(scan, recon),
-                                     seconds))
+                    rows.append(_row([lighting, label], score_reconstruction(scan, recon), seconds))
                     print(" ".join(str(c) for c in rows[-1]), flush=True)
     if args.baselines:
         import os
@@ -108,8 +125,9 @@ def main() -> None:
         portraits = SHARED_DATA / "portraits"
         others = [("astronaut", data.astronaut())]
         if portraits.is_dir():
-            names = sorted(n for n in os.listdir(portraits)
-                           if n.lower().endswith((".jpg", ".jpeg", ".png")))
+            names = sorted(
+                n for n in os.listdir(portraits) if n.lower().endswith((".jpg", ".jpeg", ".png"))
+            )
             others += [(n, str(portraits / n)) for n in names[: args.baselines]]
         for name, image in others:
             t0 = time.perf_counter()

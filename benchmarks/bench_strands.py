@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, peak_rss_mb, print_table, run_isolated
 
 PORTRAITS = SHARED_DATA / "portraits"
-DEFAULT = ["hairstep__5914e5debe3331898796dd11f5cd5a30.png",
-           "hairstep__29dc6387017754215b532130750e2370.png",
-           "hairstep__Amy-Adams-10_1920x1440.png"]
+DEFAULT = [
+    "hairstep__5914e5debe3331898796dd11f5cd5a30.png",
+    "hairstep__29dc6387017754215b532130750e2370.png",
+    "hairstep__Amy-Adams-10_1920x1440.png",
+]
 
 
 def one(path: str, n: int) -> dict:
@@ -47,17 +49,36 @@ def one(path: str, n: int) -> dict:
     head = assemble_head(r.face_mesh, fitted, r.photo.rgb, r.camera)
     t2 = time.perf_counter()
     hm = r.hair
-    strands, occ = hair_strands(hm.hair_mask, hm.direction, hm.depth_m, r.crop, r.camera, head,
-                                orientation_crop=hm.orientation, body_mask_crop=hm.parsing == 1,
-                                n_strands=n, seed=0)
+    strands, occ = hair_strands(
+        hm.hair_mask,
+        hm.direction,
+        hm.depth_m,
+        r.crop,
+        r.camera,
+        head,
+        orientation_crop=hm.orientation,
+        body_mask_crop=hm.parsing == 1,
+        n_strands=n,
+        seed=0,
+    )
     t3 = time.perf_counter()
     ts = occ.info["timings_s"]
     return {
-        "photo": Path(path).stem[:24], "n_req": n, "n_out": strands.n_strands,
-        "points": strands.n_points, "recon": t1 - t0, "head": t2 - t1,
-        "roots": ts["roots"], "volume": ts["volume"], "field": ts["field"],
-        "curl": ts["curliness"], "growth": ts["growth"], "strands": t3 - t2,
-        "total": t3 - t0, "cpu_s": time.process_time() - cpu, "voxels": occ.n_voxels,
+        "photo": Path(path).stem[:24],
+        "n_req": n,
+        "n_out": strands.n_strands,
+        "points": strands.n_points,
+        "recon": t1 - t0,
+        "head": t2 - t1,
+        "roots": ts["roots"],
+        "volume": ts["volume"],
+        "field": ts["field"],
+        "curl": ts["curliness"],
+        "growth": ts["growth"],
+        "strands": t3 - t2,
+        "total": t3 - t0,
+        "cpu_s": time.process_time() - cpu,
+        "voxels": occ.n_voxels,
         "peak_MiB": peak_rss_mb(),
     }
 

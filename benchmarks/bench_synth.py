@@ -47,8 +47,10 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     for v in range(N_HEAD_VARIANTS):
         _head_variant(v)
-    head = ((time.perf_counter() - t0) / N_HEAD_VARIANTS,
-            (time.process_time() - c0) / N_HEAD_VARIANTS)
+    head = (
+        (time.perf_counter() - t0) / N_HEAD_VARIANTS,
+        (time.process_time() - c0) / N_HEAD_VARIANTS,
+    )
     stages: dict[str, list[float]] = {}
     out = Path(args.write) if args.write else None
     tmp = tempfile.TemporaryDirectory() if out is None else None
@@ -71,8 +73,10 @@ def main() -> None:
     rows = [["head_build (once per variant)", head[0], head[1]]]
     rows += [[k, sum(v) / n, float("nan")] for k, v in stages.items()]
     rows.append(["scene (total)", sum(wall) / n, sum(cpu) / n])
-    print(f"{args.n} scenes at {args.size}x{args.size}, seeds {args.seed}..{args.seed + n - 1}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.n} scenes at {args.size}x{args.size}, seeds {args.seed}..{args.seed + n - 1}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print_table(["stage", "wall_s", "cpu_s"], rows)
     print(f"scenes per second: {n / sum(wall):.2f} (wall), {n / sum(cpu):.2f} (cpu)")
 

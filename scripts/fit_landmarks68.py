@@ -48,13 +48,15 @@ def main() -> None:
         start = P[:, list(ids)].mean(axis=1)
         dist = (np.linalg.norm(P - start[:, None], axis=2) / norm[:, None]).mean(axis=0)
         near = [int(v) for v in np.argsort(dist)[: args.k]]
-        candidates.append([(a,) for a in near] + [
-            tuple(sorted((a, b))) for j, a in enumerate(near) for b in near[j + 1:]
-        ])
+        candidates.append(
+            [(a,) for a in near]
+            + [tuple(sorted((a, b))) for j, a in enumerate(near) for b in near[j + 1 :]]
+        )
 
     def fit(photos):
-        return [min(c, key=lambda ids: error(ids, photos, i).mean())
-                for i, c in enumerate(candidates)]
+        return [
+            min(c, key=lambda ids: error(ids, photos, i).mean()) for i, c in enumerate(candidates)
+        ]
 
     loo, initial = [], []
     for t in range(n):
@@ -70,7 +72,7 @@ def main() -> None:
     print(f"table fitted on all {n} photos, in-sample NME {fitted * 100:.2f} %")
     print("MESH_TO_68 = (")
     for k in range(0, 68, 8):
-        print("    " + " ".join(f"{ids}," for ids in table[k:k + 8]))
+        print("    " + " ".join(f"{ids}," for ids in table[k : k + 8]))
     print(")")
 
 

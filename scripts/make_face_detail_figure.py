@@ -66,12 +66,23 @@ def main() -> None:
     box = ((lo + hi) / 2, (args.size - 20) / float(np.max(hi - lo)))
     tiles = []
     for mesh in (plain, detailed):
-        tiles.append(np.concatenate([shade(mesh.vertices, mesh.faces, yaw, args.size, box)
-                                     for yaw in (0, 35)], axis=1))
+        tiles.append(
+            np.concatenate(
+                [shade(mesh.vertices, mesh.faces, yaw, args.size, box) for yaw in (0, 35)], axis=1
+            )
+        )
     fig = np.concatenate(tiles, axis=1)
     for k, text in enumerate(("without detail", "", "with --face-detail", "")):
-        cv2.putText(fig, text, (10 + k * args.size, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
-                    (30, 30, 30), 2, cv2.LINE_AA)
+        cv2.putText(
+            fig,
+            text,
+            (10 + k * args.size, 28),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8,
+            (30, 30, 30),
+            2,
+            cv2.LINE_AA,
+        )
     save_png(args.out, fig)
     print(f"wrote {args.out} ({fig.shape[1]}x{fig.shape[0]})")
 

@@ -71,8 +71,14 @@ def synth_scenes(seeds=range(4)) -> None:
             folder = Path(monoscan.write_outputs(recon, tmp)).parent
             ours = [render_result(folder, yaw, size=256) for yaw in (0.0, 90.0)]
         head = trimesh.Trimesh(scene.head_vertices, scene.head_faces, process=False)
-        truth = render_strands(scene.strands, "other_side", 256, head=head, extent_m=0.45,
-                               centre=head.vertices.mean(0) - np.array([0, 0.05, 0]))
+        truth = render_strands(
+            scene.strands,
+            "other_side",
+            256,
+            head=head,
+            extent_m=0.45,
+            centre=head.vertices.mean(0) - np.array([0, 0.05, 0]),
+        )
         rows.append(np.hstack([small(scene.image), truth, *ours]))
     save_png(DOCS / "synth_scenes.png", np.vstack(rows))
     print("wrote", DOCS / "synth_scenes.png")
@@ -84,15 +90,19 @@ def body_views(folder: Path) -> None:
     from monoscan.io.images import load_image
 
     rows = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".jpg", ".png")
-                       and not p.stem.endswith("_mask")):
+    for path in sorted(
+        p for p in folder.iterdir() if p.suffix in (".jpg", ".png") and not p.stem.endswith("_mask")
+    ):
         mesh = reconstruct_body(load_image(path).rgb).mesh
-        rows.append(np.hstack([render_mesh(mesh.vertices, mesh.faces, v, 256)
-                               for v in ("front", "left", "back")]))
+        rows.append(
+            np.hstack(
+                [render_mesh(mesh.vertices, mesh.faces, v, 256) for v in ("front", "left", "back")]
+            )
+        )
     # Two photos per row keeps the figure readable.
     if len(rows) % 2:
         rows.append(np.full_like(rows[0], 255))
-    grid = np.vstack([np.hstack(rows[i:i + 2]) for i in range(0, len(rows), 2)])
+    grid = np.vstack([np.hstack(rows[i : i + 2]) for i in range(0, len(rows), 2)])
     save_png(DOCS / "body_views.png", grid)
     print("wrote", DOCS / "body_views.png")
 
@@ -107,16 +117,34 @@ def portrait_figures(data_dir: Path) -> None:
     for _, photo in photos:
         r = monoscan.reconstruct(photo)
         h = r.hair
-        rows.append(np.hstack([small(r.crop.image), small(parsing_vis(h.parsing, r.crop.image)),
-                               small(h.strand_map), small(hair_depth_vis(h.depth, h.hair_mask))]))
+        rows.append(
+            np.hstack(
+                [
+                    small(r.crop.image),
+                    small(parsing_vis(h.parsing, r.crop.image)),
+                    small(h.strand_map),
+                    small(hair_depth_vis(h.depth, h.hair_mask)),
+                ]
+            )
+        )
         hd = r.head
-        heads.append(np.hstack([render_mesh(hd.vertices, hd.faces, v, 256, uv=hd.uv,
-                                       texture=hd.texture) for v in
-                                ("front", "three_quarter", "left", "back")]))
+        heads.append(
+            np.hstack(
+                [
+                    render_mesh(hd.vertices, hd.faces, v, 256, uv=hd.uv, texture=hd.texture)
+                    for v in ("front", "three_quarter", "left", "back")
+                ]
+            )
+        )
         centre = hd.vertices.mean(0) - np.array([0, 0.05, 0])
-        hair3d.append(np.hstack([render_strands(r.strands, v, 256, head=hd, centre=centre,
-                                                extent_m=0.45) for v in
-                                 ("front", "side", "back")]))
+        hair3d.append(
+            np.hstack(
+                [
+                    render_strands(r.strands, v, 256, head=hd, centre=centre, extent_m=0.45)
+                    for v in ("front", "side", "back")
+                ]
+            )
+        )
     save_png(DOCS / "hair2d.png", np.vstack(rows))
     save_png(DOCS / "head_views.png", np.vstack(heads))
     save_png(DOCS / "strands_views.png", np.vstack(hair3d))

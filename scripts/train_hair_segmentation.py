@@ -182,8 +182,10 @@ def build_model(width: float = 1.0):
 
     class ConvBN(nn.Sequential):
         def __init__(self, cin, cout, k=3, s=1, groups=1, act=True):
-            layers = [nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False),
-                      nn.BatchNorm2d(cout)]
+            layers = [
+                nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(cout),
+            ]
             if act:
                 layers.append(nn.ReLU6(inplace=True))
             super().__init__(*layers)
@@ -223,8 +225,12 @@ def build_model(width: float = 1.0):
             self.stem = ConvBN(3, c[0], 3, 2)  # 1/2
 
             def stage(cin, cout, n, s, t=4):
-                return nn.Sequential(*[InvRes(cin if i == 0 else cout, cout, s if i == 0 else 1, t)
-                                       for i in range(n)])
+                return nn.Sequential(
+                    *[
+                        InvRes(cin if i == 0 else cout, cout, s if i == 0 else 1, t)
+                        for i in range(n)
+                    ]
+                )
 
             self.s1 = stage(c[0], c[0], 1, 1, t=1)  # 1/2
             self.s2 = stage(c[0], c[1], 2, 2)  # 1/4
@@ -286,7 +292,7 @@ def evaluate(model, val_sets, size: int, batch: int = 16):
         for name, items in val_sets.items():
             ious, inter, union = [], 0, 0
             for i in range(0, len(items), batch):
-                chunk = items[i:i + batch]
+                chunk = items[i : i + batch]
                 x = torch.from_numpy(np.stack([c["x"] for c in chunk]))
                 p = torch.sigmoid(model(x)).numpy()[:, 0]
                 for c, pi in zip(chunk, p):
@@ -294,8 +300,11 @@ def evaluate(model, val_sets, size: int, batch: int = 16):
                     ious.append(mask_iou(pred, c["mask"]))
                     inter += int(np.logical_and(pred, c["mask"]).sum())
                     union += int(np.logical_or(pred, c["mask"]).sum())
-            out[name] = {"mean_iou": float(np.mean(ious)), "pooled_iou": inter / max(union, 1),
-                         "ious": ious}
+            out[name] = {
+                "mean_iou": float(np.mean(ious)),
+                "pooled_iou": inter / max(union, 1),
+                "ious": ious,
+            }
     return out
 
 
@@ -318,8 +327,13 @@ def export_onnx(model, size: int, path: Path) -> None:
     wrapped = ProbModel.wrap(model).eval()
     tmp = path.with_name("." + path.name + ".tmp.onnx")
     torch.onnx.export(
-        wrapped, (torch.zeros(1, 3, size, size),), str(tmp), opset_version=17, dynamo=False,
-        input_names=["image"], output_names=["hair_probability"],
+        wrapped,
+        (torch.zeros(1, 3, size, size),),
+        str(tmp),
+        opset_version=17,
+        dynamo=False,
+        input_names=["image"],
+        output_names=["hair_probability"],
         dynamic_axes={"image": {0: "batch"}, "hair_probability": {0: "batch"}},
     )
     os.replace(tmp, path)
@@ -338,13 +352,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path(".work"))
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch early (timing)")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this state dict (.pt) instead of random weights: a warm "
-                         "restart of the cosine schedule, for continuing a finished run")
-    ap.add_argument("--minutes", type=float, default=0.0,
-                    help="wall-time budget: the LR schedule follows elapsed time instead of steps "
-                         "and training stops when it is spent (--epochs is then a maximum); "
-                         "the epochs actually run are recorded in hair_seg.json")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this state dict (.pt) instead of random weights: a warm "
+        "restart of the cosine schedule, for continuing a finished run",
+    )
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="wall-time budget: the LR schedule follows elapsed time instead of steps "
+        "and training stops when it is spent (--epochs is then a maximum); "
+        "the epochs actually run are recorded in hair_seg.json",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -368,8 +390,12 @@ def main(argv=None) -> int:
             t = hair_type(frame_number(ip)) if name == "figaro_val" else "celeb"
             items.append({"x": normalise_u8(sq), "box": box, "mask": m > 127, "type": t})
         val_sets[name] = items
-    print(f"train {len(train_pairs)} | " + " | ".join(f"{k} {len(v)}" for k, v in val_sets.items())
-          + f" | data ready in {time.time() - t0:.0f} s", flush=True)
+    print(
+        f"train {len(train_pairs)} | "
+        + " | ".join(f"{k} {len(v)}" for k, v in val_sets.items())
+        + f" | data ready in {time.time() - t0:.0f} s",
+        flush=True,
+    )
 
     model = build_model(args.width)
     if args.init is not None:
@@ -396,8 +422,10 @@ def main(argv=None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python scripts/train_hair_segmentation.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-        if k != "work" and v is not None)
+        f"--{k.replace('_', '-')} {v}"
+        for k, v in vars(args).items()
+        if k != "work" and v is not None
+    )
     commands = [command]
     best, history = -1.0, []
     if args.init is not None:
@@ -409,8 +437,11 @@ def main(argv=None) -> int:
             commands = prior.get("training_commands", [prior.get("training_command")]) + commands
         res = evaluate(model, val_sets, args.size)
         best = (res["celeb_val"]["mean_iou"] + res["figaro_val"]["mean_iou"]) / 2
-        print(f"initial val IoU celeb {res['celeb_val']['mean_iou']:.4f} "
-              f"figaro {res['figaro_val']['mean_iou']:.4f}", flush=True)
+        print(
+            f"initial val IoU celeb {res['celeb_val']['mean_iou']:.4f} "
+            f"figaro {res['figaro_val']['mean_iou']:.4f}",
+            flush=True,
+        )
     t_train = time.time()
     global_step, epochs_run, lr = 0, 0, args.lr
     for epoch in range(1, args.epochs + 1):
@@ -432,7 +463,7 @@ def main(argv=None) -> int:
             for group in opt.param_groups:
                 group["lr"] = lr
             global_step += 1
-            idx = order[step * args.batch:(step + 1) * args.batch]
+            idx = order[step * args.batch : (step + 1) * args.batch]
             xs, ys = zip(*(augment(imgs[i], masks[i], args.size, rng) for i in idx))
             x = torch.from_numpy(np.stack(xs))
             y = torch.from_numpy(np.stack(ys))
@@ -446,13 +477,20 @@ def main(argv=None) -> int:
             opt.step()
             losses.append(loss.item())
             if epoch == 1 and step in (4, 19):
-                print(f"  step {step + 1}: {(time.time() - te) / (step + 1):.2f} s/step", flush=True)
+                print(
+                    f"  step {step + 1}: {(time.time() - te) / (step + 1):.2f} s/step", flush=True
+                )
         train_s = time.time() - te
         res = evaluate(model, val_sets, args.size)
         score = (res["celeb_val"]["mean_iou"] + res["figaro_val"]["mean_iou"]) / 2
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)),
-                        "celeb_val_iou": res["celeb_val"]["mean_iou"],
-                        "figaro_val_iou": res["figaro_val"]["mean_iou"]})
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "celeb_val_iou": res["celeb_val"]["mean_iou"],
+                "figaro_val_iou": res["figaro_val"]["mean_iou"],
+            }
+        )
         mark = ""
         if score > best:
             best = score
@@ -462,22 +500,27 @@ def main(argv=None) -> int:
             meta = {
                 "input_size": args.size,
                 "input": "RGB photo zero-padded to a centred square, resized to input_size "
-                         "(area when shrinking), scaled to [0,1], (x - mean) / std, NCHW float32",
+                "(area when shrinking), scaled to [0,1], (x - mean) / std, NCHW float32",
                 "output": "hair probability (N,1,S,S), sigmoid applied; resize back bilinearly",
-                "mean": list(MEAN), "std": list(STD), "threshold": 0.5,
+                "mean": list(MEAN),
+                "std": list(STD),
+                "threshold": 0.5,
                 "architecture": "MobileNetV2-like encoder + U-Net decoder (depthwise-separable)",
                 "parameters": n_params,
                 "training_command": command,
                 "training_commands": commands,
-                "seed": args.seed, "epochs": args.epochs, "best_epoch": epoch,
-                "epochs_run": epochs_run, "steps_run": global_step,
+                "seed": args.seed,
+                "epochs": args.epochs,
+                "best_epoch": epoch,
+                "epochs_run": epochs_run,
+                "steps_run": global_step,
                 "minutes_budget": args.minutes,
                 "splits": {
                     "train": "figaro_train frames not multiple of 10 + all celeb_train "
-                             f"({len(train_pairs)} images)",
+                    f"({len(train_pairs)} images)",
                     "celeb_val": f"all celeb_val ({len(val_sets['celeb_val'])} images)",
                     "figaro_val": "figaro_train frames whose number is a multiple of 10 "
-                                  f"({len(val_sets['figaro_val'])} images)",
+                    f"({len(val_sets['figaro_val'])} images)",
                 },
                 "metric": "mean per-image IoU at the original mask resolution, threshold 0.5",
                 "val_iou": {k: round(v["mean_iou"], 4) for k, v in res.items()},
@@ -492,9 +535,12 @@ def main(argv=None) -> int:
             tmp = meta_path.with_name("." + meta_path.name + ".tmp")
             tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             os.replace(tmp, meta_path)
-        print(f"epoch {epoch:3d}/{args.epochs} loss {np.mean(losses):.4f} "
-              f"lr {lr:.2e} | val IoU celeb {res['celeb_val']['mean_iou']:.4f}"
-              f" figaro {res['figaro_val']['mean_iou']:.4f} | {train_s:.0f} s{mark}", flush=True)
+        print(
+            f"epoch {epoch:3d}/{args.epochs} loss {np.mean(losses):.4f} "
+            f"lr {lr:.2e} | val IoU celeb {res['celeb_val']['mean_iou']:.4f}"
+            f" figaro {res['figaro_val']['mean_iou']:.4f} | {train_s:.0f} s{mark}",
+            flush=True,
+        )
     (args.work / "hairseg_history.json").write_text(json.dumps(history, indent=1))
     print(f"best mean val IoU {best:.4f}; total {time.time() - t0:.0f} s", flush=True)
     return 0

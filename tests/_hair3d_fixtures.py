@@ -25,13 +25,21 @@ SIZE = 512
 
 
 def camera() -> Camera:
-    return Camera(metres_per_pixel=MPP, origin_px=np.array([256.0, 230.0, 0.0]),
-                  scale_method="test", iris_diameter_px=float("nan"))
+    return Camera(
+        metres_per_pixel=MPP,
+        origin_px=np.array([256.0, 230.0, 0.0]),
+        scale_method="test",
+        iris_diameter_px=float("nan"),
+    )
 
 
 def crop() -> Crop:
-    return Crop(image=np.zeros((SIZE, SIZE, 3), np.uint8), photo_to_crop=np.eye(3),
-                photo_size=(SIZE, SIZE), box=(0.0, 0.0, float(SIZE)))
+    return Crop(
+        image=np.zeros((SIZE, SIZE, 3), np.uint8),
+        photo_to_crop=np.eye(3),
+        photo_size=(SIZE, SIZE),
+        box=(0.0, 0.0, float(SIZE)),
+    )
 
 
 def head_mesh(neck: bool = True) -> trimesh.Trimesh:

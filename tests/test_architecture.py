@@ -18,16 +18,21 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "monoscan"
 LAYERS = {
     "core": 0,
     "io": 1,
-    "metrics": 2, "render": 2, "datasets": 2,
+    "metrics": 2,
+    "render": 2,
+    "datasets": 2,
     # The stages, in the order the photo flows through them.
     "perception": 3,
-    "face": 4, "body": 4,
+    "face": 4,
+    "body": 4,
     "head": 5,
     "hair": 6,
-    "synth": 7, "viewer": 7,
+    "synth": 7,
+    "viewer": 7,
     "evaluation": 8,
     "pipeline": 9,
-    "commands": 10, "cli": 10,
+    "commands": 10,
+    "cli": 10,
     "__init__": 11,  # the lazy top-level API
 }
 
@@ -81,25 +86,41 @@ def _edges() -> dict[tuple[str, str], list[str]]:
 
 
 def test_every_subpackage_has_a_layer():
-    names = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-             if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"}
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"
+    }
     assert names == set(LAYERS)
 
 
 def test_imports_point_down():
-    upward = [f"{pair}  ({LAYERS[a]} -> {LAYERS[b]})"
-              for (a, b), pairs in _edges().items() if LAYERS[a] < LAYERS[b] for pair in pairs]
+    upward = [
+        f"{pair}  ({LAYERS[a]} -> {LAYERS[b]})"
+        for (a, b), pairs in _edges().items()
+        if LAYERS[a] < LAYERS[b]
+        for pair in pairs
+    ]
     assert not upward, "imports from a lower layer to a higher one:\n" + "\n".join(upward)
 
 
 #: The foundation's stricter rule: what these may import besides themselves.
-ONLY = {"core": set(), "io": {"core"}, "metrics": {"core"}, "render": {"core", "io"},
-        "datasets": {"core", "io"}}
+ONLY = {
+    "core": set(),
+    "io": {"core"},
+    "metrics": {"core"},
+    "render": {"core", "io"},
+    "datasets": {"core", "io"},
+}
 
 
 def test_foundation_imports_only_its_base():
-    wrong = [pair for (a, b), pairs in _edges().items() if a in ONLY and b not in ONLY[a]
-             for pair in pairs]
+    wrong = [
+        pair
+        for (a, b), pairs in _edges().items()
+        if a in ONLY and b not in ONLY[a]
+        for pair in pairs
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -127,19 +148,24 @@ def test_no_private_names_across_modules():
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("monoscan"):
-                crossing += [f"{_module_name(path)}: from {node.module} import {a.name}"
-                             for a in node.names
-                             if a.name.startswith("_") and not a.name.endswith("__")]
+                crossing += [
+                    f"{_module_name(path)}: from {node.module} import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.endswith("__")
+                ]
     assert not crossing, "\n".join(crossing)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from monoscan.hair.strand_map import x", {"monoscan.hair.strand_map"}),
-    ("def f():\n    import monoscan.pipeline.photo as p", {"monoscan.pipeline.photo"}),
-    ("from . import errors", {"monoscan.core.errors"}),
-    ("from ..io import results", {"monoscan.io"}),
-    ("import numpy", set()),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from monoscan.hair.strand_map import x", {"monoscan.hair.strand_map"}),
+        ("def f():\n    import monoscan.pipeline.photo as p", {"monoscan.pipeline.photo"}),
+        ("from . import errors", {"monoscan.core.errors"}),
+        ("from ..io import results", {"monoscan.io"}),
+        ("import numpy", set()),
+    ],
+)
 def test_the_import_reader_sees_every_form(tmp_path, source, expected):
     """The checks above are only as good as this reader: lazy, relative and plain imports."""
     fake = tmp_path / "monoscan" / "core" / "fake.py"

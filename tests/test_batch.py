@@ -68,8 +68,10 @@ def test_batch_json_lists_every_input(first_run):
 def test_resume_redoes_only_incomplete_results(first_run, tmp_path):
     inputs, out, _ = first_run
     deleted, truncated, kept = (Path(n).stem for n in PORTRAITS)
-    before = {s: (comparable(out / s / "result.json"), fingerprint(out / s))
-              for s in (deleted, truncated, kept)}
+    before = {
+        s: (comparable(out / s / "result.json"), fingerprint(out / s))
+        for s in (deleted, truncated, kept)
+    }
     kept_mtime = (out / kept / "result.json").stat().st_mtime_ns
     # A run killed at the worst moments: one result.json never written, one cut short.
     (out / deleted / "result.json").unlink()
@@ -133,8 +135,13 @@ def test_bad_arguments_and_duplicate_stems(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "broken.png").write_bytes(b"also not an image")
-    report = run_batch([inputs / "broken.jpg", other / "broken.png"], tmp_path / "out",
-                       workers=1, quiet=True, report=False)
+    report = run_batch(
+        [inputs / "broken.jpg", other / "broken.png"],
+        tmp_path / "out",
+        workers=1,
+        quiet=True,
+        report=False,
+    )
     assert [i.status for i in report.items] == ["failed", "failed"]
     assert "already used by" in report.items[1].error
 
@@ -146,21 +153,28 @@ def test_memory_budget_serialises_photos_that_do_not_fit(tmp_path):
 
     Image.new("RGB", (2000, 1500)).save(tmp_path / "big.png")
     assert estimate_peak_mb(tmp_path / "big.png") == pytest.approx(
-        BASE_PEAK_MB + 3.0 * PEAK_MB_PER_MEGAPIXEL)
+        BASE_PEAK_MB + 3.0 * PEAK_MB_PER_MEGAPIXEL
+    )
     assert estimate_peak_mb(tmp_path / "missing.png") == BASE_PEAK_MB
     inputs = make_inputs(tmp_path / "in", names=(), bad=True)
     (inputs / "broken2.jpg").write_bytes(b"not an image either")
     # Two free workers, but a budget that fits one photo at a time: they must not overlap.
-    report = run_batch(inputs, tmp_path / "out", workers=2, memory_mb=BASE_PEAK_MB * 1.5,
-                       quiet=True, report=False)
+    report = run_batch(
+        inputs, tmp_path / "out", workers=2, memory_mb=BASE_PEAK_MB * 1.5, quiet=True, report=False
+    )
     a, b = sorted(report.items, key=lambda i: i.started)
     assert a.status == b.status == "failed"
     assert a.finished <= b.started
 
 
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "monoscan.cli", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monoscan.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_cli_exit_codes(first_run, tmp_path):
@@ -184,8 +198,9 @@ def test_ctrl_c_leaves_only_complete_outputs(tmp_path):
     inputs = make_inputs(tmp_path / "in", names=names, bad=False)
     out = tmp_path / "out"
     # Ctrl-C in a terminal signals the whole process group: reproduce that.
-    proc = _cli("batch", str(inputs), "--out", str(out), "--workers", "2", "-q",
-                start_new_session=True)
+    proc = _cli(
+        "batch", str(inputs), "--out", str(out), "--workers", "2", "-q", start_new_session=True
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(out.glob("*/result.json")):
         time.sleep(0.2)
@@ -204,8 +219,9 @@ def test_ctrl_c_leaves_only_complete_outputs(tmp_path):
     assert not list(out.rglob(".*.tmp-*"))
     # No worker outlived the batch.
     for _ in range(50):
-        left = subprocess.run(["pgrep", "-a", "-s", str(proc.pid)], check=False,
-                              capture_output=True, text=True).stdout.strip()
+        left = subprocess.run(
+            ["pgrep", "-a", "-s", str(proc.pid)], check=False, capture_output=True, text=True
+        ).stdout.strip()
         if not left:
             break
         time.sleep(0.2)
@@ -225,8 +241,12 @@ def test_a_worker_that_dies_fails_only_its_photo(tmp_path):
     inputs = make_inputs(tmp_path / "in", names=PORTRAITS[:2], bad=False)
     first, second = (inputs / n for n in PORTRAITS[:2])
     box = {}
-    thread = threading.Thread(target=lambda: box.setdefault("report", run_batch(
-        [first, second], tmp_path / "out", workers=1, quiet=True, report=False)))
+    thread = threading.Thread(
+        target=lambda: box.setdefault(
+            "report",
+            run_batch([first, second], tmp_path / "out", workers=1, quiet=True, report=False),
+        )
+    )
     thread.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not multiprocessing.active_children():

@@ -11,12 +11,15 @@ from _batch_helpers import SHARED_DATA, comparable, fingerprint, make_inputs
 from monoscan.pipeline import Options
 from monoscan.pipeline.batch import run_batch
 
-ray = pytest.importorskip("ray",
-                          reason="ray is not installed (pip install 'monoscan[distributed]')")
+ray = pytest.importorskip(
+    "ray", reason="ray is not installed (pip install 'monoscan[distributed]')"
+)
 
 pytestmark = [
-    pytest.mark.skipif(not (SHARED_DATA / "portraits").is_dir(),
-                       reason=f"development data not found: {SHARED_DATA / 'portraits'}"),
+    pytest.mark.skipif(
+        not (SHARED_DATA / "portraits").is_dir(),
+        reason=f"development data not found: {SHARED_DATA / 'portraits'}",
+    ),
 ]
 
 NAMES = ("deca__exp_5.jpg", "deep3dfacerecon__000006.jpg")
@@ -28,8 +31,12 @@ def local_ray(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, _temp_dir=str(tmp_path_factory.mktemp("r")), include_dashboard=False,
-             log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        _temp_dir=str(tmp_path_factory.mktemp("r")),
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     yield
     ray.shutdown()
 
@@ -38,16 +45,18 @@ def test_ray_equals_local(tmp_path, local_ray):
     inputs = make_inputs(tmp_path / "in", names=NAMES, bad=True)
     # Light options keep this in the default run (Ray start-up and fresh workers dominate).
     options = Options(strands=0, head=False)
-    local = run_batch(inputs, tmp_path / "local", options, workers=2, quiet=True,
-                      report=False)
-    on_ray = run_batch(inputs, tmp_path / "ray", options, engine="ray", workers=2,
-                       quiet=True, report=False)
+    local = run_batch(inputs, tmp_path / "local", options, workers=2, quiet=True, report=False)
+    on_ray = run_batch(
+        inputs, tmp_path / "ray", options, engine="ray", workers=2, quiet=True, report=False
+    )
     assert ray.is_initialized()  # an existing session is reused, not shut down
 
     assert on_ray.engine == "ray"
-    assert [(Path(i.input).name, i.status) for i in on_ray.items] == \
-        [(Path(i.input).name, i.status) for i in local.items] == \
-        [("broken.jpg", "failed"), (NAMES[0], "done"), (NAMES[1], "done")]
+    assert (
+        [(Path(i.input).name, i.status) for i in on_ray.items]
+        == [(Path(i.input).name, i.status) for i in local.items]
+        == [("broken.jpg", "failed"), (NAMES[0], "done"), (NAMES[1], "done")]
+    )
     assert on_ray.items[0].error == local.items[0].error
     data = json.loads((tmp_path / "ray" / "batch.json").read_text())
     assert data["engine"] == "ray" and data["counts"]["done"] == 2
@@ -61,8 +70,8 @@ def test_ray_equals_local(tmp_path, local_ray):
 
     # Resume works the same way on Ray.
     (tmp_path / "ray" / Path(NAMES[0]).stem / "result.json").unlink()
-    again = run_batch(inputs, tmp_path / "ray", options, engine="ray", quiet=True,
-                      report=False)
+    again = run_batch(inputs, tmp_path / "ray", options, engine="ray", quiet=True, report=False)
     assert [i.status for i in again.items] == ["failed", "done", "skipped"]
-    assert fingerprint(tmp_path / "ray" / Path(NAMES[0]).stem) == \
-        fingerprint(tmp_path / "local" / Path(NAMES[0]).stem)
+    assert fingerprint(tmp_path / "ray" / Path(NAMES[0]).stem) == fingerprint(
+        tmp_path / "local" / Path(NAMES[0]).stem
+    )

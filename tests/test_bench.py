@@ -32,9 +32,13 @@ def _shifted_predict(image: np.ndarray):
     def shift(a):
         return np.roll(a, 20, axis=1)
 
-    broken = dataclasses.replace(hair, hair_mask=shift(hair.hair_mask),
-                                 direction=shift(hair.direction), depth=shift(hair.depth),
-                                 orientation=shift(hair.orientation))
+    broken = dataclasses.replace(
+        hair,
+        hair_mask=shift(hair.hair_mask),
+        direction=shift(hair.direction),
+        depth=shift(hair.depth),
+        orientation=shift(hair.orientation),
+    )
     return dataclasses.replace(recon, hair=broken)
 
 
@@ -70,8 +74,10 @@ def test_a_broken_stage_makes_the_table_worse(good):
 
 def test_bench_cli_writes_stable_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", "--synthetic", "1", "--seed", "40", "--json", str(out), "-q",
-                 "--no-3d"]) == 0
+    assert (
+        main(["bench", "--synthetic", "1", "--seed", "40", "--json", str(out), "-q", "--no-3d"])
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["scenes"] == 1
     assert set(doc["metrics"]) == set(METRICS)
@@ -85,8 +91,13 @@ def test_3d_metrics_when_a_head_and_strands_are_grown():
     m = r["metrics"]
     if any("3D stage failed" in f for f in r["failures"]):
         pytest.skip(f"the head/hair 3D modules failed: {r['failures']}")
-    for k in ("occupancy_iou", "occupancy_precision", "occupancy_recall",
-              "strand_f1_2mm_20deg", "strand_f1_4mm_40deg"):
+    for k in (
+        "occupancy_iou",
+        "occupancy_precision",
+        "occupancy_recall",
+        "strand_f1_2mm_20deg",
+        "strand_f1_4mm_40deg",
+    ):
         assert m[k] is not None and 0.0 <= m[k] <= 1.0, k
     assert m["strand_f1_4mm_40deg"] >= m["strand_f1_2mm_20deg"]
     assert 0 < m["head_face_sphere_mm"] < 30 and 0 < m["head_full_mm"] < 60
@@ -108,11 +119,12 @@ def test_scoring_the_truth_against_itself_is_perfect():
     crop = recon.crop
     mask = crop.from_photo(scene.hair_mask.astype(np.uint8), nearest=True) > 0
     truth = dataclasses.replace(
-        recon.hair, hair_mask=mask,
+        recon.hair,
+        hair_mask=mask,
         direction=crop.from_photo(scene.direction, nearest=True),
-        depth=np.where(mask, crop.from_photo(scene.hair_depth, nearest=True), 0.0))
-    m = score_scene(scene, dataclasses.replace(recon, hair=truth), head=head,
-                    strands=scene.strands)
+        depth=np.where(mask, crop.from_photo(scene.hair_depth, nearest=True), 0.0),
+    )
+    m = score_scene(scene, dataclasses.replace(recon, hair=truth), head=head, strands=scene.strands)
     assert m["head_full_mm"] < 0.5 and m["head_face_sphere_mm"] < 0.5
     assert m["occupancy_iou"] > 0.99 and m["strand_f1_2mm_20deg"] > 0.99
     assert m["hair_iou"] == 1.0 and m["hair_sale_deg"] < 0.5

@@ -140,8 +140,18 @@ def test_cut_off_person_is_reconstructed_and_reported(tmp_path, capsys):
 
     rgb = load_image(DATA / "pifu__ryota.png").rgb
     save_png(tmp_path / "upper.png", rgb[:330])  # cut at the thighs
-    code = main(["body", str(tmp_path / "upper.png"), "--out", str(tmp_path / "out"),
-                 "--poisson-depth", "7", "--points", "15000"])
+    code = main(
+        [
+            "body",
+            str(tmp_path / "upper.png"),
+            "--out",
+            str(tmp_path / "out"),
+            "--poisson-depth",
+            "7",
+            "--points",
+            "15000",
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "note:" in err and "cut off" in err
@@ -386,8 +396,12 @@ def test_rasterizer_depth_of_a_sphere():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(
-    p.name for p in DATA.glob("*") if p.suffix in (".jpg", ".png") and "_mask" not in p.stem))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.name for p in DATA.glob("*") if p.suffix in (".jpg", ".png") and "_mask" not in p.stem
+    ),
+)
 def test_every_fullbody_photo_gives_a_closed_plausible_body(name):
     """Issue 8's 'all six photos': closed, one piece, adult height, a body's proportions."""
     from monoscan.body.reconstruct import reconstruct_body

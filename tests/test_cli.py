@@ -11,16 +11,33 @@ from PIL import Image
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monoscan.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "monoscan.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
     (tmp_path / "text.jpg").write_text("hello")
     Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(tmp_path / "blank.png")
-    r = run_cli("reconstruct", tmp_path / "missing.jpg", tmp_path / "text.jpg",
-                tmp_path / "blank.png", astronaut_path, "--out", tmp_path / "out", "--quiet",
-                "--no-person", "--no-head", "--strands", "0")
+    r = run_cli(
+        "reconstruct",
+        tmp_path / "missing.jpg",
+        tmp_path / "text.jpg",
+        tmp_path / "blank.png",
+        astronaut_path,
+        "--out",
+        tmp_path / "out",
+        "--quiet",
+        "--no-person",
+        "--no-head",
+        "--strands",
+        "0",
+    )
     assert r.returncode == 2
     errors = [line for line in r.stderr.splitlines() if line.strip()]
     assert "Traceback" not in r.stderr
@@ -31,13 +48,24 @@ def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
     ]
     # the good photo still ran
     assert json.loads((tmp_path / "out" / "astronaut" / "result.json").read_text())
-    assert not (tmp_path / "out" / "blank").exists() or not (
-        tmp_path / "out" / "blank" / "result.json").exists()
+    assert (
+        not (tmp_path / "out" / "blank").exists()
+        or not (tmp_path / "out" / "blank" / "result.json").exists()
+    )
 
 
 def test_rerun_refuses_then_overwrites(tmp_path, astronaut_path):
-    args = ("reconstruct", astronaut_path, "--out", tmp_path, "--no-person", "--no-hair",
-            "--no-head", "--formats", "obj")
+    args = (
+        "reconstruct",
+        astronaut_path,
+        "--out",
+        tmp_path,
+        "--no-person",
+        "--no-hair",
+        "--no-head",
+        "--formats",
+        "obj",
+    )
     assert run_cli(*args).returncode == 0
     r = run_cli(*args)
     assert r.returncode == 2 and "already holds a result; use --overwrite" in r.stderr
@@ -67,8 +95,16 @@ def test_hairstep_command_writes_only_the_2d_stage(tmp_path, astronaut_path):
     r = run_cli("hairstep", astronaut_path, "--out", tmp_path, "-q")
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "astronaut"
-    for name in ("hair_mask.png", "strand_map.png", "hair_depth.npy", "orientation.npy",
-                 "confidence.npy", "parsing.png", "hair_depth_vis.png", "landmarks68.npy"):
+    for name in (
+        "hair_mask.png",
+        "strand_map.png",
+        "hair_depth.npy",
+        "orientation.npy",
+        "confidence.npy",
+        "parsing.png",
+        "hair_depth_vis.png",
+        "landmarks68.npy",
+    ):
         assert (folder / name).is_file(), name
     assert not list(folder.glob("face.*"))
 
@@ -77,8 +113,18 @@ def test_reconstruct_body_flag_writes_the_body_beside_the_face(tmp_path):
     from conftest import shared
 
     photo = shared("fullbody", "pifu__ryota.png")
-    r = run_cli("reconstruct", photo, "--out", tmp_path, "--body", "--no-hair", "--no-head",
-                "-q", "--formats", "obj")
+    r = run_cli(
+        "reconstruct",
+        photo,
+        "--out",
+        tmp_path,
+        "--body",
+        "--no-hair",
+        "--no-head",
+        "-q",
+        "--formats",
+        "obj",
+    )
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "pifu__ryota"
     result = json.loads((folder / "result.json").read_text())

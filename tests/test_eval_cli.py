@@ -246,10 +246,24 @@ def test_eval_face_scan_to_mesh_cli(tmp_path, capsys):
     scan = np.array([[0, 0, 2.0], [20, 10, 2.0], [-30, 40, 2.0]]) / 1000.0
     trimesh.PointCloud(scan).export(tmp_path / "scan.ply")
     np.save(tmp_path / "scan_lm.npy", lm / 1000.0)
-    rc = main(["eval", "face", "--scan", str(tmp_path / "scan.ply"), "--scan-unit", "m",
-               "--scan-landmarks", str(tmp_path / "scan_lm.npy"), "--pred",
-               str(tmp_path / "pred.obj"), "--pred-landmarks", str(tmp_path / "lm.txt"),
-               "--json", str(tmp_path / "f.json")])
+    rc = main(
+        [
+            "eval",
+            "face",
+            "--scan",
+            str(tmp_path / "scan.ply"),
+            "--scan-unit",
+            "m",
+            "--scan-landmarks",
+            str(tmp_path / "scan_lm.npy"),
+            "--pred",
+            str(tmp_path / "pred.obj"),
+            "--pred-landmarks",
+            str(tmp_path / "lm.txt"),
+            "--json",
+            str(tmp_path / "f.json"),
+        ]
+    )
     assert rc == 0
     out = json.loads((tmp_path / "f.json").read_text())
     # Refinement may lift the plate onto the points; the landmark fit alone gives 2 mm.

@@ -19,19 +19,24 @@ def _flat_face(texture: np.ndarray, n: int = 81, size_m: float = 0.08) -> FaceMe
     verts = np.c_[(u.ravel() - 0.5) * size_m, (v.ravel() - 0.5) * size_m, np.zeros(n * n)]
     idx = np.arange(n * n).reshape(n, n)
     a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
-    faces = np.concatenate([np.c_[a.ravel(), b.ravel(), d.ravel()],
-                            np.c_[a.ravel(), d.ravel(), c.ravel()]])
+    faces = np.concatenate(
+        [np.c_[a.ravel(), b.ravel(), d.ravel()], np.c_[a.ravel(), d.ravel(), c.ravel()]]
+    )
     uv = np.c_[u.ravel(), v.ravel()]
-    return FaceMesh(vertices=verts.astype(np.float32), faces=faces.astype(np.int32),
-                    uv=uv.astype(np.float32), texture=texture,
-                    vertex_colors=np.zeros((n * n, 3), np.uint8),
-                    photo_px=np.zeros((n * n, 2), np.float32))
+    return FaceMesh(
+        vertices=verts.astype(np.float32),
+        faces=faces.astype(np.int32),
+        uv=uv.astype(np.float32),
+        texture=texture,
+        vertex_colors=np.zeros((n * n, 3), np.uint8),
+        photo_px=np.zeros((n * n, 2), np.float32),
+    )
 
 
 def _crease_texture(value: int = 60, width: int = 3, size: int = 256) -> np.ndarray:
     tex = np.full((size, size, 3), 150, np.uint8)
     c = size // 2
-    tex[:, c - width // 2: c - width // 2 + width] = value
+    tex[:, c - width // 2 : c - width // 2 + width] = value
     return tex
 
 
@@ -73,8 +78,9 @@ def real(tmp_path_factory):
     from monoscan.face.mesh import build_face_mesh
     from monoscan.pipeline import Options, reconstruct
 
-    recon = reconstruct(shared(*PHOTO), Options(face_detail=True, hair=False, head=False,
-                                                person=False, strands=0))
+    recon = reconstruct(
+        shared(*PHOTO), Options(face_detail=True, hair=False, head=False, person=False, strands=0)
+    )
     plain = build_face_mesh(recon.photo.rgb, recon.face.points, recon.camera)
     return recon, plain
 

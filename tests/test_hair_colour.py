@@ -16,11 +16,14 @@ def test_median_of_the_hair_pixels_only():
     assert median_hair_srgb(img, mask[..., None]).tolist() == [40, 50, 60]
 
 
-@pytest.mark.parametrize("image, mask", [
-    (None, np.ones((2, 2), bool)),
-    (np.zeros((2, 2, 3)), np.zeros((2, 2), bool)),  # no hair
-    (np.zeros((3, 3, 3)), np.ones((2, 2), bool)),  # mask of another image
-])
+@pytest.mark.parametrize(
+    "image, mask",
+    [
+        (None, np.ones((2, 2), bool)),
+        (np.zeros((2, 2, 3)), np.zeros((2, 2), bool)),  # no hair
+        (np.zeros((3, 3, 3)), np.ones((2, 2), bool)),  # mask of another image
+    ],
+)
 def test_dark_brown_without_hair_pixels(image, mask):
     out = median_hair_srgb(image, mask)
     assert out.tolist() == DARK_BROWN_SRGB.tolist()

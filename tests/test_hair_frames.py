@@ -43,8 +43,9 @@ def _strands():
     return Strands.from_list([rng.normal(0, 0.1, (n, 3)) for n in (2, 5, 9)])
 
 
-@pytest.mark.parametrize("pose", [None, Pose(1.07, _rot([0.2, 1, 0.1], 25),
-                                             np.array([0.01, -0.02, 0.03]))])
+@pytest.mark.parametrize(
+    "pose", [None, Pose(1.07, _rot([0.2, 1, 0.1], 25), np.array([0.01, -0.02, 0.03]))]
+)
 def test_round_trip_is_exact(pose):
     s = _strands()
     back = from_usc_frame(to_usc_frame(s, pose), pose)

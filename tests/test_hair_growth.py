@@ -24,9 +24,13 @@ def box_volume(shape=(30, 60, 30), occupied=None):
     grid = np.zeros(shape, bool) if occupied is not None else np.ones(shape, bool)
     if occupied is not None:
         grid[occupied] = True
-    return Occupancy(grid=grid, origin=np.zeros(3), voxel_size=VOX,
-                     head_distance=np.ones(shape, np.float32),
-                     head_inside=np.zeros(shape, bool))
+    return Occupancy(
+        grid=grid,
+        origin=np.zeros(3),
+        voxel_size=VOX,
+        head_distance=np.ones(shape, np.float32),
+        head_inside=np.zeros(shape, bool),
+    )
 
 
 def down_field(shape):
@@ -40,8 +44,9 @@ def test_straight_down_field_gives_straight_strands_with_exact_steps():
     field = down_field(occ.shape)
     rng = np.random.default_rng(0)
     n = 200
-    roots = np.stack([rng.uniform(0.02, 0.09, n), np.full(n, 0.2), rng.uniform(0.02, 0.09, n)],
-                     axis=1)
+    roots = np.stack(
+        [rng.uniform(0.02, 0.09, n), np.full(n, 0.2), rng.uniform(0.02, 0.09, n)], axis=1
+    )
     normals = np.tile([0.0, -1.0, 0.0], (n, 1))
     s = grow_strands(field, occ, roots, normals, None, step_m=0.005, max_points=100)
     assert s.n_strands == n
@@ -49,8 +54,9 @@ def test_straight_down_field_gives_straight_strands_with_exact_steps():
     np.testing.assert_allclose(s.segment_lengths, 0.005, atol=1e-5)
     # x and z never change; y decreases until the strand leaves the box (y = -half a voxel).
     for strand, root in zip(s, roots):
-        np.testing.assert_allclose(strand[:, [0, 2]], np.tile(root[[0, 2]], (len(strand), 1)),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            strand[:, [0, 2]], np.tile(root[[0, 2]], (len(strand), 1)), atol=1e-6
+        )
     assert np.all(s.tips[:, 1] >= -0.5 * VOX)
     assert np.all(s.tips[:, 1] < 0.005)
     assert np.all(s.counts == 41)  # 0.2 m / 5 mm + root
@@ -58,8 +64,15 @@ def test_straight_down_field_gives_straight_strands_with_exact_steps():
 
 def test_max_points_caps_length():
     occ = box_volume()
-    s = grow_strands(down_field(occ.shape), occ, [[0.05, 0.2, 0.05]], [[0, -1, 0]], None,
-                     step_m=0.004, max_points=10)
+    s = grow_strands(
+        down_field(occ.shape),
+        occ,
+        [[0.05, 0.2, 0.05]],
+        [[0, -1, 0]],
+        None,
+        step_m=0.004,
+        max_points=10,
+    )
     assert s.counts.tolist() == [10]
     assert s.lengths[0] == pytest.approx(9 * 0.004, abs=1e-6)
 
@@ -68,8 +81,9 @@ def test_sharp_turn_stops_a_strand():
     occ = box_volume()
     field = down_field(occ.shape)
     field[:, :25, :] = [1.0, 0.0, 0.0]  # below y = 0.1 m the field turns 90 degrees
-    s = grow_strands(field, occ, [[0.02, 0.2, 0.05]], [[0, -1, 0]], None, step_m=0.005,
-                     max_turn_deg=40)
+    s = grow_strands(
+        field, occ, [[0.02, 0.2, 0.05]], [[0, -1, 0]], None, step_m=0.005, max_turn_deg=40
+    )
     assert s.n_strands == 1
     tip = s.tips[0]
     assert 0.09 < tip[1] < 0.11  # stopped at the kink
@@ -91,8 +105,9 @@ def test_stubs_are_dropped():
 def test_root_subset_is_seeded():
     occ = box_volume()
     rng = np.random.default_rng(1)
-    roots = np.stack([rng.uniform(0.02, 0.09, 50), np.full(50, 0.2),
-                      rng.uniform(0.02, 0.09, 50)], axis=1)
+    roots = np.stack(
+        [rng.uniform(0.02, 0.09, 50), np.full(50, 0.2), rng.uniform(0.02, 0.09, 50)], axis=1
+    )
     normals = np.tile([0.0, -1.0, 0.0], (50, 1))
     a = grow_strands(down_field(occ.shape), occ, roots, normals, 20, seed=3)
     b = grow_strands(down_field(occ.shape), occ, roots, normals, 20, seed=3)
@@ -144,8 +159,17 @@ def grown():
     roots, normals = fx.scalp_roots(15000, seed=0)
     out = {}
     for name, (mask, zf) in {"short": fx.short_hair(), "long": fx.long_hair()}.items():
-        s, occ = hair_strands(mask, fx.down_direction(), zf, fx.crop(), fx.camera(), head,
-                              roots=roots, root_normals=normals, n_strands=10_000)
+        s, occ = hair_strands(
+            mask,
+            fx.down_direction(),
+            zf,
+            fx.crop(),
+            fx.camera(),
+            head,
+            roots=roots,
+            root_normals=normals,
+            n_strands=10_000,
+        )
         out[name] = (s, occ)
     return out, roots
 
@@ -218,10 +242,18 @@ def test_full_chain_is_deterministic_and_coloured():
     img[mask] = (200, 120, 40)
     from monoscan.core.crop import Crop
 
-    crop = Crop(image=img, photo_to_crop=np.eye(3), photo_size=(fx.SIZE, fx.SIZE),
-                box=(0.0, 0.0, float(fx.SIZE)))
-    runs = [hair_strands(mask, fx.down_direction(), zf, crop, fx.camera(), head,
-                         n_strands=1500, seed=7)[0] for _ in range(2)]
+    crop = Crop(
+        image=img,
+        photo_to_crop=np.eye(3),
+        photo_size=(fx.SIZE, fx.SIZE),
+        box=(0.0, 0.0, float(fx.SIZE)),
+    )
+    runs = [
+        hair_strands(
+            mask, fx.down_direction(), zf, crop, fx.camera(), head, n_strands=1500, seed=7
+        )[0]
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(runs[0].points, runs[1].points)
     s = runs[0]
     assert s.n_strands > 1000  # roots from the fallback scalp sampler of the head mesh

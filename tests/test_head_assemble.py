@@ -27,8 +27,11 @@ from monoscan.perception.face import detect_face_landmarks
 
 PORTRAITS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "portraits"
 #: A turned face, a pitched face and a 224-pixel photo run by default; all portraits when slow.
-DEFAULT_PORTRAITS = ("deep3dfacerecon__000006.jpg", "hairstep__0d285f5be7fa09c3dbbf1c9334047888.png",
-                     "deca__IMG_0392_inputs.jpg")
+DEFAULT_PORTRAITS = (
+    "deep3dfacerecon__000006.jpg",
+    "hairstep__0d285f5be7fa09c3dbbf1c9334047888.png",
+    "deca__IMG_0392_inputs.jpg",
+)
 
 
 def _reconstruct(rgb):
@@ -214,8 +217,10 @@ def test_portrait_heads(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(p.name for p in PORTRAITS.glob("*"))
-                         if PORTRAITS.exists() else ["(no portraits)"])
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.name for p in PORTRAITS.glob("*")) if PORTRAITS.exists() else ["(no portraits)"],
+)
 def test_all_portrait_heads(name):
     rgb = _portrait(name)
     _check_head(*_reconstruct(rgb), rgb)

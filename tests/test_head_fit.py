@@ -35,8 +35,13 @@ def _project_to_surface(q: np.ndarray, shape: HeadShape) -> np.ndarray:
     eps = 1e-5
     for _ in range(6):
         d = head_sdf(q, shape)
-        g = np.stack([(head_sdf(q + e, shape) - head_sdf(q - e, shape)) / (2 * eps)
-                      for e in np.eye(3) * eps], 1)
+        g = np.stack(
+            [
+                (head_sdf(q + e, shape) - head_sdf(q - e, shape)) / (2 * eps)
+                for e in np.eye(3) * eps
+            ],
+            1,
+        )
         q = q - d[:, None] * g / np.linalg.norm(g, axis=1, keepdims=True) ** 2
     return q
 
@@ -63,7 +68,7 @@ def test_recovers_a_known_pose_and_scale(astronaut_world):
     np.testing.assert_allclose(fit.translation, trans, atol=0.0015)
     # The cranium follows the scale only half-way, so the outline points sit ~2 mm off it.
     assert fit.anchor_rms_mm < 0.5 and fit.surface_rms_mm < 3.0
-    assert fit.shape.width * fit.scale == pytest.approx(shape.width * scale ** 0.5, rel=0.03)
+    assert fit.shape.width * fit.scale == pytest.approx(shape.width * scale**0.5, rel=0.03)
     # The neck bends back towards upright: a head pitched down by 8 deg gets +5.6 deg of neck.
     assert fit.shape.neck_pitch == pytest.approx(-0.7 * -8.0, abs=1.0)
 
@@ -90,8 +95,9 @@ def test_frames_round_trip(astronaut_world):
     fit = fit_head(astronaut_world)
     p = np.random.default_rng(0).normal(size=(50, 3)) * 0.1
     np.testing.assert_allclose(fit.to_head(fit.to_world(p)), p, atol=1e-12)
-    np.testing.assert_allclose(fit.sdf(fit.to_world(p)), fit.scale * head_sdf(p, fit.shape),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        fit.sdf(fit.to_world(p)), fit.scale * head_sdf(p, fit.shape), atol=1e-12
+    )
     assert fit.to_json()["scale"] == fit.scale
 
 
@@ -107,12 +113,15 @@ def test_prior_shape_is_respected(astronaut_world):
     assert wide.shape.width > fit_head(astronaut_world).shape.width
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((10, 3)), "expected"),
-    (np.zeros((478, 2)), "expected"),
-    (np.full((478, 3), np.nan), "NaN"),
-    (np.zeros((478, 3)), "degenerate"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((10, 3)), "expected"),
+        (np.zeros((478, 2)), "expected"),
+        (np.full((478, 3), np.nan), "NaN"),
+        (np.zeros((478, 3)), "degenerate"),
+    ],
+)
 def test_bad_landmarks_raise_input_error(bad, message):
     with pytest.raises(InputError, match=message):
         fit_head(bad)
@@ -121,7 +130,11 @@ def test_bad_landmarks_raise_input_error(bad, message):
 def test_weights_drop_corrupted_landmarks(astronaut_world):
     bad = astronaut_world.copy()
     corrupted = [ANCHOR_LANDMARKS[k] for k in ("chin", "right_mouth", "left_mouth")] + [
-        132, 361, 58, 288]
+        132,
+        361,
+        58,
+        288,
+    ]
     bad[corrupted] += (0.0, -0.03, 0.01)  # an occluder dragged the jaw 3 cm down
     weights = np.ones(len(bad))
     weights[corrupted] = 0.0

@@ -90,10 +90,18 @@ def test_smooth_union_is_below_both():
 def test_scalp_region():
     s = HeadShape()
     a = anchor_points(s)
-    pts = np.stack([a["crown"], a["nose_tip"], a["chin"], a["right_ear"], a["left_ear"],
-                    [0.0, 0.0, -0.095],  # back of the head at ear level
-                    [0.0, -0.07, -0.07],  # below the nape hairline
-                    [0.0, 0.09, 0.085]])  # upper forehead, above the hairline
+    pts = np.stack(
+        [
+            a["crown"],
+            a["nose_tip"],
+            a["chin"],
+            a["right_ear"],
+            a["left_ear"],
+            [0.0, 0.0, -0.095],  # back of the head at ear level
+            [0.0, -0.07, -0.07],  # below the nape hairline
+            [0.0, 0.09, 0.085],
+        ]
+    )  # upper forehead, above the hairline
     assert scalp_mask(pts, s).tolist() == [True, False, False, False, False, True, False, True]
     # Never on the ears: every point near an ear is excluded.
     v, _ = model_mesh(s, spacing=0.004)

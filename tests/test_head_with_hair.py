@@ -44,9 +44,12 @@ def test_closed_manifold_single_piece(result, fmt):
 def _manifold(mesh: trimesh.Trimesh):
     import manifold3d
 
-    return manifold3d.Manifold(manifold3d.Mesh(
-        vert_properties=np.asarray(mesh.vertices, np.float32),
-        tri_verts=np.asarray(mesh.faces, np.uint32)))
+    return manifold3d.Manifold(
+        manifold3d.Mesh(
+            vert_properties=np.asarray(mesh.vertices, np.float32),
+            tri_verts=np.asarray(mesh.faces, np.uint32),
+        )
+    )
 
 
 def test_contains_head_and_is_larger_where_hair_is(result):
@@ -96,8 +99,14 @@ def test_landmarks_on_the_face(result):
     mesh = _load(d / "head_with_hair.obj")
     lines = (d / "h3ds_landmarks_with_hair.txt").read_text().split("\n")
     ids = {ln.split()[0]: int(ln.split()[1]) for ln in lines if ln.strip()}
-    assert list(ids) == ["right_eye", "left_eye", "nose_tip", "nose_base", "right_lips",
-                         "left_lips"]
+    assert list(ids) == [
+        "right_eye",
+        "left_eye",
+        "nose_tip",
+        "nose_base",
+        "right_lips",
+        "left_lips",
+    ]
     for name, i in ids.items():
         assert 0 <= i < len(mesh.vertices)
         target = recon.head.vertices[recon.head_landmarks[name]]

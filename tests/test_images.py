@@ -16,8 +16,10 @@ from monoscan.io.images import MAX_PIXELS, load_image, save_png
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif", ".bmp"])
 def test_formats_decode_to_the_same_pixels(tmp_path, astronaut_rgb, suffix):
     path = tmp_path / f"a{suffix}"
-    Image.fromarray(astronaut_rgb).save(path, quality=95) if suffix in (".jpg", ".webp") else \
-        Image.fromarray(astronaut_rgb).save(path)
+    Image.fromarray(astronaut_rgb).save(path, quality=95) if suffix in (
+        ".jpg",
+        ".webp",
+    ) else Image.fromarray(astronaut_rgb).save(path)
     photo = load_image(path)
     assert photo.rgb.shape == astronaut_rgb.shape and photo.rgb.dtype == np.uint8
     lossy = suffix in (".jpg", ".webp")
@@ -86,8 +88,12 @@ def test_arrays_are_accepted(astronaut_rgb):
 
 def _png_header_only(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))

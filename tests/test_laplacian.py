@@ -15,7 +15,12 @@ def test_hand_built_matrix_and_border():
     assert lap.matrix.toarray().tolist() == [[4, -1], [-1, 3]]
     k, ny, nx, w = lap.border
     assert sorted(zip(k.tolist(), ny.tolist(), nx.tolist())) == [
-        (0, 0, 1), (0, 1, 0), (0, 2, 1), (1, 0, 2), (1, 2, 2)]
+        (0, 0, 1),
+        (0, 1, 0),
+        (0, 2, 1),
+        (1, 0, 2),
+        (1, 2, 2),
+    ]
     assert np.all(w == 1)
 
 

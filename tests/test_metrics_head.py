@@ -130,8 +130,11 @@ def test_gt_tree_cache_follows_the_mesh_and_regions(head):
 def test_bad_meshes(head):
     gt, lms, regs = head
     pred = trimesh.Trimesh(gt.vertices.copy(), gt.faces, process=False)
-    nan_gt = trimesh.Trimesh(np.where(np.arange(len(gt.vertices))[:, None] == 2, np.inf,
-                                      gt.vertices), gt.faces, process=False)
+    nan_gt = trimesh.Trimesh(
+        np.where(np.arange(len(gt.vertices))[:, None] == 2, np.inf, gt.vertices),
+        gt.faces,
+        process=False,
+    )
     with pytest.raises(InputError, match="ground-truth mesh has NaN or infinite"):
         evaluate_scene(nan_gt, lms, regs, pred, lms)
     empty = trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), int), process=False)
@@ -163,7 +166,8 @@ def test_dataset_bad_files(tmp_path):
         (folder / "scene_a.obj").write_text(obj_text)
         if landmarks is not None:
             (folder / "scene_a_landmarks.txt").write_text(
-                "".join(f"{n} {i}\n" for n, i in landmarks.items()))
+                "".join(f"{n} {i}\n" for n, i in landmarks.items())
+            )
         return evaluate_dataset(H3DS(tmp_path / "ds"), folder, surface=True, quiet=True)
 
     v_lines = "".join(f"v {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in np.asarray(gt.vertices))
@@ -358,7 +362,8 @@ def test_nearest_tracker_equals_fresh_queries():
     for step in range(40):
         size = 10.0 ** rng.uniform(-4, 0.5)
         points = trimesh.transform_points(
-            points, _random_similarity(rng, 2.0 * size, 0.01 * size, size))
+            points, _random_similarity(rng, 2.0 * size, 0.01 * size, size)
+        )
         dist, index = tracker.query(points)
         ref_dist, ref_index = tree.query(points)
         np.testing.assert_array_equal(index, ref_index)

@@ -30,8 +30,11 @@ def test_facing_weights(world):
 
 def test_fuse_recovers_exact_views(world):
     # The same face seen turned, rescaled and moved: fusion recovers the reference frame.
-    views = [world, 1.1 * world @ rotation_y(25).T + [0.01, 0.0, -0.2],
-             0.9 * world @ rotation_y(-35).T + [0.0, 0.02, 0.1]]
+    views = [
+        world,
+        1.1 * world @ rotation_y(25).T + [0.01, 0.0, -0.2],
+        0.9 * world @ rotation_y(-35).T + [0.0, 0.02, 0.1],
+    ]
     fused = fuse_landmarks(views)
     assert fused.reference == int(np.argmin(np.abs(fused.yaw_deg)))
     ref = views[fused.reference]
@@ -51,8 +54,10 @@ def test_fuse_with_known_rotations(world):
 def test_read_h3ds_cameras(tmp_path):
     k = np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
     rots = [rotation_y(0), rotation_y(40), rotation_y(-40)]
-    mats = {f"world_mat_{i}": np.vstack([k @ np.hstack([r, [[0], [0], [500]]]), [0, 0, 0, 1]])
-            for i, r in enumerate(rots)}
+    mats = {
+        f"world_mat_{i}": np.vstack([k @ np.hstack([r, [[0], [0], [500]]]), [0, 0, 0, 1]])
+        for i, r in enumerate(rots)
+    }
     np.savez(tmp_path / "cameras.npz", scale_mat_0=np.eye(4), **mats)
     got = read_h3ds_cameras(tmp_path / "cameras.npz")
     assert sorted(got) == [0, 1, 2]
@@ -91,8 +96,23 @@ def test_cli_same_person(tmp_path, astronaut_rgb):
 
     a = save_png(tmp_path / "front.png", astronaut_rgb)
     b = save_png(tmp_path / "other.png", cv2.resize(astronaut_rgb, (480, 480)))
-    code = main(["reconstruct", str(a), str(b), "--same-person", "--out", str(tmp_path / "out"),
-                 "--no-hair", "--no-person", "--strands", "0", "--formats", "obj", "--quiet"])
+    code = main(
+        [
+            "reconstruct",
+            str(a),
+            str(b),
+            "--same-person",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-hair",
+            "--no-person",
+            "--strands",
+            "0",
+            "--formats",
+            "obj",
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert (tmp_path / "out" / "front" / "result.json").is_file()
     assert (tmp_path / "out" / "front" / "head.obj").is_file()
@@ -104,8 +124,17 @@ def test_cli_cameras_need_same_person(tmp_path, astronaut_rgb, capsys):
     from monoscan.io.images import save_png
 
     a = save_png(tmp_path / "front.png", astronaut_rgb)
-    code = main(["reconstruct", str(a), "--cameras", str(tmp_path / "cameras.npz"),
-                 "--out", str(tmp_path / "out"), "--quiet"])
+    code = main(
+        [
+            "reconstruct",
+            str(a),
+            "--cameras",
+            str(tmp_path / "cameras.npz"),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ]
+    )
     assert code == 2
     assert "--cameras only applies with --same-person" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

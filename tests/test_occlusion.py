@@ -35,8 +35,9 @@ def test_clean_face_is_mostly_unoccluded(astronaut_rgb, astronaut_face):
     assert mask.sum() / region.sum() < 0.08
 
 
-@pytest.mark.parametrize(("kind", "seed", "min_iou"), [("bar", 1, 0.5), ("hand", 4, 0.4),
-                                                       ("bangs", 2, 0.4)])
+@pytest.mark.parametrize(
+    ("kind", "seed", "min_iou"), [("bar", 1, 0.5), ("hand", 4, 0.4), ("bangs", 2, 0.4)]
+)
 def test_mask_finds_pasted_occluder(astronaut_rgb, astronaut_face, kind, seed, min_iou):
     pts = astronaut_face.points
     clean = occlusion_mask(astronaut_rgb, pts)

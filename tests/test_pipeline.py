@@ -125,8 +125,7 @@ def test_head_and_strands_are_written_and_reread(astronaut_result):
     height = np.ptp(ply.vertices[:, 1])
     assert 0.20 < height < 0.40  # chin-to-crown plus neck, metres
     ids = dict(line.split() for line in (folder / "h3ds_landmarks.txt").read_text().splitlines())
-    assert set(ids) == {"right_eye", "left_eye", "nose_tip", "nose_base", "right_lips",
-                        "left_lips"}
+    assert set(ids) == {"right_eye", "left_eye", "nose_tip", "nose_base", "right_lips", "left_lips"}
     nose = ply.vertices[int(ids["nose_tip"])]
     assert np.linalg.norm(nose - recon.face_mesh.vertices[1]) < 0.005
     assert ply.vertices[int(ids["right_eye"]), 0] < ply.vertices[int(ids["left_eye"]), 0]
@@ -134,8 +133,14 @@ def test_head_and_strands_are_written_and_reread(astronaut_result):
     assert strands.n_strands == recon.strands.n_strands >= 9000
     np.testing.assert_allclose(strands.points, recon.strands.points, atol=1e-6)
     assert set(json.loads(result_path.read_text())["artifacts"]) >= {
-        "strands.hair", "strands.usdc", "strands.ply", "hair.glb", "hair_volume.obj",
-        "strands_usc.data", "head.glb"}
+        "strands.hair",
+        "strands.usdc",
+        "strands.ply",
+        "hair.glb",
+        "hair_volume.obj",
+        "strands_usc.data",
+        "head.glb",
+    }
     # Roots on the scalp, above the eyes; no strand point deep inside the head.
     roots = strands.roots
     assert np.median(roots[:, 1]) > recon.face_mesh.vertices[:468, 1].max() - 0.05
@@ -184,13 +189,14 @@ def test_hair_is_segmented_on_the_photo_part_of_the_crop():
     outside[y0:y1, x0:x1] = False
     assert recon.hair.hair_probability[outside].max() == 0
     padding = np.ones((512, 512), bool)  # beyond the 1 px rim that mixes photo and black
-    padding[y0 - 1:y1 + 1, x0 - 1:x1 + 1] = False
+    padding[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1] = False
     assert recon.crop.image[padding].max() == 0
     # The window's probability is the network's on exactly that part of the crop.
     window = np.ascontiguousarray(recon.crop.image[y0:y1, x0:x1])
     person = recon.crop.from_photo(recon.person_mask)[y0:y1, x0:x1]
-    np.testing.assert_array_equal(recon.hair.hair_probability[y0:y1, x0:x1],
-                                  segment_hair(window, person=person).probability)
+    np.testing.assert_array_equal(
+        recon.hair.hair_probability[y0:y1, x0:x1], segment_hair(window, person=person).probability
+    )
 
 
 def test_no_hair_means_no_strands_but_a_result(monkeypatch, astronaut_rgb):
@@ -200,8 +206,9 @@ def test_no_hair_means_no_strands_but_a_result(monkeypatch, astronaut_rgb):
 
     def bald(rgb, **kw):
         out = real(rgb, **kw)
-        return type(out)(probability=out.probability * 0, mask=out.mask & False,
-                         threshold=out.threshold)
+        return type(out)(
+            probability=out.probability * 0, mask=out.mask & False, threshold=out.threshold
+        )
 
     monkeypatch.setattr(seg, "segment_hair", bald)
     recon = monoscan.reconstruct(astronaut_rgb, Options(person=False))

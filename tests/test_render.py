@@ -47,13 +47,24 @@ def test_a_square_and_one_strand():
     view = View("orthographic", 64, 64, 100.0, 31.5, 31.5, translation=[0, 0, -1])
     # A square 0.2 m wide at z = 0 facing the camera: 20 px wide.
     v = np.array([[-0.1, -0.1, 0], [0.1, -0.1, 0], [0.1, 0.1, 0], [-0.1, 0.1, 0]])
-    sq = MeshLayer(v, np.array([[0, 1, 2], [0, 2, 3]]), colors=np.full((4, 3), 0.5),
-                   labels=np.full(4, 2, np.uint8))
+    sq = MeshLayer(
+        v,
+        np.array([[0, 1, 2], [0, 2, 3]]),
+        colors=np.full((4, 3), 0.5),
+        labels=np.full(4, 2, np.uint8),
+    )
     # A horizontal strand in front of it, growing toward +x (image right), at y = 0.053.
     pts = np.array([[-0.25, 0.053, 0.01], [0.25, 0.053, 0.01]])
     strand = StrandLayer(pts, np.array([2]), np.array([[0.1, 0.05, 0.02]]))
-    r = render(view, [sq], strand, lights=[Light([0, 0, 1], [1, 1, 1])], ambient=(0, 0, 0),
-               background=np.zeros((64, 64, 3)), skin_occlusion=0.0)
+    r = render(
+        view,
+        [sq],
+        strand,
+        lights=[Light([0, 0, 1], [1, 1, 1])],
+        ambient=(0, 0, 0),
+        background=np.zeros((64, 64, 3)),
+        skin_occlusion=0.0,
+    )
     covered = r.mesh_face >= 0
     assert 18 * 18 <= covered.sum() <= 22 * 22
     assert np.all(r.labels[covered] == 2) and np.all(r.labels[~covered] == 0)
@@ -83,8 +94,15 @@ def _result_folder(root: Path) -> Path:
     box.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.fromarray(tex))
     save_mesh(root / "face.obj", box)
     t = np.linspace(0, 1, 10)[:, None]
-    s = Strands(np.concatenate([[-0.05, 0.08, 0.0] + t * [0.0, -0.15, 0.03],
-                                [0.08, 0.08, 0.0] + t * [0.02, -0.15, -0.03]]), [10, 10])
+    s = Strands(
+        np.concatenate(
+            [
+                [-0.05, 0.08, 0.0] + t * [0.0, -0.15, 0.03],
+                [0.08, 0.08, 0.0] + t * [0.02, -0.15, -0.03],
+            ]
+        ),
+        [10, 10],
+    )
     write_strands(root / "strands.data", s)
     return root
 

@@ -24,8 +24,14 @@ FRONTAL_FACE_SPHERE_MAX_MM = 1.73 * 1.3
 def test_h3ds_points_from_flame51_mapping():
     lm = np.arange(51 * 3, dtype=np.float64).reshape(51, 3)
     pts = h3ds_points_from_flame51(lm)
-    assert list(pts) == ["right_eye", "left_eye", "nose_tip", "nose_base", "right_lips",
-                         "left_lips"]
+    assert list(pts) == [
+        "right_eye",
+        "left_eye",
+        "nose_tip",
+        "nose_base",
+        "right_lips",
+        "left_lips",
+    ]
     np.testing.assert_allclose(pts["nose_tip"], lm[13])
     np.testing.assert_allclose(pts["right_eye"], lm[19:25].mean(0))
     with pytest.raises(InputError):

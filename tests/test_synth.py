@@ -159,8 +159,7 @@ def test_head_obj_in_millimetres_with_landmarks_and_regions(written):
     ext = mesh.extents
     assert 140 < ext[0] < 260 and 250 < ext[1] < 450  # head with neck, mm
     lm = dict(line.split() for line in (out / "landmarks.txt").read_text().splitlines())
-    assert set(lm) == {"right_eye", "left_eye", "nose_tip", "nose_base", "right_lips",
-                       "left_lips"}
+    assert set(lm) == {"right_eye", "left_eye", "nose_tip", "nose_base", "right_lips", "left_lips"}
     ids = {k: int(v) for k, v in lm.items()}
     assert all(0 <= i < len(mesh.vertices) for i in ids.values())
     v = np.asarray(mesh.vertices)
@@ -195,11 +194,11 @@ def test_procedural_styles_grow_from_the_scalp():
     from monoscan.synth.generate import _head_variant
 
     head = _head_variant(0)[0]
-    for params, lo, hi in [(HairParams(curl="straight", length="short", n_strands=300), 0.04,
-                            0.1),
-                           (HairParams(curl="curly", length="long", n_strands=300), 0.2, 0.45),
-                           (HairParams(length="medium", ponytail=True, n_strands=300), 0.1,
-                            0.5)]:
+    for params, lo, hi in [
+        (HairParams(curl="straight", length="short", n_strands=300), 0.04, 0.1),
+        (HairParams(curl="curly", length="long", n_strands=300), 0.2, 0.45),
+        (HairParams(length="medium", ponytail=True, n_strands=300), 0.1, 0.5),
+    ]:
         s = grow_hair(head, params)
         assert s.n_strands == 300
         d = head.distance(s.roots.astype(np.float64))
@@ -216,8 +215,10 @@ def test_generator_works_without_the_real_styles(monkeypatch):
     assert s.params.hair_source == "procedural" and s.strands.n_strands > 0
 
 
-@pytest.mark.skipif(not (SHARED / "hair3d" / "digital_salon_harolongo").is_dir(),
-                    reason="development data ../shared/data/hair3d absent")
+@pytest.mark.skipif(
+    not (SHARED / "hair3d" / "digital_salon_harolongo").is_dir(),
+    reason="development data ../shared/data/hair3d absent",
+)
 def test_real_styles_sit_on_the_head():
     s = generate_scene(2, hair_source="harolongo", width=256, height=256)
     assert s.params.hair_source == "harolongo" and s.strands.n_strands > 1000
@@ -234,8 +235,9 @@ def test_cli_writes_scenes(tmp_path):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true")
     register_scenes(parser.add_subparsers(dest="kind"), common)
-    args = parser.parse_args(["scenes", "--n", "2", "--seed", "5", "--out", str(tmp_path),
-                              "--size", "128", "-q"])
+    args = parser.parse_args(
+        ["scenes", "--n", "2", "--seed", "5", "--out", str(tmp_path), "--size", "128", "-q"]
+    )
     assert args.func(args) == 0
     for seed in (5, 6):
         assert (tmp_path / f"scene_{seed:06d}" / "scene.json").is_file()

@@ -36,8 +36,7 @@ def results(tmp_path_factory, astronaut_path):
     (root / "astronaut" / "leak.txt").symlink_to(base / "secret.txt")
     outside = base / "outside_result"
     outside.mkdir()
-    (outside / "result.json").write_text(json.dumps({"schema_version": "1.0",
-                                                     "artifacts": {}}))
+    (outside / "result.json").write_text(json.dumps({"schema_version": "1.0", "artifacts": {}}))
     (outside / "secret.txt").write_text("SECRET-OUTSIDE-ROOT")
     (root / "linked").symlink_to(outside, target_is_directory=True)
     return root
@@ -90,7 +89,7 @@ def test_result_page_and_its_files(server, results):
     assert status == 200
     page = body.decode()
     assert "<model-viewer" in page and 'src="scene.glb"' in page
-    assert '/-/static/model-viewer.min.js' in page
+    assert "/-/static/model-viewer.min.js" in page
     # Every picture the page links is served, byte for byte.
     for src in re.findall(r'<img src="([^"]+)"', page):
         status, data, ctype = _get(server + "astronaut/" + src)
@@ -113,31 +112,34 @@ def test_result_page_and_its_files(server, results):
     assert status == 200
 
 
-@pytest.mark.parametrize("raw", [
-    "/../secret.txt",
-    "/astronaut/../../secret.txt",
-    "/%2e%2e/secret.txt",
-    "/astronaut/%2e%2e/%2e%2e/secret.txt",
-    "/astronaut/..%2f..%2fsecret.txt",
-    "/astronaut/%2E%2E%2F%2E%2E%2Fsecret.txt",
-    "/astronaut/..%5c..%5csecret.txt",
-    "//etc/passwd",
-    "/astronaut//etc/passwd",
-    "/astronaut/%2fetc%2fpasswd",
-    "/%2fetc%2fpasswd",
-    "/etc/passwd",
-    "/astronaut/leak.txt",  # symlink inside the folder pointing out
-    "/linked/",  # a result folder that is a symlink out
-    "/linked/secret.txt",
-    "/linked/result.json",
-    "/-/static/../../batch.py",
-    "/-/static/%2e%2e%2f__init__.py",
-    "/astronaut/.%2e/secret.txt",
-    "/astronaut/%00result.json",
-    "/incomplete/face.obj",  # not a finished result
-    "/astronaut/crop.png/..",
-    "/astronaut/%252e%252e/secret.txt",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/../secret.txt",
+        "/astronaut/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/astronaut/%2e%2e/%2e%2e/secret.txt",
+        "/astronaut/..%2f..%2fsecret.txt",
+        "/astronaut/%2E%2E%2F%2E%2E%2Fsecret.txt",
+        "/astronaut/..%5c..%5csecret.txt",
+        "//etc/passwd",
+        "/astronaut//etc/passwd",
+        "/astronaut/%2fetc%2fpasswd",
+        "/%2fetc%2fpasswd",
+        "/etc/passwd",
+        "/astronaut/leak.txt",  # symlink inside the folder pointing out
+        "/linked/",  # a result folder that is a symlink out
+        "/linked/secret.txt",
+        "/linked/result.json",
+        "/-/static/../../batch.py",
+        "/-/static/%2e%2e%2f__init__.py",
+        "/astronaut/.%2e/secret.txt",
+        "/astronaut/%00result.json",
+        "/incomplete/face.obj",  # not a finished result
+        "/astronaut/crop.png/..",
+        "/astronaut/%252e%252e/secret.txt",
+    ],
+)
 def test_path_traversal_is_refused_with_404(server, raw):
     status, body = _raw_get(server, raw)
     assert status == 404, raw
@@ -201,8 +203,9 @@ def test_scene_merges_mesh_and_strands(results, tmp_path):
     for name in ("face.glb", "result.json"):
         (d / name).write_bytes((results / "astronaut" / name).read_bytes())
     t = np.linspace(0, 1, 5)[:, None]
-    pts = np.concatenate([np.array([x, 0.1, 0.0]) + t * np.array([0, -0.1, 0.02])
-                          for x in (-0.05, 0.0, 0.05)])
+    pts = np.concatenate(
+        [np.array([x, 0.1, 0.0]) + t * np.array([0, -0.1, 0.02]) for x in (-0.05, 0.0, 0.05)]
+    )
     write_strands(d / "strands.ply", Strands(points=pts, counts=np.array([5, 5, 5])))
     glb = scene_glb(d)
     js, _ = split_glb(glb)
@@ -219,8 +222,9 @@ def test_scene_merges_mesh_and_strands(results, tmp_path):
     # A merged scene merges again (indices shifted correctly twice).
     twice = merge_glb([glb, glb])
     assert parse_glb(twice).n_strands == 6
-    assert len(trimesh.load(io.BytesIO(twice), file_type="glb", force="mesh").faces) == \
-        2 * len(face.faces)
+    assert len(trimesh.load(io.BytesIO(twice), file_type="glb", force="mesh").faces) == 2 * len(
+        face.faces
+    )
 
 
 def test_make_server_refuses_missing_folder(tmp_path):

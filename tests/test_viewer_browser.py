@@ -21,10 +21,12 @@ from monoscan.viewer.server import serve_in_thread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
-    pytest.skip("Chromium not found (apt-get install -y chromium chromium-driver)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright not installed (pip install playwright)")
+    pytest.skip(
+        "Chromium not found (apt-get install -y chromium chromium-driver)", allow_module_level=True
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright not installed (pip install playwright)"
+)
 
 LOADED = "() => { const m = document.querySelector('model-viewer'); return !!(m && m.loaded); }"
 
@@ -63,8 +65,13 @@ def _render(browser, url: str) -> tuple[np.ndarray, list[str]]:
 def _assert_mesh_drawn(img: np.ndarray) -> None:
     h, w = img.shape[:2]
     # Background: the page's fixed model-viewer colour #2b2f3a, seen in the corners.
-    corners = np.concatenate([img[5:25, 5:25].reshape(-1, 3), img[5:25, -25:-5].reshape(-1, 3),
-                              img[-25:-5, 5:25].reshape(-1, 3)])
+    corners = np.concatenate(
+        [
+            img[5:25, 5:25].reshape(-1, 3),
+            img[5:25, -25:-5].reshape(-1, 3),
+            img[-25:-5, 5:25].reshape(-1, 3),
+        ]
+    )
     np.testing.assert_allclose(corners.mean(axis=0), [0x2B, 0x2F, 0x3A], atol=6)
     centre = img[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3]
     diff = np.abs(centre - np.array([0x2B, 0x2F, 0x3A])).sum(axis=2)

@@ -43,8 +43,9 @@ class BodyDepth:
     parts: np.ndarray
 
 
-def _smooth_in_mask(values: np.ndarray, mask: np.ndarray, sigma: float,
-                    inside_only: bool = True) -> np.ndarray:
+def _smooth_in_mask(
+    values: np.ndarray, mask: np.ndarray, sigma: float, inside_only: bool = True
+) -> np.ndarray:
     """Gaussian blur of ``values`` that ignores pixels outside ``mask`` (normalised).
 
     The result is defined wherever the blurred mask is non-zero (a band around the mask
@@ -134,8 +135,12 @@ def estimate_depth(
     r_s = _smooth_in_mask(r_s, ms, sigma=max(1.0, 0.015 * sh))
 
     scaled = [
-        Bone(b.name, b.part, ((b.a[0] - x0) * fx, (b.a[1] - y0) * fy),
-             ((b.b[0] - x0) * fx, (b.b[1] - y0) * fy))
+        Bone(
+            b.name,
+            b.part,
+            ((b.a[0] - x0) * fx, (b.a[1] - y0) * fy),
+            ((b.b[0] - x0) * fx, (b.b[1] - y0) * fy),
+        )
         for b in bones
     ]
     lab_s = label_parts(ms, scaled)
@@ -156,8 +161,9 @@ def estimate_depth(
     r_full = cv2.resize(r_ext[jy, jx], (w, h), interpolation=cv2.INTER_LINEAR) / f
     k_full = cv2.resize(k_ext[jy, jx], (w, h), interpolation=cv2.INTER_LINEAR)
     o_full = cv2.resize(o_ext[jy, jx], (w, h), interpolation=cv2.INTER_LINEAR)
-    lab_full = cv2.resize(lab_s[jy, jx].astype(np.float32), (w, h),
-                          interpolation=cv2.INTER_NEAREST).astype(np.int16)
+    lab_full = cv2.resize(
+        lab_s[jy, jx].astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST
+    ).astype(np.int16)
     r_full = np.maximum(r_full, dt)
     dc = np.minimum(dt, r_full)
     hgt = k_full * np.sqrt(np.maximum(dc * (2.0 * r_full - dc), 0.0))

@@ -10,21 +10,65 @@ __all__ = ["BODY25_NAMES", "keypoints_dict", "openpose_dict", "to_body25"]
 
 #: OpenPose BODY_25 joint names in order (the keypoint format 2K2K reads).
 BODY25_NAMES = (
-    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
-    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
-    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+    "Nose",
+    "Neck",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "MidHip",
+    "RHip",
+    "RKnee",
+    "RAnkle",
+    "LHip",
+    "LKnee",
+    "LAnkle",
+    "REye",
+    "LEye",
+    "REar",
+    "LEar",
+    "LBigToe",
+    "LSmallToe",
+    "LHeel",
+    "RBigToe",
+    "RSmallToe",
+    "RHeel",
 )
 # MediaPipe landmark(s) for each BODY_25 joint (averaged when two). MediaPipe has one toe
 # point per foot (foot index), used for both big and small toe.
 _B25 = (
-    (0,), (11, 12), (12,), (14,), (16,), (11,), (13,), (15,), (23, 24), (24,), (26,), (28,),
-    (23,), (25,), (27,), (5,), (2,), (8,), (7,), (31,), (31,), (29,), (32,), (32,), (30,),
+    (0,),
+    (11, 12),
+    (12,),
+    (14,),
+    (16,),
+    (11,),
+    (13,),
+    (15,),
+    (23, 24),
+    (24,),
+    (26,),
+    (28,),
+    (23,),
+    (25,),
+    (27,),
+    (5,),
+    (2,),
+    (8,),
+    (7,),
+    (31,),
+    (31,),
+    (29,),
+    (32,),
+    (32,),
+    (30,),
 )
 
 
 def to_body25(pose: PoseResult) -> np.ndarray:
-    """(25, 3) OpenPose BODY_25 keypoints: photo px x, y and a confidence (MediaPipe visibility).
-    """
+    """(25, 3) OpenPose BODY_25 keypoints: photo px x, y and a confidence (MediaPipe visibility)."""
     out = np.zeros((25, 3))
     for j, idx in enumerate(_B25):
         out[j, :2] = pose.landmarks[list(idx), :2].mean(0)
@@ -43,10 +87,13 @@ def keypoints_dict(pose: PoseResult, world: np.ndarray | None = None) -> dict:
     }
     if world is not None:
         d["world_m"] = np.round(np.asarray(world, float), 5).tolist()
-        d["world_frame"] = ("m; x to the subject's left, y up, z toward the camera; origin "
-                            "between the ears")
-    d["body25"] = {"names": list(BODY25_NAMES),
-                   "photo_px_conf": np.round(to_body25(pose), 3).tolist()}
+        d["world_frame"] = (
+            "m; x to the subject's left, y up, z toward the camera; origin between the ears"
+        )
+    d["body25"] = {
+        "names": list(BODY25_NAMES),
+        "photo_px_conf": np.round(to_body25(pose), 3).tolist(),
+    }
     return d
 
 

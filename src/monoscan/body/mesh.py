@@ -1,5 +1,4 @@
-"""Closed body mesh from an oriented point cloud: screened Poisson (pymeshlab), cleaned, coloured.
-"""
+"""Closed body mesh from an oriented point cloud: screened Poisson (pymeshlab), cleaned, coloured."""
 
 from __future__ import annotations
 
@@ -34,7 +33,10 @@ def poisson_depth(points: np.ndarray, spacing: float, lo: int = 6, hi: int = 10)
 
 
 def poisson_mesh(
-    points: np.ndarray, normals: np.ndarray, depth: int = 8, point_weight: float = 4.0,
+    points: np.ndarray,
+    normals: np.ndarray,
+    depth: int = 8,
+    point_weight: float = 4.0,
     threads: int = 1,
 ) -> trimesh.Trimesh:
     """Screened Poisson surface of oriented points, largest connected piece only.
@@ -59,10 +61,16 @@ def poisson_mesh(
     import pymeshlab
 
     ms = pymeshlab.MeshSet()
-    ms.add_mesh(pymeshlab.Mesh(vertex_matrix=np.asarray(points, np.float64),
-                               v_normals_matrix=np.asarray(normals, np.float64)))
+    ms.add_mesh(
+        pymeshlab.Mesh(
+            vertex_matrix=np.asarray(points, np.float64),
+            v_normals_matrix=np.asarray(normals, np.float64),
+        )
+    )
     ms.generate_surface_reconstruction_screened_poisson(
-        depth=int(depth), pointweight=float(point_weight), samplespernode=1.5,
+        depth=int(depth),
+        pointweight=float(point_weight),
+        samplespernode=1.5,
         threads=int(threads),
         preclean=False,
     )

@@ -78,13 +78,17 @@ class PartCrop:
         return xy @ self.affine[:, :2].T + self.affine[:, 2]
 
 
-def _rect_affine(start: np.ndarray, end: np.ndarray, size: tuple[int, int], margin: float,
-                 min_len: float) -> np.ndarray:
+def _rect_affine(
+    start: np.ndarray, end: np.ndarray, size: tuple[int, int], margin: float, min_len: float
+) -> np.ndarray:
     hgt, wid = size
     axis = end - start
     length = max(float(np.linalg.norm(axis)), min_len)
-    down = axis / max(float(np.linalg.norm(axis)), 1e-9) if np.linalg.norm(axis) > 1e-6 else (
-        np.array([0.0, 1.0]))
+    down = (
+        axis / max(float(np.linalg.norm(axis)), 1e-9)
+        if np.linalg.norm(axis) > 1e-6
+        else (np.array([0.0, 1.0]))
+    )
     right = np.array([down[1], -down[0]])  # crop x axis: no mirroring (det +1)
     # Crop y spans the bone plus ``margin`` of its length at each end.
     scale = hgt / (length * (1.0 + 2.0 * margin))
@@ -136,5 +140,6 @@ def crop_image(image: np.ndarray, crop: PartCrop) -> np.ndarray:
     # cv2 uses pixel-centre coordinates: shift by half a pixel on both sides.
     a = crop.affine.copy()
     a[:, 2] += a[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    return cv2.warpAffine(image, a, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(
+        image, a, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )

@@ -61,8 +61,7 @@ def body_points(
     nrm = [nf[rows, cols] * flip, nb[rows, cols] * flip]
 
     # Side points along the outline, between back and front.
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_NONE)
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     side_p, side_n = [], []
     step = max(1, stride // 2)
     for c in contours:
@@ -76,8 +75,9 @@ def body_points(
         nrm2 /= np.maximum(np.linalg.norm(nrm2, axis=1, keepdims=True), 1e-9)
         # Make sure the normal points out of the mask.
         probe = np.round(c + 0.5 + 2.0 * nrm2 - 0.5).astype(np.int64)
-        inside = mask[np.clip(probe[:, 1], 0, mask.shape[0] - 1),
-                      np.clip(probe[:, 0], 0, mask.shape[1] - 1)]
+        inside = mask[
+            np.clip(probe[:, 1], 0, mask.shape[0] - 1), np.clip(probe[:, 0], 0, mask.shape[1] - 1)
+        ]
         if inside.mean() > 0.5:
             nrm2 = -nrm2
         c, nrm2 = c[::step], nrm2[::step]

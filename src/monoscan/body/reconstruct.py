@@ -186,8 +186,12 @@ def person_mask(prob: np.ndarray, pose: PoseResult | None, threshold: float = 0.
 def _cut_sides(mask: np.ndarray) -> tuple[str, ...]:
     h, w = mask.shape
     sides = []
-    for name, edge, n in (("top", mask[0], w), ("bottom", mask[-1], w),
-                          ("left", mask[:, 0], h), ("right", mask[:, -1], h)):
+    for name, edge, n in (
+        ("top", mask[0], w),
+        ("bottom", mask[-1], w),
+        ("left", mask[:, 0], h),
+        ("right", mask[:, -1], h),
+    ):
         if edge.sum() >= max(3, 0.002 * n):
             sides.append(name)
     return tuple(sides)
@@ -238,11 +242,15 @@ def reconstruct_body(
     rgb = check_rgb(rgb)
     if options.height_m is not None and not 0.3 <= float(options.height_m) <= 2.8:
         raise InputError(
-            f"--height-m {options.height_m:g} is not a plausible human height (0.3-2.8 m)")
+            f"--height-m {options.height_m:g} is not a plausible human height (0.3-2.8 m)"
+        )
     H, W = rgb.shape[:2]
     f = min(1.0, options.max_size / max(H, W))
-    work = rgb if f == 1.0 else cv2.resize(rgb, (round(W * f), round(H * f)),
-                                           interpolation=cv2.INTER_AREA)
+    work = (
+        rgb
+        if f == 1.0
+        else cv2.resize(rgb, (round(W * f), round(H * f)), interpolation=cv2.INTER_AREA)
+    )
     h, w = work.shape[:2]
 
     people = 1
@@ -287,8 +295,11 @@ def reconstruct_body(
         )
     cut = _cut_sides(sil)
     if cut:
-        notes.append("person cut off by the frame (" + ", ".join(cut)
-                     + "); only the visible part is reconstructed")
+        notes.append(
+            "person cut off by the frame ("
+            + ", ".join(cut)
+            + "); only the visible part is reconstructed"
+        )
     timings["mask"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -308,7 +319,8 @@ def reconstruct_body(
     given = options.height_m is not None
     height_m = float(options.height_m) if given else DEFAULT_HEIGHT_M
     height_source = ("given" if given else f"prior {DEFAULT_HEIGHT_M} m") + (
-        f", pixels from {px_source}")
+        f", pixels from {px_source}"
+    )
     s_work = height_m / full_px  # m per work px
     ears = 0.5 * (lm[7] + lm[8])
     origin_work = np.array([ears[0], ears[1], 0.0])
@@ -320,7 +332,9 @@ def reconstruct_body(
     wn = nrm.copy()
     wn[:, 1] *= -1.0
     stride = max(1, int(np.ceil(np.sqrt(2.0 * sil.sum() / max(options.points, 1)))))
-    pdepth = options.poisson_depth or poisson_depth(wpts, stride * s_work, hi=options.max_poisson_depth)
+    pdepth = options.poisson_depth or poisson_depth(
+        wpts, stride * s_work, hi=options.max_poisson_depth
+    )
     timings["points"] = time.perf_counter() - t
 
     t = time.perf_counter()

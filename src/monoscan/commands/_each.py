@@ -39,8 +39,9 @@ def for_each_input(
     items still run. The bar shows only for several items and without ``quiet``.
     """
     failed = 0
-    for item in progress(items, total=len(items), desc=desc, unit="photo",
-                         quiet=quiet or len(items) == 1):
+    for item in progress(
+        items, total=len(items), desc=desc, unit="photo", quiet=quiet or len(items) == 1
+    ):
         name = label(item)
         try:
             line, notes = work(item)

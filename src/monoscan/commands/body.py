@@ -10,7 +10,8 @@ __all__ = ["register", "run"]
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
-        "body", parents=[common],
+        "body",
+        parents=[common],
         help="reconstruct a person's full body (closed coloured mesh, depth/normal maps)",
         description="Reconstruct the largest person in each photo as a closed, coloured, "
         "metric mesh plus front/back depth and normal maps, keypoints and 2K2K part crops, "
@@ -18,16 +19,40 @@ def register(subparsers, common) -> None:
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="photo(s) of a standing person")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--height-m", type=float, default=None, metavar="H",
-                   help="the person's height in metres (default: a 1.70 m prior)")
-    p.add_argument("--max-size", type=int, default=2048, metavar="PX",
-                   help="scale photos down to this longer side first (default 2048)")
-    p.add_argument("--points", type=int, default=40_000, metavar="N",
-                   help="front+back points for Poisson (default 40000)")
-    p.add_argument("--poisson-depth", type=int, default=None, metavar="D",
-                   help="Poisson octree depth (default: adaptive, at most 8)")
-    p.add_argument("--detail", type=float, default=0.5,
-                   help="shading detail on the front, 0 = off (default 0.5)")
+    p.add_argument(
+        "--height-m",
+        type=float,
+        default=None,
+        metavar="H",
+        help="the person's height in metres (default: a 1.70 m prior)",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=2048,
+        metavar="PX",
+        help="scale photos down to this longer side first (default 2048)",
+    )
+    p.add_argument(
+        "--points",
+        type=int,
+        default=40_000,
+        metavar="N",
+        help="front+back points for Poisson (default 40000)",
+    )
+    p.add_argument(
+        "--poisson-depth",
+        type=int,
+        default=None,
+        metavar="D",
+        help="Poisson octree depth (default: adaptive, at most 8)",
+    )
+    p.add_argument(
+        "--detail",
+        type=float,
+        default=0.5,
+        help="shading detail on the front, 0 = off (default 0.5)",
+    )
     p.set_defaults(func=run)
 
 
@@ -41,14 +66,21 @@ def run(args) -> int:
         raise MonoscanError(f"--points {args.points} is too few (at least 1000)")
     if args.poisson_depth is not None and not 5 <= args.poisson_depth <= 11:
         raise MonoscanError("--poisson-depth must be between 5 and 11")
-    options = BodyOptions(height_m=args.height_m, max_size=args.max_size, points=args.points,
-                          poisson_depth=args.poisson_depth, detail=args.detail)
+    options = BodyOptions(
+        height_m=args.height_m,
+        max_size=args.max_size,
+        points=args.points,
+        poisson_depth=args.poisson_depth,
+        detail=args.detail,
+    )
 
     def one(image: str):
         result, folder = run_body(image, args.out, options)
         m = result.mesh
-        return (f"{folder}: {len(m.vertices)} vertices, "
-                f"{'closed' if m.is_watertight else 'NOT closed'}, "
-                f"{result.timings.get('total', 0):.1f} s"), result.notes
+        return (
+            f"{folder}: {len(m.vertices)} vertices, "
+            f"{'closed' if m.is_watertight else 'NOT closed'}, "
+            f"{result.timings.get('total', 0):.1f} s"
+        ), result.notes
 
     return for_each_input([str(p) for p in args.images], one, desc="body", quiet=args.quiet)

@@ -13,7 +13,8 @@ def register(subparsers, common) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     sub.required = True
     x = sub.add_parser(
-        "h3ds-extract", parents=[common],
+        "h3ds-extract",
+        parents=[common],
         help="extract the password-protected H3DS zip fast, verified",
         description="Extract the H3DS archive (ZipCrypto) with many members decrypted in "
         "lockstep; every file is CRC-checked; with --config the archive MD5 and the scene file "
@@ -22,11 +23,18 @@ def register(subparsers, common) -> None:
     x.add_argument("zip", type=Path, help="the downloaded H3DS zip")
     x.add_argument("--token", required=True, help="the H3DS access token (zip password)")
     x.add_argument("--out", required=True, type=Path, help="dataset folder to create")
-    x.add_argument("--config", default=None,
-                   help="v1, v2 or a config TOML: check the archive MD5 and the file list")
+    x.add_argument(
+        "--config",
+        default=None,
+        help="v1, v2 or a config TOML: check the archive MD5 and the file list",
+    )
     x.add_argument("--md5", default=None, help="expected MD5 of the archive")
-    x.add_argument("--engine", default="auto", choices=["auto", "numpy", "python"],
-                   help="decryption engine (default auto)")
+    x.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "numpy", "python"],
+        help="decryption engine (default auto)",
+    )
     x.set_defaults(func=run_extract)
 
 
@@ -48,15 +56,23 @@ def run_extract(args) -> int:
         size = args.zip.stat().st_size if args.zip.is_file() else None
         bar = tqdm(total=size, unit="B", unit_scale=True, desc="h3ds-extract", leave=False)
     try:
-        report = extract_zip(args.zip, args.out, args.token, md5=md5, engine=args.engine,
-                             progress=bar.update if bar else None)
+        report = extract_zip(
+            args.zip,
+            args.out,
+            args.token,
+            md5=md5,
+            engine=args.engine,
+            progress=bar.update if bar else None,
+        )
     finally:
         if bar:
             bar.close()
     mb = report.bytes_in / 1e6
-    print(f"extracted {report.files} files ({report.bytes_out / 1e6:.1f} MB) in "
-          f"{report.seconds:.1f} s, {mb / max(report.seconds, 1e-9):.1f} MB/s "
-          f"[{report.engine}]; all CRC-32 checks passed" + (f", MD5 {md5} ok" if md5 else ""))
+    print(
+        f"extracted {report.files} files ({report.bytes_out / 1e6:.1f} MB) in "
+        f"{report.seconds:.1f} s, {mb / max(report.seconds, 1e-9):.1f} MB/s "
+        f"[{report.engine}]; all CRC-32 checks passed" + (f", MD5 {md5} ok" if md5 else "")
+    )
     if config is not None:
         from monoscan.datasets.h3ds import H3DS
 

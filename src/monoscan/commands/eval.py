@@ -17,7 +17,9 @@ EXTRA_EVAL_MODULES = ("monoscan.commands.eval_hair", "monoscan.commands.eval_str
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
-        "eval", parents=[common], help="score reconstructions against ground truth",
+        "eval",
+        parents=[common],
+        help="score reconstructions against ground truth",
         description="Score reconstructions: head (H3DS protocol), body, face; hair, strands.",
     )
     sub = p.add_subparsers(dest="eval_command", metavar="WHAT")
@@ -34,25 +36,45 @@ def register(subparsers, common) -> None:
 
 def _register_head(sub, common) -> None:
     p = sub.add_parser(
-        "head", parents=[common], help="H3DS head evaluation (h3ds 0.4.0 protocol and more)",
+        "head",
+        parents=[common],
+        help="H3DS head evaluation (h3ds 0.4.0 protocol and more)",
         description="Evaluate predicted heads on H3DS. Predictions: PRED/<scene_id>/head.obj "
         "(monoscan output, metres, h3ds_landmarks.txt) or PRED/<scene_id>.obj|.ply (mm, "
         "landmarks in <scene_id>_landmarks.txt); per view subset in PRED/<N>/.",
     )
     p.add_argument("--dataset", required=True, type=Path, help="H3DS folder")
-    p.add_argument("--config", default=None,
-                   help="v1, v2 or a config TOML (default: v2 if found, else scan the folder)")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="v1, v2 or a config TOML (default: v2 if found, else scan the folder)",
+    )
     p.add_argument("--predictions", required=True, type=Path, help="predictions folder")
     p.add_argument("--scenes", nargs="+", default=None, help="only these scene ids")
     p.add_argument("--tags", nargs="+", default=(), help="only scenes with all these tags")
-    p.add_argument("--pred-unit", default="auto", choices=["auto", "mm", "cm", "dm", "m"],
-                   help="unit of the predictions (auto: m for head.obj folders, mm otherwise)")
-    p.add_argument("--mesh", default="head", choices=["head", "head_with_hair"],
-                   help="which mesh of monoscan output folders to score (default: head)")
-    p.add_argument("--no-surface", action="store_true",
-                   help="vertex distances only (the reference metrics; faster)")
-    p.add_argument("--heatmaps", type=Path, default=None,
-                   help="folder for per-vertex error PLYs (clipped at 5 mm)")
+    p.add_argument(
+        "--pred-unit",
+        default="auto",
+        choices=["auto", "mm", "cm", "dm", "m"],
+        help="unit of the predictions (auto: m for head.obj folders, mm otherwise)",
+    )
+    p.add_argument(
+        "--mesh",
+        default="head",
+        choices=["head", "head_with_hair"],
+        help="which mesh of monoscan output folders to score (default: head)",
+    )
+    p.add_argument(
+        "--no-surface",
+        action="store_true",
+        help="vertex distances only (the reference metrics; faster)",
+    )
+    p.add_argument(
+        "--heatmaps",
+        type=Path,
+        default=None,
+        help="folder for per-vertex error PLYs (clipped at 5 mm)",
+    )
     p.add_argument("--json", type=Path, default=None, help="write results JSON")
     p.add_argument("--csv", type=Path, default=None, help="write results CSV")
     p.add_argument("--markdown", type=Path, default=None, help="write the face / head table")
@@ -72,9 +94,15 @@ def run_head(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         results = evaluate_dataset(
-            ds, args.predictions, scenes=args.scenes, tags=args.tags,
-            surface=not args.no_surface, pred_unit=args.pred_unit, heatmap_dir=args.heatmaps,
-            quiet=args.quiet, mesh_name=args.mesh,
+            ds,
+            args.predictions,
+            scenes=args.scenes,
+            tags=args.tags,
+            surface=not args.no_surface,
+            pred_unit=args.pred_unit,
+            heatmap_dir=args.heatmaps,
+            quiet=args.quiet,
+            mesh_name=args.mesh,
         )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -102,11 +130,13 @@ def _register_body(sub, common) -> None:
     p.add_argument("--pred", required=True, type=Path, help="predicted body mesh")
     p.add_argument("--gt", required=True, type=Path, help="ground-truth scan")
     p.add_argument("--unit", default="m", choices=["m", "cm", "mm"], help="unit of --pred")
-    p.add_argument("--gt-unit", default=None, choices=["m", "cm", "mm"],
-                   help="unit of --gt (default: --unit)")
+    p.add_argument(
+        "--gt-unit", default=None, choices=["m", "cm", "mm"], help="unit of --gt (default: --unit)"
+    )
     p.add_argument("--samples", type=int, default=10_000, help="surface samples per mesh")
-    p.add_argument("--fscore-cm", type=float, nargs="+", default=[1.0],
-                   help="F-score thresholds, cm")
+    p.add_argument(
+        "--fscore-cm", type=float, nargs="+", default=[1.0], help="F-score thresholds, cm"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
     p.set_defaults(func=run_body)
@@ -120,14 +150,20 @@ def run_body(args) -> int:
     if args.samples < 100:
         raise InputError("--samples must be at least 100")
     score = evaluate_body(
-        load_mesh(args.pred), load_mesh(args.gt), unit=args.unit, gt_unit=args.gt_unit,
-        samples=args.samples, thresholds_cm=tuple(args.fscore_cm), seed=args.seed,
+        load_mesh(args.pred),
+        load_mesh(args.gt),
+        unit=args.unit,
+        gt_unit=args.gt_unit,
+        samples=args.samples,
+        thresholds_cm=tuple(args.fscore_cm),
+        seed=args.seed,
     )
     summary = score.summary()
     if args.json:
         write_text(args.json, json.dumps(summary, indent=2) + "\n")
-    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in summary.items()))
+    print(
+        " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
+    )
     return 0
 
 
@@ -136,7 +172,9 @@ def run_body(args) -> int:
 
 def _register_face(sub, common) -> None:
     p = sub.add_parser(
-        "face", parents=[common], help="NoW-style scan-to-mesh error, or 68-point landmark NME",
+        "face",
+        parents=[common],
+        help="NoW-style scan-to-mesh error, or 68-point landmark NME",
         description="Scan-to-mesh (mm): --scan, --scan-landmarks, --pred, --pred-landmarks "
         "(landmarks as .npy (K,3) or text, same order). NME: --lmk-pred and --lmk-gt "
         "((68,2) .npy or text).",
@@ -146,8 +184,12 @@ def _register_face(sub, common) -> None:
     p.add_argument("--scan-unit", default="mm", choices=["mm", "m"], help="unit of --scan")
     p.add_argument("--pred", type=Path, help="predicted face mesh")
     p.add_argument("--pred-landmarks", type=Path, help="(K,3) landmarks on the prediction")
-    p.add_argument("--crop-mm", type=float, default=None,
-                   help="keep scan points within this radius of the landmarks' mean")
+    p.add_argument(
+        "--crop-mm",
+        type=float,
+        default=None,
+        help="keep scan points within this radius of the landmarks' mean",
+    )
     p.add_argument("--lmk-pred", type=Path, help="(68,2) predicted landmarks for NME")
     p.add_argument("--lmk-gt", type=Path, help="(68,2) ground-truth landmarks for NME")
     p.add_argument("--json", type=Path, default=None)
@@ -181,8 +223,11 @@ def run_face(args) -> int:
         scale = 1000.0 if args.scan_unit == "m" else 1.0
         scan = load_mesh(args.scan, allow_points=True)
         score = scan_to_mesh(
-            scan.vertices * scale, _load_points(args.scan_landmarks) * scale,
-            load_mesh(args.pred), _load_points(args.pred_landmarks), crop_radius_mm=args.crop_mm,
+            scan.vertices * scale,
+            _load_points(args.scan_landmarks) * scale,
+            load_mesh(args.pred),
+            _load_points(args.pred_landmarks),
+            crop_radius_mm=args.crop_mm,
         )
         out.update(score.summary())
         did = True
@@ -194,8 +239,9 @@ def run_face(args) -> int:
         out["nme"] = landmark_nme(_load_points(args.lmk_pred), _load_points(args.lmk_gt))
         did = True
     if not did:
-        raise InputError("nothing to evaluate: give --scan/--pred (scan-to-mesh) or "
-                         "--lmk-pred/--lmk-gt (NME)")
+        raise InputError(
+            "nothing to evaluate: give --scan/--pred (scan-to-mesh) or --lmk-pred/--lmk-gt (NME)"
+        )
     if args.json:
         write_text(args.json, json.dumps(out, indent=2) + "\n")
     print(" ".join(f"{k}={v:.4f}" for k, v in out.items()))

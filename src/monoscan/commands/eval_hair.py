@@ -11,7 +11,9 @@ from monoscan.io.atomic import write_text
 
 def register(eval_subparsers, common) -> None:
     p = eval_subparsers.add_parser(
-        "hair", parents=[common], help="2D hair metrics (HairSale, HairRida, IoU)",
+        "hair",
+        parents=[common],
+        help="2D hair metrics (HairSale, HairRida, IoU)",
         description="Score strand maps, hair masks and hair depth against a HiSa/HiDa-layout "
         "ground truth folder (strand_map/, seg/, relative_depth/pairs|labels/). Predictions: "
         "monoscan output folders PRED/<name>/{strand_map.png,hair_mask.png,hair_depth.npy} "
@@ -21,10 +23,15 @@ def register(eval_subparsers, common) -> None:
     )
     p.add_argument("--pred", required=True, type=Path, help="predictions folder")
     p.add_argument("--gt", required=True, type=Path, help="ground truth folder (HiSa layout)")
-    p.add_argument("--split", default=None,
-                   help="only the samples of GT/split_<SPLIT>.json (e.g. test)")
-    p.add_argument("--pair-order", default="xy", choices=["xy", "yx"],
-                   help="column order of relative_depth/pairs (default x_A, y_A, x_B, y_B)")
+    p.add_argument(
+        "--split", default=None, help="only the samples of GT/split_<SPLIT>.json (e.g. test)"
+    )
+    p.add_argument(
+        "--pair-order",
+        default="xy",
+        choices=["xy", "yx"],
+        help="column order of relative_depth/pairs (default x_A, y_A, x_B, y_B)",
+    )
     p.add_argument("--json", type=Path, default=None, help="write per-image and mean metrics")
     p.set_defaults(func=run)
 
@@ -46,8 +53,10 @@ def run(args) -> int:
         for name, m in report.per_image.items():
             print(f"{name:<{width}} " + " ".join(_fmt(m[k]) for k in METRIC_NAMES))
     print(f"{'mean':<{width}} " + " ".join(_fmt(report.mean[k]) for k in METRIC_NAMES))
-    print(f"{len(report.per_image)} image(s); HairSale/OriErr in degrees, IoU as a fraction, "
-          "HairRida in %")
+    print(
+        f"{len(report.per_image)} image(s); HairSale/OriErr in degrees, IoU as a fraction, "
+        "HairRida in %"
+    )
     if report.missing:
         print(f"note: {len(report.missing)} ground-truth sample(s) without a prediction")
     if args.json is not None:

@@ -9,7 +9,9 @@ from monoscan.commands import reconstruct
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "hairstep", parents=[common], help="HairStep hair maps only (mask, strand map, depth)",
+        "hairstep",
+        parents=[common],
+        help="HairStep hair maps only (mask, strand map, depth)",
         description="Write the HairStep representation of each photo into OUT/<image-stem>/: "
         "crop.png, hair_mask.png, parsing.png, strand_map.png, orientation.npy, confidence.npy, "
         "hair_depth.npy, hair_depth_vis.png, landmarks68.npy, crop.json, result.json.",

@@ -11,22 +11,33 @@ from monoscan.core.errors import InputError, MonoscanError
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "reconstruct", parents=[common], help="reconstruct one or more photos",
+        "reconstruct",
+        parents=[common],
+        help="reconstruct one or more photos",
         description="Reconstruct each photo into OUT/<image-stem>/ (result.json lists the files).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
     add_options(p)
-    p.add_argument("--same-person", action="store_true",
-                   help="the images are views of one person: fuse them into one result, "
-                   "OUT/<first image's stem>/ (monoscan.head.multiview)")
-    p.add_argument("--cameras", type=Path, default=None,
-                   help="with --same-person: an H3DS cameras.npz; img_0007.jpg takes "
-                   "world_mat_7, names without a number go by position (default: rotations "
-                   "estimated from the landmarks)")
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the images are views of one person: fuse them into one result, "
+        "OUT/<first image's stem>/ (monoscan.head.multiview)",
+    )
+    p.add_argument(
+        "--cameras",
+        type=Path,
+        default=None,
+        help="with --same-person: an H3DS cameras.npz; img_0007.jpg takes "
+        "world_mat_7, names without a number go by position (default: rotations "
+        "estimated from the landmarks)",
+    )
     p.set_defaults(func=run)
 
     d = sub.add_parser(
-        "demo", parents=[common], help="reconstruct the bundled sample photo (astronaut)",
+        "demo",
+        parents=[common],
+        help="reconstruct the bundled sample photo (astronaut)",
         description="Write scikit-image's public-domain astronaut photo to OUT/astronaut.png and "
         "reconstruct it into OUT/astronaut/.",
     )
@@ -40,31 +51,56 @@ def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS
 
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--face-index", type=int, default=0,
-                   help="which face when several are found, 0 = largest (default)")
-    p.add_argument("--min-face-px", type=float, default=MIN_FACE_PX,
-                   help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)")
+    p.add_argument(
+        "--face-index",
+        type=int,
+        default=0,
+        help="which face when several are found, 0 = largest (default)",
+    )
+    p.add_argument(
+        "--min-face-px",
+        type=float,
+        default=MIN_FACE_PX,
+        help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)",
+    )
     if meshes:
-        p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
-                       help="comma-separated outputs to write, from "
-                       f"{','.join(ALL_FORMATS)} (default: %(default)s)")
+        p.add_argument(
+            "--formats",
+            default=",".join(DEFAULT_FORMATS),
+            help="comma-separated outputs to write, from "
+            f"{','.join(ALL_FORMATS)} (default: %(default)s)",
+        )
     p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
-    p.add_argument("--no-person", action="store_true",
-                   help="skip person segmentation and body pose")
+    p.add_argument(
+        "--no-person", action="store_true", help="skip person segmentation and body pose"
+    )
     if meshes:
         p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
-        p.add_argument("--body", action="store_true",
-                       help="also reconstruct the full body into OUT/<stem>/body/")
+        p.add_argument(
+            "--body",
+            action="store_true",
+            help="also reconstruct the full body into OUT/<stem>/body/",
+        )
         p.add_argument("--no-head", action="store_true", help="skip the closed head mesh")
-        p.add_argument("--no-occlusion", action="store_true",
-                       help="do not look for what covers the face (hair, hands, objects), "
-                       "inpaint it in the face texture and re-fit the landmarks for the head")
-        p.add_argument("--strands", type=int, default=10_000,
-                       help="hair strands to grow, 0 for none (default: %(default)s)")
+        p.add_argument(
+            "--no-occlusion",
+            action="store_true",
+            help="do not look for what covers the face (hair, hands, objects), "
+            "inpaint it in the face texture and re-fit the landmarks for the head",
+        )
+        p.add_argument(
+            "--strands",
+            type=int,
+            default=10_000,
+            help="hair strands to grow, 0 for none (default: %(default)s)",
+        )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-        p.add_argument("--face-detail", action="store_true",
-                       help="displace the face mesh by the photo's fine shading (wrinkles, "
-                       "creases; under 0.5 mm)")
+        p.add_argument(
+            "--face-detail",
+            action="store_true",
+            help="displace the face mesh by the photo's fine shading (wrinkles, "
+            "creases; under 0.5 mm)",
+        )
     p.add_argument("--overwrite", action="store_true", help="replace existing results")
 
 
@@ -72,13 +108,20 @@ def options_from_args(args: argparse.Namespace):
     from monoscan.pipeline import Options
 
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
-    return Options(face_index=args.face_index, min_face_px=args.min_face_px,
-                   subdivisions=args.subdivisions, person=not args.no_person,
-                   hair=not args.no_hair, body=getattr(args, "body", False),
-                   head=not getattr(args, "no_head", True), strands=getattr(args, "strands", 0),
-                   occlusion=not getattr(args, "no_occlusion", True),
-                   seed=getattr(args, "seed", 0), formats=formats,
-                   face_detail=getattr(args, "face_detail", False))
+    return Options(
+        face_index=args.face_index,
+        min_face_px=args.min_face_px,
+        subdivisions=args.subdivisions,
+        person=not args.no_person,
+        hair=not args.no_hair,
+        body=getattr(args, "body", False),
+        head=not getattr(args, "no_head", True),
+        strands=getattr(args, "strands", 0),
+        occlusion=not getattr(args, "no_occlusion", True),
+        seed=getattr(args, "seed", 0),
+        formats=formats,
+        face_detail=getattr(args, "face_detail", False),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,15 +137,16 @@ def run(args: argparse.Namespace) -> int:
     def one(image: str):
         stem = Path(image).stem
         if stem in seen:
-            raise MonoscanError(f"output folder {stem}/ is already used by {seen[stem]} in "
-                                "this run; rename one of the files")
+            raise MonoscanError(
+                f"output folder {stem}/ is already used by {seen[stem]} in "
+                "this run; rename one of the files"
+            )
         seen[stem] = image
         recon = reconstruct(image, options)
         result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
         return str(result.parent), recon.notes
 
-    return for_each_input([str(p) for p in args.images], one, desc="reconstruct",
-                          quiet=args.quiet)
+    return for_each_input([str(p) for p in args.images], one, desc="reconstruct", quiet=args.quiet)
 
 
 def _run_same_person(args: argparse.Namespace, options) -> int:
@@ -113,8 +157,9 @@ def _run_same_person(args: argparse.Namespace, options) -> int:
 
     def one(_label: str):
         recon = reconstruct_views(images, options, cameras=args.cameras)
-        result = write_outputs(recon, args.out, options, overwrite=args.overwrite,
-                               name=Path(images[0]).stem)
+        result = write_outputs(
+            recon, args.out, options, overwrite=args.overwrite, name=Path(images[0]).stem
+        )
         return str(result.parent), recon.notes
 
     return for_each_input([images[0]], one, desc="reconstruct", quiet=args.quiet)

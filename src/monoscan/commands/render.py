@@ -11,22 +11,43 @@ __all__ = ["register", "run"]
 
 def register(sub, common) -> None:
     p = sub.add_parser(
-        "render", parents=[common], help="re-render a result folder from a new viewpoint",
+        "render",
+        parents=[common],
+        help="re-render a result folder from a new viewpoint",
         description="Render a monoscan result folder (face.obj textured, head.obj and "
         "strands.data when present) turned by --yaw/--pitch, or a --turntable of N views, "
         "with the synthetic-scene renderer (CPU, orthographic).",
     )
     p.add_argument("result", metavar="RESULT_DIR", help="a monoscan output folder")
-    p.add_argument("--yaw", type=float, default=0.0, metavar="DEG",
-                   help="turn about the vertical axis (positive: we see the subject's left)")
-    p.add_argument("--pitch", type=float, default=0.0, metavar="DEG",
-                   help="tip about the horizontal axis (positive: face up)")
-    p.add_argument("--turntable", type=int, default=None, metavar="N",
-                   help="N views all around (yaw 0, 360/N, ...); --out is then a folder")
+    p.add_argument(
+        "--yaw",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="turn about the vertical axis (positive: we see the subject's left)",
+    )
+    p.add_argument(
+        "--pitch",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="tip about the horizontal axis (positive: face up)",
+    )
+    p.add_argument(
+        "--turntable",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N views all around (yaw 0, 360/N, ...); --out is then a folder",
+    )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="image size (512)")
-    p.add_argument("--out", default=None, metavar="FILE_OR_DIR",
-                   help="PNG file (default RESULT_DIR/render_yaw<Y>_pitch<P>.png) or, with "
-                   "--turntable, a folder (default RESULT_DIR/turntable/)")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE_OR_DIR",
+        help="PNG file (default RESULT_DIR/render_yaw<Y>_pitch<P>.png) or, with "
+        "--turntable, a folder (default RESULT_DIR/turntable/)",
+    )
     p.set_defaults(func=run)
 
 

@@ -26,16 +26,33 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "(same size as the image; 255 = hair, 0 = not hair).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="photo files (JPEG, PNG, ...)")
-    p.add_argument("--out", "-o", required=True, type=Path, metavar="DIR",
-                   help="output folder (one sub-folder per image)")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="hair probability threshold in (0, 1) (default: the model's, 0.5)")
-    p.add_argument("--person", choices=("auto", "on", "off"), default="auto",
-                   help="keep hair only on the person (MediaPipe selfie segmentation): "
-                        "auto = when a face is found (default), on = always, off = never")
+    p.add_argument(
+        "--out",
+        "-o",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder (one sub-folder per image)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="hair probability threshold in (0, 1) (default: the model's, 0.5)",
+    )
+    p.add_argument(
+        "--person",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="keep hair only on the person (MediaPipe selfie segmentation): "
+        "auto = when a face is found (default), on = always, off = never",
+    )
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (1)")
-    p.add_argument("--save-probability", action="store_true",
-                   help="also write hair_probability.png (probability x 255)")
+    p.add_argument(
+        "--save-probability",
+        action="store_true",
+        help="also write hair_probability.png (probability x 255)",
+    )
     p.set_defaults(func=run)
 
 
@@ -66,14 +83,26 @@ def run(args: argparse.Namespace) -> int:
     def one(item: tuple[Path, Path]):
         path, folder = item
         rgb = load_image(path).rgb
-        seg = segment_hair(rgb, person=person_gate_map(rgb, args.person), threshold=args.threshold,
-                           threads=args.threads)
+        seg = segment_hair(
+            rgb,
+            person=person_gate_map(rgb, args.person),
+            threshold=args.threshold,
+            threads=args.threads,
+        )
         mask_path = save_png(folder / "hair_mask.png", seg.mask_u8)
         if args.save_probability:
-            save_png(folder / "hair_probability.png",
-                     np.round(seg.probability * 255).astype(np.uint8))
-        line = None if args.quiet else f"{mask_path}  hair {100 * seg.area_fraction:.1f}% of the image"
+            save_png(
+                folder / "hair_probability.png", np.round(seg.probability * 255).astype(np.uint8)
+            )
+        line = (
+            None if args.quiet else f"{mask_path}  hair {100 * seg.area_fraction:.1f}% of the image"
+        )
         return line, ()
 
-    return for_each_input(list(zip(paths, _unique_dirs(paths, args.out))), one,
-                          desc="segment-hair", quiet=args.quiet, label=lambda item: str(item[0]))
+    return for_each_input(
+        list(zip(paths, _unique_dirs(paths, args.out))),
+        one,
+        desc="segment-hair",
+        quiet=args.quiet,
+        label=lambda item: str(item[0]),
+    )

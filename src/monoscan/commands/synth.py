@@ -14,8 +14,12 @@ from monoscan.commands.synth_scenes import run as run_scenes
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("synth", parents=[common], help="render synthetic data with ground truth",
-                       description=__doc__.splitlines()[2].strip())
+    p = sub.add_parser(
+        "synth",
+        parents=[common],
+        help="render synthetic data with ground truth",
+        description=__doc__.splitlines()[2].strip(),
+    )
     add_arguments(p, require_out=False)
     p.set_defaults(func=run_scenes)
     group = p.add_subparsers(dest="synth_command", metavar="KIND")

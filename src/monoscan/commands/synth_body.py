@@ -15,7 +15,8 @@ __all__ = ["register_body", "run"]
 def register_body(synth_subparsers, common) -> None:
     """Add ``body`` to the ``synth`` sub-command group."""
     p = synth_subparsers.add_parser(
-        "body", parents=[common],
+        "body",
+        parents=[common],
         help="render OBJ/PLY scans of people into front/back colour, depth, normal maps",
         description="Render each scan in --scans (y up, facing +z) with an orthographic "
         "camera into OUT/<stem>/: front/back colour, depth and normal maps, mask, keypoints "
@@ -24,8 +25,11 @@ def register_body(synth_subparsers, common) -> None:
     p.add_argument("--scans", required=True, metavar="DIR", help="folder of .obj/.ply scans")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--size", type=int, default=512, metavar="PX", help="image size (512)")
-    p.add_argument("--no-detect", action="store_true",
-                   help="do not run MediaPipe Pose on scans without a keypoints file")
+    p.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="do not run MediaPipe Pose on scans without a keypoints file",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,8 +38,9 @@ def run(args) -> int:
 
     if not 32 <= args.size <= 4096:
         raise InputError(f"--size {args.size}: expected 32 to 4096")
-    index = render_scan_folder(args.scans, args.out, size=args.size,
-                               detect=not args.no_detect, quiet=args.quiet)
+    index = render_scan_folder(
+        args.scans, args.out, size=args.size, detect=not args.no_detect, quiet=args.quiet
+    )
     for fail in index["failed"]:
         print(f"error: {fail['scan']}: {fail['error']}", file=sys.stderr)
     print(f"{args.out}: {len(index['rendered'])} scans rendered, {len(index['failed'])} failed")

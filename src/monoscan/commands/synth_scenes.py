@@ -22,19 +22,33 @@ def add_arguments(p, require_out: bool = True) -> None:
     """
     p.add_argument("--n", type=int, default=10, metavar="N", help="number of scenes (10)")
     p.add_argument("--seed", type=int, default=0, help="first seed; scene i uses seed S+i (0)")
-    p.add_argument("--out", required=require_out, default=None, metavar="DIR",
-                   help="output folder; scene i goes to DIR/scene_<seed>/")
+    p.add_argument(
+        "--out",
+        required=require_out,
+        default=None,
+        metavar="DIR",
+        help="output folder; scene i goes to DIR/scene_<seed>/",
+    )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="image size (512)")
-    p.add_argument("--camera", choices=["orthographic", "perspective"], default=None,
-                   help="force the camera model (default: drawn per scene)")
-    p.add_argument("--hair", default=None, metavar="SOURCE",
-                   help="force the hair: procedural, harolongo or usc:<cstrandsNNNNN>")
+    p.add_argument(
+        "--camera",
+        choices=["orthographic", "perspective"],
+        default=None,
+        help="force the camera model (default: drawn per scene)",
+    )
+    p.add_argument(
+        "--hair",
+        default=None,
+        metavar="SOURCE",
+        help="force the hair: procedural, harolongo or usc:<cstrandsNNNNN>",
+    )
 
 
 def register_scenes(synth_subparsers, common) -> None:
     """Add ``scenes`` to the ``synth`` sub-command group."""
     p = synth_subparsers.add_parser(
-        "scenes", parents=[common],
+        "scenes",
+        parents=[common],
         help="render synthetic people with hair, head and camera ground truth",
         description="Write N synthetic scenes, each in OUT/scene_<seed>/: image.png, "
         "hair_mask.png, body_mask.png, parsing.png, strand_map.png, orientation.npy, "
@@ -55,14 +69,16 @@ def run(args) -> int:
         raise InputError(f"--n {args.n}: expected >= 0")
     if not 64 <= args.size <= 2048:
         raise InputError(f"--size {args.size}: expected 64 to 2048")
-    if args.hair is not None and not (args.hair in ("procedural", "harolongo")
-                                      or args.hair.startswith("usc:")):
+    if args.hair is not None and not (
+        args.hair in ("procedural", "harolongo") or args.hair.startswith("usc:")
+    ):
         raise InputError(f"--hair {args.hair!r}: expected procedural, harolongo or usc:<name>")
     out = Path(args.out)
     for i in progress(range(args.n), total=args.n, desc="scenes", quiet=args.quiet):
         seed = args.seed + i
-        scene = generate_scene(seed, width=args.size, height=args.size, hair_source=args.hair,
-                               camera=args.camera)
+        scene = generate_scene(
+            seed, width=args.size, height=args.size, hair_source=args.hair, camera=args.camera
+        )
         write_scene(scene, out / f"scene_{seed:06d}")
     print(f"{out}: {args.n} scenes (seeds {args.seed}..{args.seed + args.n - 1})")
     return 0

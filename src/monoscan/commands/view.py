@@ -11,16 +11,22 @@ from monoscan.io.results import REPORT_HTML, RESULT_JSON
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "view", parents=[common], help="browse results in a local web page",
+        "view",
+        parents=[common],
+        help="browse results in a local web page",
         description="Serve a results folder (from reconstruct or batch) as a web page with a "
         "3D view of each result. Only that folder is served, on 127.0.0.1 by default.",
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="results folder")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1, this machine only)")
-    p.add_argument("--write-reports", action="store_true",
-                   help="write a self-contained report.html into each result and exit")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"
+    )
+    p.add_argument(
+        "--write-reports",
+        action="store_true",
+        help="write a self-contained report.html into each result and exit",
+    )
     p.set_defaults(func=run)
 
 
@@ -29,16 +35,17 @@ def run(args: argparse.Namespace) -> int:
     from monoscan.viewer.server import make_server
 
     if (Path(args.dir) / RESULT_JSON).is_file():
-        raise InputError(f"{args.dir} is one result; give the folder that holds the results "
-                         f"({Path(args.dir).parent}), or open {Path(args.dir) / REPORT_HTML}")
+        raise InputError(
+            f"{args.dir} is one result; give the folder that holds the results "
+            f"({Path(args.dir).parent}), or open {Path(args.dir) / REPORT_HTML}"
+        )
     if args.write_reports:
         for path in write_reports(args.dir):
             print(path)
         return 0
     server = make_server(args.dir, args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"serving {Path(args.dir).resolve()} at http://{host}:{port}/ (Ctrl-C stops)",
-          flush=True)
+    print(f"serving {Path(args.dir).resolve()} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # the normal way to stop a server

@@ -67,8 +67,14 @@ class Crop:
         import cv2
 
         flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        return cv2.warpAffine(image, self.photo_to_crop[:2], (self.size, self.size), flags=flags,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.warpAffine(
+            image,
+            self.photo_to_crop[:2],
+            (self.size, self.size),
+            flags=flags,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
 
     def warp_to_photo(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
         """Resample a crop-sized map (H, W[, C]) into the photo's frame (zero outside the crop)."""
@@ -76,8 +82,14 @@ class Crop:
 
         w, h = self.photo_size
         flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-        return cv2.warpAffine(image, self.photo_to_crop[:2], (w, h), flags=flags,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.warpAffine(
+            image,
+            self.photo_to_crop[:2],
+            (w, h),
+            flags=flags,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
 
     def to_json(self) -> dict:
         return {

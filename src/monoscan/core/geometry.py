@@ -28,9 +28,12 @@ def rotation_y(deg: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def similarity_transform(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None,
-                         rotation: np.ndarray | None = None
-                         ) -> tuple[float, np.ndarray, np.ndarray]:
+def similarity_transform(
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray | None = None,
+    rotation: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Scale ``s``, rotation ``R`` and translation ``t`` minimising
     ``sum_i w_i |s R src_i + t - dst_i|^2`` (Umeyama; no reflection).
 

@@ -57,5 +57,7 @@ def textured_trimesh(mesh, textured: bool = True):
         out.visual = trimesh.visual.TextureVisuals(uv=mesh.uv, material=material)
     else:
         alpha = np.full(len(mesh.vertices), 255)
-        out.visual = trimesh.visual.ColorVisuals(out, vertex_colors=np.c_[mesh.vertex_colors, alpha])
+        out.visual = trimesh.visual.ColorVisuals(
+            out, vertex_colors=np.c_[mesh.vertex_colors, alpha]
+        )
     return out

@@ -11,7 +11,12 @@ __all__ = ["progress"]
 
 
 def progress(
-    items: Iterable[T], *, total: int | None = None, desc: str = "", quiet: bool = False, unit: str = "it"
+    items: Iterable[T],
+    *,
+    total: int | None = None,
+    desc: str = "",
+    quiet: bool = False,
+    unit: str = "it",
 ) -> Iterator[T]:
     """Iterate over ``items`` showing a bar with rate and ETA unless ``quiet``."""
     if quiet:

@@ -136,7 +136,7 @@ def read_h3ds_cameras(path: str | os.PathLike) -> dict[int, np.ndarray]:
         raise InputError(f"cannot read cameras file {path}: {exc}") from None
     out = {}
     for k in data.files:
-        tail = k[len("world_mat_"):]
+        tail = k[len("world_mat_") :]
         if k.startswith("world_mat_") and tail.isdigit():
             out[int(tail)] = decompose_projection(data[k]).pose[:3, :3].T
     if not out:
@@ -165,7 +165,9 @@ def load_config(path: str | os.PathLike) -> H3DSConfig:
                 for k, v in entry.get("default_views_configs", {}).items()
             }
         except (KeyError, TypeError, ValueError) as exc:
-            raise FormatError(f"H3DS config {path.name}: scene {sid} is malformed ({exc})") from None
+            raise FormatError(
+                f"H3DS config {path.name}: scene {sid} is malformed ({exc})"
+            ) from None
         scenes[str(sid)] = SceneInfo(str(sid), frozenset(entry.get("tags", [])), views, configs)
     return H3DSConfig(
         version=str(data.get("version", "")),
@@ -217,8 +219,9 @@ def read_landmarks(path: str | os.PathLike) -> dict[str, int]:
         try:
             out[parts[0]] = int(parts[1])
         except ValueError:
-            raise FormatError(f"{path.name} line {n}: vertex index {parts[1]!r} is not an integer"
-                              ) from None
+            raise FormatError(
+                f"{path.name} line {n}: vertex index {parts[1]!r} is not an integer"
+            ) from None
     if not out:
         raise FormatError(f"landmark file {path.name} is empty")
     return out
@@ -409,8 +412,9 @@ class H3DS:
     def load_images(self, scene_id: str, views_config: str | None = None) -> list[np.ndarray]:
         from monoscan.io.images import load_image
 
-        return [load_image(self.image_path(scene_id, i)).rgb
-                for i in self.views(scene_id, views_config)]
+        return [
+            load_image(self.image_path(scene_id, i)).rgb for i in self.views(scene_id, views_config)
+        ]
 
     def load_masks(self, scene_id: str, views_config: str | None = None) -> list[np.ndarray]:
         from PIL import Image
@@ -460,8 +464,9 @@ class Prediction:
 _PLAIN_SUFFIXES = (".obj", ".ply", ".glb", ".off", ".stl")
 
 
-def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str = "head"
-                    ) -> Prediction | None:
+def find_prediction(
+    pred_dir: str | os.PathLike, scene_id: str, mesh_name: str = "head"
+) -> Prediction | None:
     """Locate the prediction of ``scene_id`` under ``pred_dir``.
 
     Accepted layouts (first match wins):
@@ -483,8 +488,10 @@ def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str =
         p = pred_dir / f"{scene_id}{suffix}"
         if p.is_file():
             lm = None
-            for cand in (pred_dir / f"{scene_id}_landmarks.txt",
-                         pred_dir / f"{scene_id}.landmarks.txt"):
+            for cand in (
+                pred_dir / f"{scene_id}_landmarks.txt",
+                pred_dir / f"{scene_id}.landmarks.txt",
+            ):
                 if cand.is_file():
                     lm = cand
                     break
@@ -493,7 +500,9 @@ def find_prediction(pred_dir: str | os.PathLike, scene_id: str, mesh_name: str =
 
 
 def find_predictions(
-    pred_dir: str | os.PathLike, dataset: H3DS, scene_ids: list[str] | None = None,
+    pred_dir: str | os.PathLike,
+    dataset: H3DS,
+    scene_ids: list[str] | None = None,
     mesh_name: str = "head",
 ) -> dict[str, dict[str, Prediction]]:
     """Predictions per scene and view subset: ``{scene: {views_config or 'default': Prediction}}``.

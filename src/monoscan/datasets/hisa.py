@@ -116,8 +116,13 @@ class HisaSample:
 
 
 def _path(root: Path, key: str, name: str) -> Path:
-    ext = {"strokes": ".svg", "camera": ".npy", "pairs": ".npy", "labels": ".npy",
-           "depth": ".npy"}.get(key, ".png")
+    ext = {
+        "strokes": ".svg",
+        "camera": ".npy",
+        "pairs": ".npy",
+        "labels": ".npy",
+        "depth": ".npy",
+    }.get(key, ".png")
     return Path(root) / SUBDIRS[key] / f"{name}{ext}"
 
 
@@ -176,8 +181,7 @@ def read_split(root: str | os.PathLike, split: str) -> list[str]:
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
         raise FormatError(f"{path}: expected a JSON list of sample names")
-    return [Path(s).stem if Path(s).suffix.lower() in (".png", ".jpg", ".npy") else s
-            for s in data]
+    return [Path(s).stem if Path(s).suffix.lower() in (".png", ".jpg", ".npy") else s for s in data]
 
 
 def write_split(root: str | os.PathLike, split: str, names: list[str]) -> Path:
@@ -188,14 +192,16 @@ def write_split(root: str | os.PathLike, split: str, names: list[str]) -> Path:
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickler that only rebuilds NumPy arrays and scalars (no arbitrary code)."""
 
-    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset({
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    })
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        }
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
@@ -377,8 +383,7 @@ def _affine(transform: str | None) -> np.ndarray:
             t[0, 0], t[1, 1] = v[0], v[1] if len(v) > 1 else v[0]
         elif op == "rotate" and v:
             a = math.radians(v[0])
-            r = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0],
-                          [0, 0, 1]])
+            r = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
             if len(v) == 3:
                 c1, c2 = np.eye(3), np.eye(3)
                 c1[:2, 2], c2[:2, 2] = (v[1], v[2]), (-v[1], -v[2])
@@ -392,8 +397,9 @@ def _bezier(p: list[np.ndarray], n: int) -> np.ndarray:
     t = np.linspace(0, 1, n + 1)[1:, None]
     if len(p) == 3:
         return (1 - t) ** 2 * p[0] + 2 * (1 - t) * t * p[1] + t**2 * p[2]
-    return ((1 - t) ** 3 * p[0] + 3 * (1 - t) ** 2 * t * p[1] + 3 * (1 - t) * t**2 * p[2]
-            + t**3 * p[3])
+    return (
+        (1 - t) ** 3 * p[0] + 3 * (1 - t) ** 2 * t * p[1] + 3 * (1 - t) * t**2 * p[2] + t**3 * p[3]
+    )
 
 
 def _parse_path_d(d: str, samples: int) -> list[np.ndarray]:
@@ -516,8 +522,13 @@ def parse_svg_strokes(
     if shape is not None and vb:
         v = [float(a) for a in re.findall(_NUM, vb)]
         if len(v) == 4 and v[2] > 0 and v[3] > 0:
-            view = np.array([[shape[1] / v[2], 0, -v[0] * shape[1] / v[2]],
-                             [0, shape[0] / v[3], -v[1] * shape[0] / v[3]], [0, 0, 1]])
+            view = np.array(
+                [
+                    [shape[1] / v[2], 0, -v[0] * shape[1] / v[2]],
+                    [0, shape[0] / v[3], -v[1] * shape[0] / v[3]],
+                    [0, 0, 1],
+                ]
+            )
     strokes: list[np.ndarray] = []
 
     def walk(el: ET.Element, m: np.ndarray) -> None:
@@ -534,8 +545,14 @@ def parse_svg_strokes(
                     pts = np.vstack([pts, pts[:1]])
                 polys = [pts]
         elif tag == "line":
-            polys = [np.array([[float(el.get(k, 0)) for k in ("x1", "y1")],
-                               [float(el.get(k, 0)) for k in ("x2", "y2")]])]
+            polys = [
+                np.array(
+                    [
+                        [float(el.get(k, 0)) for k in ("x1", "y1")],
+                        [float(el.get(k, 0)) for k in ("x2", "y2")],
+                    ]
+                )
+            ]
         for p in polys:
             h = np.c_[p, np.ones(len(p))] @ m.T
             strokes.append(h[:, :2])
@@ -551,8 +568,10 @@ def strokes_to_svg(strokes: list[np.ndarray], shape: tuple[int, int]) -> str:
     h, w = int(shape[0]), int(shape[1])
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-        f'viewBox="0 0 {w} {h}">'),
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+            f'viewBox="0 0 {w} {h}">'
+        ),
     ]
     for s in strokes:
         p = np.asarray(s, np.float64)

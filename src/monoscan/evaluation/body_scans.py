@@ -71,9 +71,13 @@ class ScanMaps:
         """Scan points (N, 3) to (N, 3): px x, px y and scan z."""
         p = np.asarray(points, np.float64)
         s = self.mask.shape[0]
-        return np.column_stack([(p[:, 0] - self.centre[0]) * self.px_per_unit + s / 2,
-                                -(p[:, 1] - self.centre[1]) * self.px_per_unit + s / 2,
-                                p[:, 2]])
+        return np.column_stack(
+            [
+                (p[:, 0] - self.centre[0]) * self.px_per_unit + s / 2,
+                -(p[:, 1] - self.centre[1]) * self.px_per_unit + s / 2,
+                p[:, 2],
+            ]
+        )
 
 
 def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
@@ -130,8 +134,9 @@ def render_scan_maps(
         raise InputError("scan has no extent in x and y")
     ppu = (1.0 - 2.0 * margin) * size / ext
     centre = (float(0.5 * (lo[0] + hi[0])), float(0.5 * (lo[1] + hi[1])))
-    xy = np.column_stack([(v[:, 0] - centre[0]) * ppu + size / 2,
-                          -(v[:, 1] - centre[1]) * ppu + size / 2])
+    xy = np.column_stack(
+        [(v[:, 0] - centre[0]) * ppu + size / 2, -(v[:, 1] - centre[1]) * ppu + size / 2]
+    )
     faces = np.asarray(mesh.faces)
     vn = np.asarray(mesh.vertex_normals, np.float64)
     colors = _vertex_colors(mesh)
@@ -155,15 +160,27 @@ def render_scan_maps(
     if keypoints is not None:
         names, pts = keypoints
         pts = np.asarray(pts, np.float64)
-        kp_px = np.column_stack([(pts[:, 0] - centre[0]) * ppu + size / 2,
-                                 -(pts[:, 1] - centre[1]) * ppu + size / 2, pts[:, 2]])
+        kp_px = np.column_stack(
+            [
+                (pts[:, 0] - centre[0]) * ppu + size / 2,
+                -(pts[:, 1] - centre[1]) * ppu + size / 2,
+                pts[:, 2],
+            ]
+        )
         names, source = tuple(names), "scan keypoints file"
     return ScanMaps(
-        front_color=maps["front"][0], back_color=maps["back"][0],
-        front_depth=maps["front"][1], back_depth=maps["back"][1],
-        front_normal=maps["front"][2], back_normal=maps["back"][2],
-        mask=maps["front"][3], px_per_unit=float(ppu), centre=centre,
-        keypoints_px=kp_px, keypoint_names=names, keypoint_source=source,
+        front_color=maps["front"][0],
+        back_color=maps["back"][0],
+        front_depth=maps["front"][1],
+        back_depth=maps["back"][1],
+        front_normal=maps["front"][2],
+        back_normal=maps["back"][2],
+        mask=maps["front"][3],
+        px_per_unit=float(ppu),
+        centre=centre,
+        keypoints_px=kp_px,
+        keypoint_names=names,
+        keypoint_source=source,
     )
 
 
@@ -177,8 +194,12 @@ def _detect_keypoints(render: ScanMaps) -> ScanMaps:
     pose = detect_pose(img)
     if pose is None:
         return replace(render, notes=render.notes + ("no keypoints: MediaPipe found no person",))
-    return replace(render, keypoints_px=pose.landmarks.astype(np.float64),
-                   keypoint_names=LANDMARK_NAMES, keypoint_source="mediapipe pose on front_color")
+    return replace(
+        render,
+        keypoints_px=pose.landmarks.astype(np.float64),
+        keypoint_names=LANDMARK_NAMES,
+        keypoint_source="mediapipe pose on front_color",
+    )
 
 
 def _read_keypoints(path: Path) -> tuple[list[str], np.ndarray]:
@@ -202,30 +223,48 @@ def save_scan_render(render: ScanMaps, out_dir: str | os.PathLike) -> list[Path]
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = [save_png(out / "front_color.png", render.front_color),
-             save_png(out / "back_color.png", render.back_color),
-             save_png(out / "front_normal.png", encode_normals(render.front_normal)),
-             save_png(out / "back_normal.png", encode_normals(render.back_normal)),
-             save_png(out / "mask.png", render.mask)]
-    for name, arr in (("front_depth.npy", render.front_depth),
-                      ("back_depth.npy", render.back_depth)):
+    files = [
+        save_png(out / "front_color.png", render.front_color),
+        save_png(out / "back_color.png", render.back_color),
+        save_png(out / "front_normal.png", encode_normals(render.front_normal)),
+        save_png(out / "back_normal.png", encode_normals(render.back_normal)),
+        save_png(out / "mask.png", render.mask),
+    ]
+    for name, arr in (
+        ("front_depth.npy", render.front_depth),
+        ("back_depth.npy", render.back_depth),
+    ):
         files.append(save_npy(out / name, arr))
-    kp = {"source": render.keypoint_source, "names": list(render.keypoint_names),
-          "frame": "px x right, y down (pixel-corner origin); z in scan units",
-          "points": None if render.keypoints_px is None
-          else np.round(render.keypoints_px, 4).tolist(), "notes": list(render.notes)}
+    kp = {
+        "source": render.keypoint_source,
+        "names": list(render.keypoint_names),
+        "frame": "px x right, y down (pixel-corner origin); z in scan units",
+        "points": None
+        if render.keypoints_px is None
+        else np.round(render.keypoints_px, 4).tolist(),
+        "notes": list(render.notes),
+    }
     files.append(write_text(out / "keypoints.json", json.dumps(kp)))
-    cam = {"type": "orthographic", "size": list(render.mask.shape[::-1]),
-           "px_per_unit": render.px_per_unit, "centre": list(render.centre),
-           "view": "front: looking down the scan's -z axis, y up",
-           "formula": "px = (x - centre[0]) * px_per_unit + S/2; "
-                      "py = -(y - centre[1]) * px_per_unit + S/2"}
+    cam = {
+        "type": "orthographic",
+        "size": list(render.mask.shape[::-1]),
+        "px_per_unit": render.px_per_unit,
+        "centre": list(render.centre),
+        "view": "front: looking down the scan's -z axis, y up",
+        "formula": "px = (x - centre[0]) * px_per_unit + S/2; "
+        "py = -(y - centre[1]) * px_per_unit + S/2",
+    }
     files.append(write_text(out / "camera.json", json.dumps(cam, indent=1)))
     return files
 
 
-def render_scan_folder(scans_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                       size: int = 512, detect: bool = True, quiet: bool = True) -> dict:
+def render_scan_folder(
+    scans_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    size: int = 512,
+    detect: bool = True,
+    quiet: bool = True,
+) -> dict:
     """Render every scan in ``scans_dir`` (not recursive) into ``out_dir/<stem>/``.
 
     Returns the index written to ``out_dir/index.json``: rendered stems and failures.

@@ -106,8 +106,9 @@ def results_markdown(
     lines = [
         f"`{metric}`, mm: face ({face}) / head ({head})",
         "",
-        "| scene | " + " | ".join(f"{v} views" if str(v).isdigit() else str(v)
-                                   for v in views_all) + " |",
+        "| scene | "
+        + " | ".join(f"{v} views" if str(v).isdigit() else str(v) for v in views_all)
+        + " |",
         "|---|" + "---|" * len(views_all),
     ]
     sums: dict[str, list[list[float]]] = {v: [[], []] for v in views_all}
@@ -139,7 +140,6 @@ def results_markdown(
 
         write_text(path, text)
     return text
-
 
 
 # -- whole dataset ---------------------------------------------------------------------------
@@ -200,13 +200,18 @@ def evaluate_dataset(
         )
     missing = [s for s in ids if s not in found]
     if missing:
-        warnings.warn(f"no prediction for {len(missing)} scene(s): {', '.join(missing[:5])}"
-                      + (" ..." if len(missing) > 5 else ""), UserWarning, stacklevel=2)
+        warnings.warn(
+            f"no prediction for {len(missing)} scene(s): {', '.join(missing[:5])}"
+            + (" ..." if len(missing) > 5 else ""),
+            UserWarning,
+            stacklevel=2,
+        )
     jobs = [(sid, views, pred) for sid, per in found.items() for views, pred in per.items()]
     results: dict = {}
     gt_cache: dict = {}
-    for sid, views, pred in progress(jobs, total=len(jobs), desc="eval head", quiet=quiet,
-                                     unit="scan"):
+    for sid, views, pred in progress(
+        jobs, total=len(jobs), desc="eval head", quiet=quiet, unit="scan"
+    ):
         if sid not in gt_cache:
             gt_cache.clear()  # one scene at a time in memory
             gt = dataset.load_mesh(sid)
@@ -216,8 +221,9 @@ def evaluate_dataset(
         mesh = load_mesh(pred.path, allow_points=True)
         unit = pred.unit if pred_unit == "auto" else pred_unit
         if UNIT_TO_MM[unit] != 1.0:
-            mesh = trimesh.Trimesh(np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces,
-                                   process=False)
+            mesh = trimesh.Trimesh(
+                np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces, process=False
+            )
         lms = read_landmarks(pred.landmarks) if pred.landmarks is not None else None
         ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=surface)
         results.setdefault(sid, {})[views] = ev.summary()
@@ -225,8 +231,13 @@ def evaluate_dataset(
             for name, score in ev.regions.items():
                 idx = score.gt_indices
                 verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
-                faces = (np.asarray(gt.faces) if idx is None
-                         else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices)))
-                save_mesh(Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
-                          heatmap_mesh(verts, faces, score.gt_to_pred))
+                faces = (
+                    np.asarray(gt.faces)
+                    if idx is None
+                    else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices))
+                )
+                save_mesh(
+                    Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
+                    heatmap_mesh(verts, faces, score.gt_to_pred),
+                )
     return results

@@ -79,13 +79,17 @@ _INNER_LIPS = tuple(range(43, 51))
 #: Directions are in the camera-aligned world frame (x image right, y up, z toward the camera).
 LIGHTINGS: dict[str, tuple[tuple[tuple[float, ...], ...], tuple[float, float, float]]] = {
     # key light upper left front, weak fill from the right
-    "studio": (((-0.4, 0.5, 0.8, 0.70, 0.69, 0.66), (0.6, 0.1, 0.6, 0.22, 0.22, 0.24)),
-               (0.30, 0.30, 0.31)),
+    "studio": (
+        ((-0.4, 0.5, 0.8, 0.70, 0.69, 0.66), (0.6, 0.1, 0.6, 0.22, 0.22, 0.24)),
+        (0.30, 0.30, 0.31),
+    ),
     # hard light from the subject's left side, little fill: one half of the face dark
     "side": (((0.95, 0.15, 0.3, 0.85, 0.82, 0.76),), (0.22, 0.22, 0.24)),
     # overhead light: shadows under brows, nose and chin
-    "top": (((0.0, 1.0, 0.35, 0.80, 0.80, 0.80), (0.0, -0.2, 1.0, 0.15, 0.15, 0.15)),
-            (0.26, 0.26, 0.27)),
+    "top": (
+        ((0.0, 1.0, 0.35, 0.80, 0.80, 0.80), (0.0, -0.2, 1.0, 0.15, 0.15, 0.15)),
+        (0.26, 0.26, 0.27),
+    ),
 }
 
 _SKIN = np.array([0.80, 0.60, 0.50])
@@ -173,8 +177,9 @@ def scan_regions(vertices: np.ndarray, nose_tip: np.ndarray) -> dict[str, np.nda
     }
 
 
-def load_head_scan(directory: str | os.PathLike, mesh_name: str = "scan.obj",
-                   landmarks_name: str = "scan_lmks.npy") -> HeadScan:
+def load_head_scan(
+    directory: str | os.PathLike, mesh_name: str = "scan.obj", landmarks_name: str = "scan_lmks.npy"
+) -> HeadScan:
     """Read a scan folder (``scan.obj`` in metres and ``scan_lmks.npy``, 51 FLAME landmarks).
 
     Raises
@@ -213,8 +218,9 @@ def load_head_scan(directory: str | os.PathLike, mesh_name: str = "scan.obj",
 def _to_map(xy: np.ndarray) -> np.ndarray:
     """Scan x, y (metres) -> albedo-map pixels (x right = scan +x, y down = scan -y)."""
     n = 2.0 * _MAP_HALF / _MAP_RES
-    return np.stack([(xy[:, 0] + _MAP_HALF) / _MAP_RES, n - (xy[:, 1] + _MAP_HALF) / _MAP_RES],
-                    axis=1)
+    return np.stack(
+        [(xy[:, 0] + _MAP_HALF) / _MAP_RES, n - (xy[:, 1] + _MAP_HALF) / _MAP_RES], axis=1
+    )
 
 
 def _smooth_closed(points: np.ndarray, n: int = 64) -> np.ndarray:
@@ -226,8 +232,15 @@ def _smooth_closed(points: np.ndarray, n: int = 64) -> np.ndarray:
         p0, p1, p2, p3 = p[(i - 1) % k], p[i], p[(i + 1) % k], p[(i + 2) % k]
         for t in np.linspace(0, 1, max(n // k, 2), endpoint=False):
             t2, t3 = t * t, t * t * t
-            out.append(0.5 * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
-                              + (-p0 + 3 * p1 - 3 * p2 + p3) * t3))
+            out.append(
+                0.5
+                * (
+                    2 * p1
+                    + (-p0 + p2) * t
+                    + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
+                    + (-p0 + 3 * p1 - 3 * p2 + p3) * t3
+                )
+            )
     return np.asarray(out)
 
 
@@ -272,9 +285,10 @@ def paint_albedo_map(landmarks51: np.ndarray) -> np.ndarray:
             t = (i + 0.5) / (len(pts) - 1)
             t = t if inner_first else 1 - t  # 0 at the inner end
             thick = round((0.0055 - 0.0025 * t) * px)
-            a, b = ipts(pts[i:i + 2] - [[0, 0.001], [0, 0.001]])
-            cv2.line(img, tuple(a), tuple(b), tuple(float(c) for c in _BROW), thick, cv2.LINE_AA,
-                     shift)
+            a, b = ipts(pts[i : i + 2] - [[0, 0.001], [0, 0.001]])
+            cv2.line(
+                img, tuple(a), tuple(b), tuple(float(c) for c in _BROW), thick, cv2.LINE_AA, shift
+            )
     # Eyes: almond opening (sclera), iris with pupil and limbal ring, dark upper lid line.
     for eye in _EYES:
         pts = lm[list(eye)][:, :2]
@@ -284,32 +298,69 @@ def paint_albedo_map(landmarks51: np.ndarray) -> np.ndarray:
         eye_img = np.empty_like(img)
         eye_img[:] = _SCLERA
         c = ipts(pts.mean(0)[None])[0]
-        cv2.circle(eye_img, tuple(c), round(_IRIS_RADIUS_M * px * one),
-                   tuple(float(v) for v in _IRIS * 0.55), -1, cv2.LINE_AA, shift)
-        cv2.circle(eye_img, tuple(c), round((_IRIS_RADIUS_M - 0.0007) * px * one),
-                   tuple(float(v) for v in _IRIS), -1, cv2.LINE_AA, shift)
-        cv2.circle(eye_img, tuple(c), round(0.0022 * px * one), (0.03, 0.03, 0.03), -1,
-                   cv2.LINE_AA, shift)
+        cv2.circle(
+            eye_img,
+            tuple(c),
+            round(_IRIS_RADIUS_M * px * one),
+            tuple(float(v) for v in _IRIS * 0.55),
+            -1,
+            cv2.LINE_AA,
+            shift,
+        )
+        cv2.circle(
+            eye_img,
+            tuple(c),
+            round((_IRIS_RADIUS_M - 0.0007) * px * one),
+            tuple(float(v) for v in _IRIS),
+            -1,
+            cv2.LINE_AA,
+            shift,
+        )
+        cv2.circle(
+            eye_img, tuple(c), round(0.0022 * px * one), (0.03, 0.03, 0.03), -1, cv2.LINE_AA, shift
+        )
         a = (mask.astype(np.float32) / 255.0)[..., None]
         img = img * (1 - a) + eye_img * a
         upper = outline[outline[:, 1] >= np.median(outline[:, 1])]
         upper = upper[np.argsort(upper[:, 0])]
-        cv2.polylines(img, [ipts(upper + [0, 0.0004])], False, (0.08, 0.05, 0.04),
-                      round(0.0012 * px), cv2.LINE_AA, shift)
+        cv2.polylines(
+            img,
+            [ipts(upper + [0, 0.0004])],
+            False,
+            (0.08, 0.05, 0.04),
+            round(0.0012 * px),
+            cv2.LINE_AA,
+            shift,
+        )
         lower = outline[outline[:, 1] < np.median(outline[:, 1])]
         lower = lower[np.argsort(lower[:, 0])]
-        cv2.polylines(img, [ipts(lower - [0, 0.0003])], False, (0.45, 0.30, 0.27),
-                      round(0.0006 * px), cv2.LINE_AA, shift)
+        cv2.polylines(
+            img,
+            [ipts(lower - [0, 0.0003])],
+            False,
+            (0.45, 0.30, 0.27),
+            round(0.0006 * px),
+            cv2.LINE_AA,
+            shift,
+        )
     # Lips: the outer contour filled, a dark line along the closed inner contour.
     lip_mask = np.zeros((n, n), np.uint8)
-    cv2.fillPoly(lip_mask, [ipts(_smooth_closed(lm[list(_OUTER_LIPS)][:, :2], 96))], 255,
-                 cv2.LINE_AA, shift)
+    cv2.fillPoly(
+        lip_mask, [ipts(_smooth_closed(lm[list(_OUTER_LIPS)][:, :2], 96))], 255, cv2.LINE_AA, shift
+    )
     lip_mask = cv2.GaussianBlur(lip_mask, (0, 0), 0.0004 * px)
     a = (lip_mask.astype(np.float32) / 255.0)[..., None]
     img = img * (1 - a) + _LIP.astype(np.float32) * a
     inner = lm[list(_INNER_LIPS)][:, :2]
-    cv2.polylines(img, [ipts(_smooth_closed(inner, 64))], True, (0.25, 0.09, 0.09),
-                  round(0.0009 * px), cv2.LINE_AA, shift)
+    cv2.polylines(
+        img,
+        [ipts(_smooth_closed(inner, 64))],
+        True,
+        (0.25, 0.09, 0.09),
+        round(0.0009 * px),
+        cv2.LINE_AA,
+        shift,
+    )
     return np.clip(img, 0, 1)
 
 
@@ -348,9 +399,15 @@ class HeadScanRender:
     rotation: np.ndarray
 
 
-def render_head_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "studio",
-                size: int = 640, focal_35mm: float = 50.0, fill: float = 0.78,
-                background_seed: int | None = 0) -> HeadScanRender:
+def render_head_scan(
+    scan: HeadScan,
+    yaw_deg: float = 0.0,
+    lighting: str = "studio",
+    size: int = 640,
+    focal_35mm: float = 50.0,
+    fill: float = 0.78,
+    background_seed: int | None = 0,
+) -> HeadScanRender:
     """Render the painted scan with a perspective camera.
 
     Parameters
@@ -385,8 +442,16 @@ def render_head_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "stud
     f = focal_35mm / 36.0 * size
     dist = f * (hi[1] - lo[1]) / (fill * size)
     eye = np.array([centre[0], centre[1], dist])
-    view = View("perspective", size, size, float(f), 0.5 * (size - 1), 0.5 * (size - 1),
-                rotation=np.eye(3), translation=-eye)
+    view = View(
+        "perspective",
+        size,
+        size,
+        float(f),
+        0.5 * (size - 1),
+        0.5 * (size - 1),
+        rotation=np.eye(3),
+        translation=-eye,
+    )
     front_z = float(scan.landmarks51[:, 2].min()) - 0.012
     albedo = functools.partial(_albedo_at, albedo_map=scan.albedo_map(), front_z=front_z)
     layer = MeshLayer(v, scan.faces, albedo_fn=albedo, local=scan.vertices, specular=0.05)
@@ -396,17 +461,24 @@ def render_head_scan(scan: HeadScan, yaw_deg: float = 0.0, lighting: str = "stud
     if background_seed is not None:
         bg = background_image((size, size), np.random.default_rng(background_seed))
     r = render(view, [layer], None, lights=lights, ambient=ambient, background=bg)
-    return HeadScanRender(image=r.image, view=view, yaw_deg=float(yaw_deg), lighting=lighting,
-                      rotation=rot)
+    return HeadScanRender(
+        image=r.image, view=view, yaw_deg=float(yaw_deg), lighting=lighting, rotation=rot
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Evaluation
 
 
-def evaluate_against_scan(scan: HeadScan, pred_vertices: np.ndarray, pred_faces: np.ndarray,
-                          pred_landmarks: dict[str, int] | None, *, surface: bool = True,
-                          regions=("face_sphere", None)):
+def evaluate_against_scan(
+    scan: HeadScan,
+    pred_vertices: np.ndarray,
+    pred_faces: np.ndarray,
+    pred_landmarks: dict[str, int] | None,
+    *,
+    surface: bool = True,
+    regions=("face_sphere", None),
+):
     """The H3DS protocol between a predicted head and the scan.
 
     Parameters
@@ -432,14 +504,25 @@ def evaluate_against_scan(scan: HeadScan, pred_vertices: np.ndarray, pred_faces:
     from monoscan.metrics.head import evaluate_scene
 
     gt = trimesh.Trimesh(scan.vertices * 1000.0, scan.faces, process=False)
-    pred = trimesh.Trimesh(np.asarray(pred_vertices, np.float64) * 1000.0,
-                           np.asarray(pred_faces, np.int64), process=False)
-    return evaluate_scene(gt, scan.landmarks if pred_landmarks is not None else None,
-                          scan.regions, pred, pred_landmarks, regions=regions, surface=surface)
+    pred = trimesh.Trimesh(
+        np.asarray(pred_vertices, np.float64) * 1000.0,
+        np.asarray(pred_faces, np.int64),
+        process=False,
+    )
+    return evaluate_scene(
+        gt,
+        scan.landmarks if pred_landmarks is not None else None,
+        scan.regions,
+        pred,
+        pred_landmarks,
+        regions=regions,
+        surface=surface,
+    )
 
 
-def scan_summary(evaluation, scan: HeadScan | None = None,
-                 pred_vertices: np.ndarray | None = None) -> dict[str, float]:
+def scan_summary(
+    evaluation, scan: HeadScan | None = None, pred_vertices: np.ndarray | None = None
+) -> dict[str, float]:
     """Flat numbers of a scan evaluation (mm).
 
     ``face_*`` is the face_sphere region, ``head_*`` the full head; ``gt_to_pred`` is the H3DS
@@ -468,8 +551,9 @@ def scan_summary(evaluation, scan: HeadScan | None = None,
         from monoscan.metrics.head import cut_faces
         from monoscan.metrics.surface import nearest_vertex_distances, point_to_surface
 
-        aligned = evaluation.aligned_vertices(np.asarray(pred_vertices, np.float64) * 1000.0,
-                                              "face_sphere")
+        aligned = evaluation.aligned_vertices(
+            np.asarray(pred_vertices, np.float64) * 1000.0, "face_sphere"
+        )
         nose = scan.nose_tip * 1000.0
         inside = aligned[np.linalg.norm(aligned - nose, axis=1) <= FACE_SPHERE_MM]
         idx = scan.regions["face_sphere"]
@@ -479,7 +563,8 @@ def scan_summary(evaluation, scan: HeadScan | None = None,
             faces = cut_faces(scan.faces, idx, len(scan.vertices))
             gt_mesh = trimesh.Trimesh(gt_v, faces, process=False)
             out["face_pred_to_gt_cut_surface_mm"] = float(
-                point_to_surface(inside, gt_mesh).distances.mean())
+                point_to_surface(inside, gt_mesh).distances.mean()
+            )
     return out
 
 

@@ -34,8 +34,13 @@ from monoscan.metrics.hair2d import hair_rida, hair_sale, mask_iou, orientation_
 __all__ = ["METRIC_NAMES", "HairEvalReport", "evaluate_hair"]
 
 #: Per-image metric keys, in display order.
-METRIC_NAMES = ("hairsale_deg", "hairsale_capped90_deg", "orientation_error_deg", "hair_iou",
-                "hairrida_percent")
+METRIC_NAMES = (
+    "hairsale_deg",
+    "hairsale_capped90_deg",
+    "orientation_error_deg",
+    "hair_iou",
+    "hairrida_percent",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,9 @@ class HairEvalReport:
 
         return {
             "mean": {k: clean(v) for k, v in self.mean.items()},
-            "per_image": {n: {k: clean(v) for k, v in m.items()} for n, m in
-                          self.per_image.items()},
+            "per_image": {
+                n: {k: clean(v) for k, v in m.items()} for n, m in self.per_image.items()
+            },
             "missing": list(self.missing),
             "n_images": len(self.per_image),
             "conventions": {
@@ -90,8 +96,11 @@ def _pred_files(pred: Path, name: str) -> dict[str, Path]:
     cands = {
         "strand_map": [own / "strand_map.png", pred / "strand_map" / f"{name}.png"],
         "hair_mask": [own / "hair_mask.png", pred / "seg" / f"{name}.png"],
-        "depth": [own / "hair_depth.npy", pred / SUBDIRS["depth"] / f"{name}.npy",
-                  pred / "depth_map" / f"{name}.npy"],
+        "depth": [
+            own / "hair_depth.npy",
+            pred / SUBDIRS["depth"] / f"{name}.npy",
+            pred / "depth_map" / f"{name}.npy",
+        ],
     }
     return {k: next((p for p in ps if p.is_file()), None) for k, ps in cands.items()}
 
@@ -152,13 +161,16 @@ def _evaluate_one(gt: Path, name: str, files: dict, pair_order: str) -> dict[str
         pred_mask = read_png(files["hair_mask"], gray=True)
     if gt_mask is not None and pred_mask is not None:
         if gt_mask.shape != pred_mask.shape:
-            raise InputError(f"{name}: predicted mask {pred_mask.shape} vs ground truth "
-                             f"{gt_mask.shape}")
+            raise InputError(
+                f"{name}: predicted mask {pred_mask.shape} vs ground truth {gt_mask.shape}"
+            )
         out["hair_iou"] = mask_iou(pred_mask, gt_mask)
     if gt_dir is not None and pred_dir is not None:
         if gt_dir.shape != pred_dir.shape:
-            raise InputError(f"{name}: predicted strand map {pred_dir.shape[:2]} vs ground "
-                             f"truth {gt_dir.shape[:2]}")
+            raise InputError(
+                f"{name}: predicted strand map {pred_dir.shape[:2]} vs ground "
+                f"truth {gt_dir.shape[:2]}"
+            )
         sale = hair_sale(pred_dir, gt_dir, pred_mask, gt_mask)
         out["hairsale_deg"] = sale.deg
         out["hairsale_capped90_deg"] = sale.deg_capped90

@@ -66,22 +66,48 @@ METRICS = (
     "head_full_mm",
 )
 #: Which way is better, for the table.
-HIGHER_IS_BETTER = {"face_found", "hair_iou", "hair_rida_pct", "hair_depth_ordinal_pct",
-                    "occupancy_iou", "occupancy_precision", "occupancy_recall",
-                    "strand_f1_2mm_20deg", "strand_f1_4mm_40deg", "photo_success_rate",
-                    "photo_hair_iou", "photo_face_reprojection_iou"}
+HIGHER_IS_BETTER = {
+    "face_found",
+    "hair_iou",
+    "hair_rida_pct",
+    "hair_depth_ordinal_pct",
+    "occupancy_iou",
+    "occupancy_precision",
+    "occupancy_recall",
+    "strand_f1_2mm_20deg",
+    "strand_f1_4mm_40deg",
+    "photo_success_rate",
+    "photo_hair_iou",
+    "photo_face_reprojection_iou",
+}
 #: Points per side (random, seeded) whose matches give the strand point precision / recall.
 MATCH_POINTS = 20_000
-PHOTO_METRICS = ("photo_success_rate", "photo_seconds", "photo_hair_iou",
-                 "photo_face_reprojection_iou")
+PHOTO_METRICS = (
+    "photo_success_rate",
+    "photo_seconds",
+    "photo_hair_iou",
+    "photo_face_reprojection_iou",
+)
 
 # iBUG-68 points standing for each H3DS landmark (eye centres are means of the eye contours).
-_IBUG_FOR = {"right_eye": range(36, 42), "left_eye": range(42, 48), "nose_tip": [30],
-             "nose_base": [33], "right_lips": [48], "left_lips": [54]}
+_IBUG_FOR = {
+    "right_eye": range(36, 42),
+    "left_eye": range(42, 48),
+    "nose_tip": [30],
+    "nose_base": [33],
+    "right_lips": [48],
+    "left_lips": [54],
+}
 
 
-def _pairs(mask: np.ndarray, depth_m: np.ndarray, rng: np.random.Generator, n: int,
-           local: bool, min_dz: float) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(
+    mask: np.ndarray,
+    depth_m: np.ndarray,
+    rng: np.random.Generator,
+    n: int,
+    local: bool,
+    min_dz: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixel pairs (x_A, y_A, x_B, y_B) inside ``mask`` and their order labels from depth."""
     ys, xs = np.nonzero(mask)
     if len(xs) < 2:
@@ -115,15 +141,23 @@ def _predicted_strands(recon):
     return getattr(hair3d, "strands", None) if hair3d is not None else None
 
 
-def _head_eval(gt_v_mm, gt_f, landmarks, regions, pred_mesh, pred_landmarks=None,
-               regions_eval=("face_sphere", None)):
+def _head_eval(
+    gt_v_mm,
+    gt_f,
+    landmarks,
+    regions,
+    pred_mesh,
+    pred_landmarks=None,
+    regions_eval=("face_sphere", None),
+):
     import trimesh
 
     from monoscan.metrics.head import evaluate_scene
 
     gt = trimesh.Trimesh(gt_v_mm, gt_f, process=False)
-    return evaluate_scene(gt, landmarks, regions, pred_mesh, pred_landmarks,
-                          regions=regions_eval, surface=False)
+    return evaluate_scene(
+        gt, landmarks, regions, pred_mesh, pred_landmarks, regions=regions_eval, surface=False
+    )
 
 
 def _mean_distance(ev, region: str) -> float | None:
@@ -131,8 +165,9 @@ def _mean_distance(ev, region: str) -> float | None:
     return None if r is None else float(np.mean(r.gt_to_pred))
 
 
-def score_scene(scene, recon, rng: np.random.Generator | None = None, *, head=None,
-                strands=None) -> dict[str, float]:
+def score_scene(
+    scene, recon, rng: np.random.Generator | None = None, *, head=None, strands=None
+) -> dict[str, float]:
     """Score one reconstruction against its scene's truth; missing metrics are left out.
 
     Parameters
@@ -158,8 +193,9 @@ def score_scene(scene, recon, rng: np.random.Generator | None = None, *, head=No
     if hair is not None:
         gt_mask = crop.from_photo(scene.hair_mask.astype(np.uint8), nearest=True) > 0
         gt_dir = crop.from_photo(scene.direction.astype(np.float32), nearest=True)
-        gt_z = crop.from_photo(np.nan_to_num(scene.hair_depth_m, nan=-1e3).astype(np.float32),
-                               nearest=True)
+        gt_z = crop.from_photo(
+            np.nan_to_num(scene.hair_depth_m, nan=-1e3).astype(np.float32), nearest=True
+        )
         gt_z = np.where(gt_mask, gt_z, np.nan)
         pred_mask = np.asarray(hair.hair_mask, bool)
         out["hair_iou"] = mask_iou(pred_mask, gt_mask)
@@ -191,10 +227,17 @@ def score_scene(scene, recon, rng: np.random.Generator | None = None, *, head=No
     # The face mesh against the true head over face_sphere.
     try:
         fm = recon.face_mesh
-        pred_mesh = trimesh.Trimesh(np.asarray(fm.vertices) * 1000.0, np.asarray(fm.faces),
-                                    process=False)
-        ev = _head_eval(gt_mm, scene.head_faces, scene.landmarks, scene.regions, pred_mesh,
-                        regions_eval=("face_sphere",))
+        pred_mesh = trimesh.Trimesh(
+            np.asarray(fm.vertices) * 1000.0, np.asarray(fm.faces), process=False
+        )
+        ev = _head_eval(
+            gt_mm,
+            scene.head_faces,
+            scene.landmarks,
+            scene.regions,
+            pred_mesh,
+            regions_eval=("face_sphere",),
+        )
         out["face_mesh_face_sphere_mm"] = _mean_distance(ev, "face_sphere")
         align = ev.regions["face_sphere"].transform
     except (MonoscanError, ValueError, np.linalg.LinAlgError):
@@ -207,11 +250,13 @@ def score_scene(scene, recon, rng: np.random.Generator | None = None, *, head=No
         if isinstance(pl, dict) and set(scene.landmarks) <= set(pl):
             pred_landmarks = {k: int(pl[k]) for k in scene.landmarks}
     if head is not None and getattr(head, "vertices", None) is not None:
-        pred_mesh = trimesh.Trimesh(np.asarray(head.vertices, np.float64) * 1000.0,
-                                    np.asarray(head.faces), process=False)
+        pred_mesh = trimesh.Trimesh(
+            np.asarray(head.vertices, np.float64) * 1000.0, np.asarray(head.faces), process=False
+        )
         try:
-            ev = _head_eval(gt_mm, scene.head_faces, scene.landmarks, scene.regions, pred_mesh,
-                            pred_landmarks)
+            ev = _head_eval(
+                gt_mm, scene.head_faces, scene.landmarks, scene.regions, pred_mesh, pred_landmarks
+            )
             out["head_face_sphere_mm"] = _mean_distance(ev, "face_sphere")
             out["head_full_mm"] = _mean_distance(ev, "full_head")
             align = ev.regions["full_head"].transform
@@ -281,9 +326,18 @@ def grow_3d(recon, n_strands: int = 10_000, seed: int = 0) -> tuple[object, obje
     head = assemble_head(recon.face_mesh, fitted, recon.photo.rgb, recon.camera)
     t1 = time.perf_counter()
     hm = recon.hair
-    strands, _ = hair_strands(hm.hair_mask, hm.direction, hm.depth_m, recon.crop, recon.camera,
-                              head, orientation_crop=hm.orientation,
-                              body_mask_crop=hm.parsing == 1, n_strands=n_strands, seed=seed)
+    strands, _ = hair_strands(
+        hm.hair_mask,
+        hm.direction,
+        hm.depth_m,
+        recon.crop,
+        recon.camera,
+        head,
+        orientation_crop=hm.orientation,
+        body_mask_crop=hm.parsing == 1,
+        n_strands=n_strands,
+        seed=seed,
+    )
     return head, strands, {"head_3d": t1 - t0, "strands_3d": time.perf_counter() - t1}
 
 
@@ -353,8 +407,11 @@ def run_bench(
         for stage, v in getattr(recon, "timings", {}).items():
             seconds.setdefault(stage, []).append(float(v))
         head = strands = None
-        if full_3d and recon.hair is not None and (
-                getattr(recon, "head", None) is None or _predicted_strands(recon) is None):
+        if (
+            full_3d
+            and recon.hair is not None
+            and (getattr(recon, "head", None) is None or _predicted_strands(recon) is None)
+        ):
             try:
                 head, strands, secs = grow_3d(recon, n_strands)
             except Exception as exc:  # noqa: BLE001 - a bench reports a broken stage, not dies
@@ -390,16 +447,17 @@ def _photo_mask(photos_dir: Path, image: Path) -> np.ndarray | None:
     """A hair mask for ``image`` if the folder has one (masks/<stem>.png or <stem>_mask.png)."""
     from monoscan.io.images import load_image
 
-    for cand in (photos_dir / "masks" / f"{image.stem}.png",
-                 image.parent.parent / "masks" / f"{image.stem}.png",
-                 image.with_name(f"{image.stem}_mask.png")):
+    for cand in (
+        photos_dir / "masks" / f"{image.stem}.png",
+        image.parent.parent / "masks" / f"{image.stem}.png",
+        image.with_name(f"{image.stem}_mask.png"),
+    ):
         if cand.is_file() and cand != image:
             return load_image(cand).rgb[..., 0] > 127
     return None
 
 
-def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
-                 quiet: bool = True) -> dict:
+def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable, quiet: bool = True) -> dict:
     """Truth-free checks on real photos.
 
     For every image in ``photos_dir`` (and its ``images/`` subfolder): whether the pipeline
@@ -417,8 +475,13 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
     root = Path(photos_dir)
     if not root.is_dir():
         raise InputError(f"photos folder not found: {root}")
-    images = sorted(p for d in (root, root / "images") if d.is_dir() for p in d.iterdir()
-                    if p.suffix.lower() in SUPPORTED_SUFFIXES and "_mask" not in p.stem)
+    images = sorted(
+        p
+        for d in (root, root / "images")
+        if d.is_dir()
+        for p in d.iterdir()
+        if p.suffix.lower() in SUPPORTED_SUFFIXES and "_mask" not in p.stem
+    )
     if not images:
         raise InputError(f"no images in {root}")
     ok, secs, hair_iou, face_iou, failures, rows = 0, [], [], [], [], []
@@ -437,15 +500,18 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
         if recon.hair is not None:
             mask = _photo_mask(root, path)
             if mask is not None:
-                pred = recon.crop.warp_to_photo(recon.hair.hair_mask.astype(np.uint8),
-                                                nearest=True) > 0
+                pred = (
+                    recon.crop.warp_to_photo(recon.hair.hair_mask.astype(np.uint8), nearest=True)
+                    > 0
+                )
                 if pred.shape == mask.shape:
                     hair_iou.append(mask_iou(pred, mask))
                     row["hair_iou"] = round(hair_iou[-1], 4)
             parsing = recon.hair.parsing
             px = recon.crop.to_crop(recon.camera.world_to_photo(recon.face_mesh.vertices))
-            _, face, _ = rasterize(px[:, :2] + 0.5, px[:, 2] * -1.0, recon.face_mesh.faces,
-                                   parsing.shape)
+            _, face, _ = rasterize(
+                px[:, :2] + 0.5, px[:, 2] * -1.0, recon.face_mesh.faces, parsing.shape
+            )
             skin = parsing == 2
             if skin.any():
                 face_iou.append(mask_iou(face >= 0, skin))
@@ -465,8 +531,10 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable,
 
 def format_table(result: dict) -> str:
     """One plain-text table: metric, value, better direction; then seconds per stage."""
-    lines = [f"monoscan bench: {result['scenes']} synthetic scenes (seed {result.get('seed', 0)})",
-             f"{'metric':<30} {'value':>10}  better"]
+    lines = [
+        f"monoscan bench: {result['scenes']} synthetic scenes (seed {result.get('seed', 0)})",
+        f"{'metric':<30} {'value':>10}  better",
+    ]
     for k, v in result["metrics"].items():
         val = "missing" if v is None else f"{v:.4g}"
         better = "higher" if k in HIGHER_IS_BETTER else "lower"

@@ -35,8 +35,12 @@ def estimate_camera(points: np.ndarray) -> Camera:
         diameters = []
         for _, r, t, l, b in _IRIS:
             # The larger of the two diameters: turning the head shortens only the horizontal one.
-            diameters.append(max(np.linalg.norm(points[r, :2] - points[l, :2]),
-                                 np.linalg.norm(points[t, :2] - points[b, :2])))
+            diameters.append(
+                max(
+                    np.linalg.norm(points[r, :2] - points[l, :2]),
+                    np.linalg.norm(points[t, :2] - points[b, :2]),
+                )
+            )
         iris_px = float(np.mean(diameters))
     ratio = iris_px / face_width_px if face_width_px > 0 else float("nan")
     if np.isfinite(ratio) and _IRIS_RATIO_RANGE[0] <= ratio <= _IRIS_RATIO_RANGE[1]:
@@ -44,5 +48,6 @@ def estimate_camera(points: np.ndarray) -> Camera:
     else:
         mpp, method = FACE_WIDTH_M / max(face_width_px, 1e-6), "face_width_prior"
     origin = (points[234] + points[454]) / 2.0
-    return Camera(metres_per_pixel=float(mpp), origin_px=origin, scale_method=method,
-                  iris_diameter_px=iris_px)
+    return Camera(
+        metres_per_pixel=float(mpp), origin_px=origin, scale_method=method, iris_diameter_px=iris_px
+    )

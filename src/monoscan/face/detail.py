@@ -57,9 +57,13 @@ def metres_per_texel(mesh: FaceMesh) -> float:
     return float(np.median(dw[ok] / dt[ok]))
 
 
-def detail_displacement(mesh: FaceMesh, sigma_fine_m: float = SIGMA_FINE_M,
-                        sigma_coarse_m: float = SIGMA_COARSE_M, gain_m: float = GAIN_M,
-                        max_m: float = MAX_M) -> np.ndarray:
+def detail_displacement(
+    mesh: FaceMesh,
+    sigma_fine_m: float = SIGMA_FINE_M,
+    sigma_coarse_m: float = SIGMA_COARSE_M,
+    gain_m: float = GAIN_M,
+    max_m: float = MAX_M,
+) -> np.ndarray:
     """Per-vertex displacement along the normal (metres, + outward) from the texture's shading.
 
     Parameters
@@ -91,8 +95,7 @@ def detail_displacement(mesh: FaceMesh, sigma_fine_m: float = SIGMA_FINE_M,
     tex = np.asarray(mesh.texture)
     if tex.ndim != 3 or tex.shape[2] < 3 or tex.dtype != np.uint8:
         raise InputError(f"face detail: expected an (H, W, 3) uint8 texture, got {tex.shape}")
-    lum = (tex[..., :3].astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-           ) / 255.0
+    lum = (tex[..., :3].astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)) / 255.0
     mpt = metres_per_texel(mesh)
     s1, s2 = max(sigma_fine_m / mpt, 0.3), max(sigma_coarse_m / mpt, 1.0)
     fine = cv2.GaussianBlur(lum, (0, 0), s1, borderType=cv2.BORDER_REFLECT)

@@ -47,8 +47,11 @@ def build_face_mesh(
 
     window, uv, colors = _texture_from_photo(rgb, px)
     return FaceMesh(
-        vertices=vertices, faces=np.ascontiguousarray(faces, np.int32), uv=uv,
-        texture=window, vertex_colors=colors,
+        vertices=vertices,
+        faces=np.ascontiguousarray(faces, np.int32),
+        uv=uv,
+        texture=window,
+        vertex_colors=colors,
         photo_px=px[:, :2].astype(np.float32),
     )
 
@@ -66,16 +69,22 @@ def _texture_from_photo(rgb: np.ndarray, px: np.ndarray):
     window = rgb[y0:y1, x0:x1]
     s = min(1.0, MAX_TEXTURE_PX / max(window.shape[:2]))
     if s < 1.0:
-        window = cv2.resize(window, (round(window.shape[1] * s), round(window.shape[0] * s)),
-                            interpolation=cv2.INTER_AREA)
+        window = cv2.resize(
+            window,
+            (round(window.shape[1] * s), round(window.shape[0] * s)),
+            interpolation=cv2.INTER_AREA,
+        )
     # Pixel centres: photo x maps to texture u = (x - x0 + 0.5) / (x1 - x0).
     u = (px[:, 0] - x0 + 0.5) / (x1 - x0)
     v = 1.0 - (px[:, 1] - y0 + 0.5) / (y1 - y0)
     uv = np.clip(np.stack([u, v], 1), 0.0, 1.0).astype(np.float32)
 
     colors = cv2.remap(
-        rgb, px[:, 0].astype(np.float32)[None], px[:, 1].astype(np.float32)[None],
-        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        rgb,
+        px[:, 0].astype(np.float32)[None],
+        px[:, 1].astype(np.float32)[None],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )[0]
     return np.ascontiguousarray(window), uv, colors.astype(np.uint8)
 

@@ -42,8 +42,28 @@ _FEATURES = {
     "left_eye": (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466),
     "right_brow": (46, 52, 53, 55, 63, 65, 66, 70, 105, 107),
     "left_brow": (276, 282, 283, 285, 293, 295, 296, 300, 334, 336),
-    "lips": (0, 17, 37, 39, 40, 61, 84, 91, 146, 181, 185, 267, 269, 270, 291, 314, 321, 375,
-             405, 409),
+    "lips": (
+        0,
+        17,
+        37,
+        39,
+        40,
+        61,
+        84,
+        91,
+        146,
+        181,
+        185,
+        267,
+        269,
+        270,
+        291,
+        314,
+        321,
+        375,
+        405,
+        409,
+    ),
     "nostrils": (2, 94, 97, 98, 64, 240, 326, 327, 294, 460, 141, 370, 19),
 }
 #: Working resolution: the face is brought to about this many pixels across.
@@ -157,7 +177,9 @@ def _mahalanobis(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray
 
 
 def occlusion_mask(
-    photo_rgb: np.ndarray, face_points: np.ndarray, hair_mask_photo: np.ndarray | None = None,
+    photo_rgb: np.ndarray,
+    face_points: np.ndarray,
+    hair_mask_photo: np.ndarray | None = None,
     threshold: float = SKIN_THRESHOLD,
 ) -> np.ndarray:
     """Pixels of the face that something covers (hair, hands, glasses, microphones...).
@@ -223,19 +245,24 @@ def occlusion_mask(
     # model, luminance only for much darker (hair, dark objects) or brighter (white) pixels.
     dist = _mahalanobis(ycc[..., 1:], mean[1:], cov[1:, 1:])
     luma = ycc[..., 0]
-    dist = np.where((luma < DARK_RATIO * mean[0]) | (luma > mean[0] + BRIGHT_MARGIN),
-                    np.inf, dist)
+    dist = np.where((luma < DARK_RATIO * mean[0]) | (luma > mean[0] + BRIGHT_MARGIN), np.inf, dist)
     occ = (dist > threshold) & oval & ~features
     if hair_mask_photo is not None:
-        hair = cv2.resize(np.asarray(hair_mask_photo)[y0:y1, x0:x1].astype(np.uint8), (ww, wh),
-                          interpolation=cv2.INTER_NEAREST).astype(bool)
+        hair = cv2.resize(
+            np.asarray(hair_mask_photo)[y0:y1, x0:x1].astype(np.uint8),
+            (ww, wh),
+            interpolation=cv2.INTER_NEAREST,
+        ).astype(bool)
         occ |= hair & oval
     occ = occ.astype(np.uint8)
     small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     occ = cv2.morphologyEx(occ, cv2.MORPH_OPEN, small)
     # An eye, brow or lip the occluder surrounds is covered too ...
-    closed = cv2.morphologyEx(occ, cv2.MORPH_CLOSE, cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (4 * grow + 1, 4 * grow + 1)))
+    closed = cv2.morphologyEx(
+        occ,
+        cv2.MORPH_CLOSE,
+        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * grow + 1, 4 * grow + 1)),
+    )
     occ = np.where(features, closed, occ).astype(np.uint8) & oval
     # ... and so is a feature pixel of the colour of the occluder next to it (a bar across
     # an eye): grow the mask into the features where the colour matches the local occluder.
@@ -244,9 +271,14 @@ def occlusion_mask(
         wgt = cv2.GaussianBlur(occ.astype(np.float32), (0, 0), sigma)
         local = cv2.GaussianBlur(ycc.astype(np.float32) * occ[..., None], (0, 0), sigma)
         local = local / np.maximum(wgt, 1e-6)[..., None]
-        like = np.linalg.norm((ycc - local) / (3.0 * OCCLUDER_TOLERANCE, OCCLUDER_TOLERANCE,
-                                               OCCLUDER_TOLERANCE), axis=2) < 1.0
-        grown = (features & oval & (wgt > 0.05) & like & (dist > 0.5 * threshold))
+        like = (
+            np.linalg.norm(
+                (ycc - local) / (3.0 * OCCLUDER_TOLERANCE, OCCLUDER_TOLERANCE, OCCLUDER_TOLERANCE),
+                axis=2,
+            )
+            < 1.0
+        )
+        grown = features & oval & (wgt > 0.05) & like & (dist > 0.5 * threshold)
         if not (grown & ~occ.astype(bool)).any():
             break
         occ = (occ.astype(bool) | grown).astype(np.uint8)
@@ -259,8 +291,9 @@ def occlusion_mask(
     return out
 
 
-def landmark_visibility(mask: np.ndarray, points: np.ndarray, radius: float | None = None,
-                        max_covered: float = 0.5) -> np.ndarray:
+def landmark_visibility(
+    mask: np.ndarray, points: np.ndarray, radius: float | None = None, max_covered: float = 0.5
+) -> np.ndarray:
     """Which landmarks are visible: those whose neighbourhood the mask covers less than
     ``max_covered``.
 
@@ -292,8 +325,13 @@ def landmark_visibility(mask: np.ndarray, points: np.ndarray, radius: float | No
     return cover[yi, xi] < max_covered
 
 
-def fill_occluded(photo_rgb: np.ndarray, mask: np.ndarray, method: str = "telea",
-                  radius: float = 5.0, max_px: int = 512) -> np.ndarray:
+def fill_occluded(
+    photo_rgb: np.ndarray,
+    mask: np.ndarray,
+    method: str = "telea",
+    radius: float = 5.0,
+    max_px: int = 512,
+) -> np.ndarray:
     """The photo with the masked pixels inpainted (OpenCV), the rest unchanged.
 
     Parameters
@@ -333,9 +371,12 @@ def fill_occluded(photo_rgb: np.ndarray, mask: np.ndarray, method: str = "telea"
     s = min(1.0, max_px / max(win.shape[:2]))
     if s < 1.0:
         size = (max(1, round(win.shape[1] * s)), max(1, round(win.shape[0] * s)))
-        small = cv2.inpaint(cv2.resize(win, size, interpolation=cv2.INTER_AREA),
-                            cv2.resize(mwin, size, interpolation=cv2.INTER_NEAREST),
-                            radius, flags[method])
+        small = cv2.inpaint(
+            cv2.resize(win, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(mwin, size, interpolation=cv2.INTER_NEAREST),
+            radius,
+            flags[method],
+        )
         filled = cv2.resize(small, (win.shape[1], win.shape[0]), interpolation=cv2.INTER_LINEAR)
     else:
         filled = cv2.inpaint(win, mwin, radius, flags[method])
@@ -345,8 +386,11 @@ def fill_occluded(photo_rgb: np.ndarray, mask: np.ndarray, method: str = "telea"
 
 
 def handle_occlusion(
-    photo_rgb: np.ndarray, face, hair_mask_photo: np.ndarray | None = None,
-    method: str = "telea", refit: bool = True,
+    photo_rgb: np.ndarray,
+    face,
+    hair_mask_photo: np.ndarray | None = None,
+    method: str = "telea",
+    refit: bool = True,
 ) -> Occlusion:
     """Find what covers the face, fill it, and re-fit the landmarks on the filled photo.
 
@@ -377,8 +421,14 @@ def handle_occlusion(
     oval = face_region_mask(mask.shape, points)
     fraction = float(mask.sum() / max(oval.sum(), 1))
     if fraction < MIN_HANDLED_FRACTION:
-        return Occlusion(mask=mask, fraction=fraction, visible=np.ones(len(points), bool),
-                         filled_rgb=rgb, points=points, refitted=False)
+        return Occlusion(
+            mask=mask,
+            fraction=fraction,
+            visible=np.ones(len(points), bool),
+            filled_rgb=rgb,
+            points=points,
+            refitted=False,
+        )
     filled = fill_occluded(rgb, mask, method)
     new = landmarks_in_box(filled, face.box) if refit else None
     refitted = new is not None
@@ -387,5 +437,11 @@ def handle_occlusion(
         # inpainting erases true detail with it: the mean of the two fits is better than
         # either on occluded faces (benchmarks/bench_occlusion.py).
         points = ((points + new) / 2).astype(np.float32)
-    return Occlusion(mask=mask, fraction=fraction, visible=landmark_visibility(mask, points),
-                     filled_rgb=filled, points=points, refitted=refitted)
+    return Occlusion(
+        mask=mask,
+        fraction=fraction,
+        visible=landmark_visibility(mask, points),
+        filled_rgb=filled,
+        points=points,
+        refitted=refitted,
+    )

@@ -22,8 +22,42 @@ N_MESH_VERTICES = 468
 #: The closed outline of the face mesh, from the forehead centre clockwise in the image
 #: (towards the subject's left first).
 FACE_OVAL = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
 )
 
 
@@ -39,9 +73,8 @@ def mesh_triangles() -> np.ndarray:
     tree = ast.parse(inspect.getsource(face_mesh_connections))
     edges = None
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Assign)
-            and any(getattr(t, "id", None) == "FACEMESH_TESSELATION" for t in node.targets)
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "FACEMESH_TESSELATION" for t in node.targets
         ):
             edges = ast.literal_eval(node.value.args[0])
             break

@@ -184,6 +184,7 @@ def _solve_correction(
     face = np.isfinite(face_z)
     weight = None
     if theta is not None:
+
         def weight(dy, dx, ys, xs):  # eps across the strands, 1 along them
             t = theta[ys, xs]
             return eps + (1 - eps) * (np.cos(t) * dx + np.sin(t) * dy) ** 2
@@ -194,8 +195,9 @@ def _solve_correction(
     k, ny, nx, wgt = lap.border
     on_face = face[ny, nx]
     k, ny, nx, wgt = k[on_face], ny[on_face], nx[on_face], wgt[on_face]
-    rhs = np.bincount(k, wgt * (face_z[ny, nx] + thickness - prior[ys[k], xs[k]]),
-                      minlength=n).astype(np.float64)  # int64 when k is empty
+    rhs = np.bincount(
+        k, wgt * (face_z[ny, nx] + thickness - prior[ys[k], xs[k]]), minlength=n
+    ).astype(np.float64)  # int64 when k is empty
     over = face[ys, xs]
     a = lap.matrix + sp.diags(lam * over.astype(np.float64))
     rhs += np.where(over, lam * (face_z[ys, xs] + thickness - prior[ys, xs]), 0.0)
@@ -306,8 +308,7 @@ def hair_depth(
             c = cv2.resize(np.cos(2 * theta), (sw, sh), interpolation=cv2.INTER_AREA)
             s = cv2.resize(np.sin(2 * theta), (sw, sh), interpolation=cv2.INTER_AREA)
             theta_s = 0.5 * np.arctan2(s, c)
-        r_s = _solve_correction(hair_s, prior_s, fz_s, theta_s, thickness, anisotropy,
-                                face_weight)
+        r_s = _solve_correction(hair_s, prior_s, fz_s, theta_s, thickness, anisotropy, face_weight)
         # Extend the coarse correction past the coarse mask before upsampling, so fine-mask
         # pixels just outside it get their neighbours' value rather than 0.
         r_s = _extend(r_s, hair_s)

@@ -100,8 +100,12 @@ def _head_normals(hdist: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def scalp_prior_field(
-    occupancy: Occupancy, idx: np.ndarray, *, crown_depth: float = 0.05,
-    gravity_distance: float = 0.06, back_bias: float = 0.3,
+    occupancy: Occupancy,
+    idx: np.ndarray,
+    *,
+    crown_depth: float = 0.05,
+    gravity_distance: float = 0.06,
+    back_bias: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scalp-tangent radial prior blended toward gravity at voxel indices.
 
@@ -121,8 +125,9 @@ def scalp_prior_field(
     p = occupancy.to_world(idx)
     n = _head_normals(occupancy.head_distance, idx)
     # Radial from the crown with a slight backward sweep (defined at the crown itself).
-    radial = _normalise(_normalise(p - crown) + np.array([0.0, 0.0, -back_bias]),
-                        np.array([0.0, -1.0, 0.0]))
+    radial = _normalise(
+        _normalise(p - crown) + np.array([0.0, 0.0, -back_bias]), np.array([0.0, -1.0, 0.0])
+    )
     tangent = radial - (radial * n).sum(1, keepdims=True) * n
     down = np.array([0.0, -1.0, 0.0])
     tangent = _normalise(tangent, down - (down @ n.T)[:, None] * n)
@@ -159,9 +164,16 @@ def _system(idx: np.ndarray, shape, w: np.ndarray) -> sp.csr_matrix:
     return (_laplacian(lin, idx, shape) + sp.diags(w)).tocsr()
 
 
-def _multires_solve(grid: np.ndarray, idx: np.ndarray, w: np.ndarray, b: np.ndarray,
-                    x0: np.ndarray, iterations: int, fine_iterations: int, tol: float
-                    ) -> np.ndarray:
+def _multires_solve(
+    grid: np.ndarray,
+    idx: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    x0: np.ndarray,
+    iterations: int,
+    fine_iterations: int,
+    tol: float,
+) -> np.ndarray:
     """Screened Poisson solve: coarse grid (2x) first, then a few fine CG steps.
 
     On the coarse grid a cell holds the occupied fine voxels of its 2x2x2 block; its data
@@ -178,8 +190,10 @@ def _multires_solve(grid: np.ndarray, idx: np.ndarray, w: np.ndarray, b: np.ndar
     cnt = np.bincount(inv, minlength=nc).astype(np.float64)
     wc = np.bincount(inv, weights=w, minlength=nc)
     bc = np.stack([np.bincount(inv, weights=b[:, k], minlength=nc) for k in range(3)], axis=1)
-    x0c = np.stack([np.bincount(inv, weights=x0[:, k], minlength=nc) for k in range(3)],
-                   axis=1) / cnt[:, None]
+    x0c = (
+        np.stack([np.bincount(inv, weights=x0[:, k], minlength=nc) for k in range(3)], axis=1)
+        / cnt[:, None]
+    )
     ac = _system(cidx, cshape, 4.0 * wc / cnt)
     xc = _block_cg(ac, 4.0 * bc / cnt[:, None], x0c, iterations, tol)
     x = xc[inv]
@@ -188,8 +202,9 @@ def _multires_solve(grid: np.ndarray, idx: np.ndarray, w: np.ndarray, b: np.ndar
     return x
 
 
-def _block_cg(a: sp.csr_matrix, b: np.ndarray, x0: np.ndarray, iters: int, tol: float
-              ) -> np.ndarray:
+def _block_cg(
+    a: sp.csr_matrix, b: np.ndarray, x0: np.ndarray, iters: int, tol: float
+) -> np.ndarray:
     """Conjugate gradients for ``A X = B`` column by column at once (Jacobi preconditioner)."""
     dinv = (1.0 / a.diagonal())[:, None]
 
@@ -281,8 +296,15 @@ def orientation_field(
     if n == 0:
         return out
     vox = occupancy.voxel_size
-    hair_col, zf, u, v = hair_columns(mask > 0, np.asarray(hair_depth_m_crop, np.float64), crop,
-                                  camera, occupancy.origin, vox, shape)
+    hair_col, zf, u, v = hair_columns(
+        mask > 0,
+        np.asarray(hair_depth_m_crop, np.float64),
+        crop,
+        camera,
+        occupancy.origin,
+        vox,
+        shape,
+    )
     dcol = np.stack([sample_crop(d2[..., 0], u, v), sample_crop(d2[..., 1], u, v)], axis=-1)
     # The visible surface as the volume used it: at least ``front_layer`` over the head.
     inside = occupancy.head_inside
@@ -290,8 +312,7 @@ def orientation_field(
     top = shape[2] - 1 - np.argmax(inside[:, :, ::-1], axis=2)
     head_front = np.where(any_head, occupancy.origin[2] + vox * top, -np.inf)
     layer = float(occupancy.info.get("front_layer_m", 0.0))
-    zf = np.where(hair_col & any_head & np.isfinite(zf),
-                  np.maximum(zf, head_front + layer), zf)
+    zf = np.where(hair_col & any_head & np.isfinite(zf), np.maximum(zf, head_front + layer), zf)
     lifted = lift_directions(dcol, np.where(hair_col, zf, np.nan), vox)
 
     prior, g, normal = scalp_prior_field(occupancy, idx, gravity_distance=gravity_distance)
@@ -301,13 +322,25 @@ def orientation_field(
     zv = occupancy.origin[2] + vox * idx[:, 2]
     zfi = zf[idx[:, 0], idx[:, 1]]
     li = lifted[idx[:, 0], idx[:, 1]].astype(np.float64)
-    vis = (hair_col[idx[:, 0], idx[:, 1]] & np.isfinite(zfi)
-           & (zv >= zfi - visible_depth) & (np.linalg.norm(li, axis=1) > 0.5))
+    vis = (
+        hair_col[idx[:, 0], idx[:, 1]]
+        & np.isfinite(zfi)
+        & (zv >= zfi - visible_depth)
+        & (np.linalg.norm(li, axis=1) > 0.5)
+    )
     w = w + visible_weight * vis
     b[vis] += visible_weight * li[vis]
 
-    x = _multires_solve(occupancy.grid, idx, w, b, np.where(vis[:, None], li, prior),
-                        iterations, fine_iterations, tol)
+    x = _multires_solve(
+        occupancy.grid,
+        idx,
+        w,
+        b,
+        np.where(vis[:, None], li, prior),
+        iterations,
+        fine_iterations,
+        tol,
+    )
 
     # Not into the head near the scalp.
     d = occupancy.head_distance[idx[:, 0], idx[:, 1], idx[:, 2]]

@@ -141,8 +141,7 @@ def _world_to_head(head) -> np.ndarray:
         r = np.asarray(head.rotation, np.float64).reshape(3, 3)
         t = np.asarray(head.translation, np.float64).reshape(3)
     except (AttributeError, TypeError, ValueError):
-        raise InputError("head must have scale, rotation and translation (a fitted head)"
-                         ) from None
+        raise InputError("head must have scale, rotation and translation (a fitted head)") from None
     if not s > 0 or not np.all(np.isfinite(r)) or not np.all(np.isfinite(t)):
         raise InputError("fitted head pose is not finite or has a non-positive scale")
     # head = R^T (world - t) / s
@@ -151,7 +150,9 @@ def _world_to_head(head) -> np.ndarray:
     return m
 
 
-def world_to_usc_matrix(head: FittedHead | None=None, similarity: np.ndarray | None = None) -> np.ndarray:
+def world_to_usc_matrix(
+    head: FittedHead | None = None, similarity: np.ndarray | None = None
+) -> np.ndarray:
     """4x4 matrix taking world points to the USC frame (module docstring).
 
     Parameters
@@ -165,14 +166,16 @@ def world_to_usc_matrix(head: FittedHead | None=None, similarity: np.ndarray | N
     return sim @ _world_to_head(head)
 
 
-def to_usc_frame(strands: Strands, head: FittedHead | None=None, similarity: np.ndarray | None = None
-                 ) -> Strands:
+def to_usc_frame(
+    strands: Strands, head: FittedHead | None = None, similarity: np.ndarray | None = None
+) -> Strands:
     """Strands from the world frame into the USC-HairSalon frame (metres, y up)."""
     return strands.transform(world_to_usc_matrix(head, similarity))
 
 
-def from_usc_frame(strands: Strands, head: FittedHead | None=None, similarity: np.ndarray | None = None
-                   ) -> Strands:
+def from_usc_frame(
+    strands: Strands, head: FittedHead | None = None, similarity: np.ndarray | None = None
+) -> Strands:
     """Strands from the USC-HairSalon frame into the world frame (inverse of
     :func:`to_usc_frame` with the same arguments)."""
     return strands.transform(np.linalg.inv(world_to_usc_matrix(head, similarity)))

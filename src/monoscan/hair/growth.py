@@ -72,8 +72,10 @@ def _limit_turn(a: np.ndarray, b: np.ndarray, cos_max: float) -> np.ndarray:
     over = c < cos_max
     if not over.any():
         return b
-    perp = _normalise(b[over] - c[over, None] * a[over],
-                      _normalise(np.cross(a[over], [0.0, 1.0, 0.0]), np.array([1.0, 0, 0])))
+    perp = _normalise(
+        b[over] - c[over, None] * a[over],
+        _normalise(np.cross(a[over], [0.0, 1.0, 0.0]), np.array([1.0, 0, 0])),
+    )
     s = np.sqrt(1 - cos_max**2)
     out = b.copy()
     out[over] = cos_max * a[over] + s * perp
@@ -125,7 +127,7 @@ class _Sampler:
         return self.occ.head_distance[i[:, 0], i[:, 1], i[:, 2]]
 
     def head(self, p):
-        h = self.sample(p)[:, self.nf:].astype(np.float64)
+        h = self.sample(p)[:, self.nf :].astype(np.float64)
         return h[:, 0], _normalise(h[:, 1:], np.array([0.0, 1.0, 0.0]))
 
 
@@ -187,8 +189,10 @@ def grow_strands(
     if len(roots) != len(normals):
         raise InputError("roots and root normals must have the same length")
     if np.asarray(field).shape != occupancy.shape + (3,):
-        raise InputError(f"field shape {np.asarray(field).shape} does not match the "
-                         f"occupancy grid {occupancy.shape}")
+        raise InputError(
+            f"field shape {np.asarray(field).shape} does not match the "
+            f"occupancy grid {occupancy.shape}"
+        )
     if not step_m > 0 or max_points < 2:
         raise InputError("step_m must be > 0 and max_points >= 2")
     rng = np.random.default_rng(seed)
@@ -276,14 +280,27 @@ def grow_strands(
     points = pts[:, sel].transpose(1, 0, 2)[mask.T]
     strands = Strands(points, counts)
     if curliness is not None and curliness[0] > 0 and curliness[1] > 0:
-        strands = add_curls(strands, curliness[0], curliness[1], seed=seed,
-                            occupancy=occupancy, clearance=clearance, _sampler=smp)
+        strands = add_curls(
+            strands,
+            curliness[0],
+            curliness[1],
+            seed=seed,
+            occupancy=occupancy,
+            clearance=clearance,
+            _sampler=smp,
+        )
     return strands
 
 
 def add_curls(
-    strands: Strands, amplitude_m: float, period_m: float, *, seed: int = 0,
-    ramp_m: float = 0.03, occupancy: Occupancy | None = None, clearance: float = 0.002,
+    strands: Strands,
+    amplitude_m: float,
+    period_m: float,
+    *,
+    seed: int = 0,
+    ramp_m: float = 0.03,
+    occupancy: Occupancy | None = None,
+    clearance: float = 0.002,
     _sampler: _Sampler | None = None,
 ) -> Strands:
     """Add helical offsets (module docstring) of radius ``amplitude_m`` and pitch ``period_m``.
@@ -314,20 +331,24 @@ def add_curls(
     ref = _normalise(rng.normal(size=(strands.n_strands, 3))).astype(np.float32)[sid]
     e1 = ref - _dot(ref, t)[:, None] * t
     del ref
-    e1 = _normalise(e1, _normalise(np.cross(t, [1.0, 0.0, 0.0]).astype(np.float32),
-                                   np.array([0.0, 0.0, 1.0], np.float32)))
+    e1 = _normalise(
+        e1,
+        _normalise(
+            np.cross(t, [1.0, 0.0, 0.0]).astype(np.float32), np.array([0.0, 0.0, 1.0], np.float32)
+        ),
+    )
     e2 = np.cross(t, e1)
     phase = rng.uniform(0, 2 * np.pi, strands.n_strands)[sid]
     a = (amplitude_m * np.clip(s / ramp_m, 0.0, 1.0)).astype(np.float32)
     ang = 2 * np.pi * s / period_m + phase
-    q = p + a[:, None] * (np.cos(ang).astype(np.float32)[:, None] * e1
-                          + np.sin(ang).astype(np.float32)[:, None] * e2)
+    q = p + a[:, None] * (
+        np.cos(ang).astype(np.float32)[:, None] * e1 + np.sin(ang).astype(np.float32)[:, None] * e2
+    )
     del e1, e2, ang, phase
     if occupancy is not None:
         smp = _sampler if _sampler is not None else _Sampler(None, occupancy)
         # Only points that were within the curl radius of the head can end up inside it.
-        near = np.flatnonzero(smp.head_nearest(p) < amplitude_m + clearance
-                              + occupancy.voxel_size)
+        near = np.flatnonzero(smp.head_nearest(p) < amplitude_m + clearance + occupancy.voxel_size)
         if len(near):
             qn = q[near].astype(np.float64)
             for _ in range(2):
@@ -388,8 +409,9 @@ def estimate_curliness(
         return 0.0, 0.0
     c2, s2 = np.cos(2 * theta) * m, np.sin(2 * theta) * m
     wsum = ndimage.gaussian_filter(m.astype(np.float64), smooth_px) + 1e-9
-    mean_theta = 0.5 * np.arctan2(ndimage.gaussian_filter(s2, smooth_px) / wsum,
-                                  ndimage.gaussian_filter(c2, smooth_px) / wsum)
+    mean_theta = 0.5 * np.arctan2(
+        ndimage.gaussian_filter(s2, smooth_px) / wsum, ndimage.gaussian_filter(c2, smooth_px) / wsum
+    )
     rng = np.random.default_rng(seed)
     ys, xs = np.nonzero(m)
     pick = rng.choice(len(ys), min(n_seeds, len(ys)), replace=False)

@@ -23,8 +23,13 @@ def face_depth_in_crop(face_mesh: FaceMesh, camera: Camera, crop: Crop) -> np.nd
 
     px = crop.to_crop(camera.world_to_photo(face_mesh.vertices))
     # rasterize() puts pixel centres at +0.5; crop coordinates are pixel-centre based.
-    depth, _, _ = rasterize(px[:, :2] + 0.5, face_mesh.vertices[:, 2], face_mesh.faces,
-                            (crop.size, crop.size), nearest="max")
+    depth, _, _ = rasterize(
+        px[:, :2] + 0.5,
+        face_mesh.vertices[:, 2],
+        face_mesh.faces,
+        (crop.size, crop.size),
+        nearest="max",
+    )
     return depth.astype(np.float32)
 
 
@@ -85,9 +90,14 @@ def hairstep_maps(
     mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
     depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
     return HairMaps(
-        hair_probability=probability, hair_mask=mask, parsing=parsing,
+        hair_probability=probability,
+        hair_mask=mask,
+        parsing=parsing,
         orientation=np.where(mask, orientation, 0).astype(np.float32),
         confidence=np.where(mask, confidence, 0).astype(np.float32),
-        direction=direction.astype(np.float32), strand_map=strand_map,
-        depth=depth.normalized, depth_m=depth.metres, face_depth_m=face_depth,
+        direction=direction.astype(np.float32),
+        strand_map=strand_map,
+        depth=depth.normalized,
+        depth_m=depth.metres,
+        face_depth_m=face_depth,
     )

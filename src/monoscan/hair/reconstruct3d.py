@@ -72,8 +72,9 @@ def scalp_roots(head: HeadMesh, n: int, seed: int = 0) -> tuple[np.ndarray, np.n
     out_p, out_n = [], []
     rng = np.random.default_rng(seed)
     for _ in range(8):
-        pts, fi = trimesh.sample.sample_surface(mesh, max(4 * n, 1000),
-                                                seed=int(rng.integers(1 << 31)))
+        pts, fi = trimesh.sample.sample_surface(
+            mesh, max(4 * n, 1000), seed=int(rng.integers(1 << 31))
+        )
         nrm = mesh.face_normals[fi]
         keep = (pts[:, 1] > top - 0.15) & (nrm[:, 1] - 0.6 * nrm[:, 2] > 0.1)
         out_p.append(pts[keep])
@@ -84,8 +85,14 @@ def scalp_roots(head: HeadMesh, n: int, seed: int = 0) -> tuple[np.ndarray, np.n
     return p, np.concatenate(out_n)[:n]
 
 
-def visible_roots(roots: np.ndarray, normals: np.ndarray, hair_mask_crop: np.ndarray, crop: Crop,
-                  camera: Camera, dilate_px: int = 4) -> np.ndarray:
+def visible_roots(
+    roots: np.ndarray,
+    normals: np.ndarray,
+    hair_mask_crop: np.ndarray,
+    crop: Crop,
+    camera: Camera,
+    dilate_px: int = 4,
+) -> np.ndarray:
     """(R,) bool: roots the photo allows (projecting onto hair, or on the back of the head).
 
     A root whose normal points away from the camera (``n_z < -0.1``) is hidden by the head and
@@ -178,30 +185,57 @@ def hair_strands(
     roots, root_normals = roots[keep][:n_strands], root_normals[keep][:n_strands]
     t = {"roots": time.perf_counter() - t0}
     t0 = time.perf_counter()
-    occ = hair_occupancy(mask, hair_depth_m_crop, crop, camera, head, roots=roots,
-                         body_mask_crop=body_mask_crop, voxel_size=voxel_size)
+    occ = hair_occupancy(
+        mask,
+        hair_depth_m_crop,
+        crop,
+        camera,
+        head,
+        roots=roots,
+        body_mask_crop=body_mask_crop,
+        voxel_size=voxel_size,
+    )
     t["volume"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     field = orientation_field(occ, growth_dir_crop, hair_depth_m_crop, mask, crop, camera)
     t["field"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if curliness is None and orientation_crop is not None:
-        curliness = estimate_curliness(orientation_crop, mask,
-                                       metres_per_pixel=crop_pixel_size(crop, camera))
+        curliness = estimate_curliness(
+            orientation_crop, mask, metres_per_pixel=crop_pixel_size(crop, camera)
+        )
         if curliness[0] < min_curl_m:
             curliness = (0.0, curliness[1])
     t["curliness"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     occ.info["curliness_m"] = None if curliness is None else [float(c) for c in curliness]
     occ.info["n_roots"] = len(roots)
-    strands = grow_strands(field, occ, roots, root_normals, None, step_m=step_m,
-                           max_points=max_points, curliness=curliness, seed=seed)
+    strands = grow_strands(
+        field,
+        occ,
+        roots,
+        root_normals,
+        None,
+        step_m=step_m,
+        max_points=max_points,
+        curliness=curliness,
+        seed=seed,
+    )
     if top_up and strands.n_strands < n_strands and len(spare) and len(roots):
         # Replace the dropped stubs: grow from spare roots at the observed keep rate.
         rate = max(strands.n_strands / len(roots), 0.2)
         m = min(len(spare), int(np.ceil((n_strands - strands.n_strands) / rate * 1.15)))
-        extra = grow_strands(field, occ, spare[:m], spare_n[:m], None, step_m=step_m,
-                             max_points=max_points, curliness=curliness, seed=seed + 7)
+        extra = grow_strands(
+            field,
+            occ,
+            spare[:m],
+            spare_n[:m],
+            None,
+            step_m=step_m,
+            max_points=max_points,
+            curliness=curliness,
+            seed=seed + 7,
+        )
         strands = Strands.concatenate([strands, extra])
         if strands.n_strands > n_strands:
             strands = strands.subset(np.arange(n_strands))

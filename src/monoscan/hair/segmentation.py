@@ -114,8 +114,13 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     side = max(h, w)
     top, left = (side - h) // 2, (side - w) // 2
     padded = cv2.copyMakeBorder(
-        np.ascontiguousarray(image), top, side - h - top, left, side - w - left,
-        cv2.BORDER_CONSTANT, value=0,
+        np.ascontiguousarray(image),
+        top,
+        side - h - top,
+        left,
+        side - w - left,
+        cv2.BORDER_CONSTANT,
+        value=0,
     )
     if padded.ndim == 2 and image.ndim == 3:  # cv2 drops a single channel axis
         padded = padded[:, :, None]
@@ -136,8 +141,11 @@ def unletterbox(square: np.ndarray, box: Letterbox) -> np.ndarray:
     # Output pixel (x, y) of the photo samples the square at ((x + left + .5) * s - .5, ...).
     m = np.array([[s, 0.0, (box.left + 0.5) * s - 0.5], [0.0, s, (box.top + 0.5) * s - 0.5]])
     return cv2.warpAffine(
-        np.ascontiguousarray(square, dtype=np.float32), m, (box.width, box.height),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+        np.ascontiguousarray(square, dtype=np.float32),
+        m,
+        (box.width, box.height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
     )
 
 
@@ -284,7 +292,8 @@ def segment_hair(
     if person is not None:
         person = np.asarray(person)
         if person.shape != prob.shape:
-            raise InputError(f"person map shape {person.shape} differs from the photo's "
-                             f"{prob.shape}")
+            raise InputError(
+                f"person map shape {person.shape} differs from the photo's {prob.shape}"
+            )
         prob[person < PERSON_FLOOR] = 0.0
     return HairSegmentation(probability=prob, mask=prob >= thr, threshold=thr)

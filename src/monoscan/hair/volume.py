@@ -78,7 +78,10 @@ def head_mesh_arrays(head) -> tuple[np.ndarray, np.ndarray]:
 
 
 def voxelize_mesh(
-    vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, voxel: float,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    origin: np.ndarray,
+    voxel: float,
     shape: tuple[int, int, int],
 ) -> np.ndarray:
     """Solid voxelisation of closed triangle meshes by z-ray winding numbers.
@@ -180,8 +183,9 @@ def head_arrays(
 
 
 # ---------------------------------------------------------------------------- image side
-def column_crop_coords(origin: np.ndarray, voxel: float, shape: tuple[int, int, int],
-                       crop: Crop, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+def column_crop_coords(
+    origin: np.ndarray, voxel: float, shape: tuple[int, int, int], crop: Crop, camera: Camera
+) -> tuple[np.ndarray, np.ndarray]:
     """Crop pixel coordinates (u, v) of every grid column's centre, each (X, Y) float32.
 
     Uses ``camera.world_to_photo`` (orthographic: z is irrelevant) and ``crop.to_crop``.
@@ -193,8 +197,10 @@ def column_crop_coords(origin: np.ndarray, voxel: float, shape: tuple[int, int, 
     pts = np.stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)], axis=1)
     photo = camera.world_to_photo(pts)[:, :2]
     uv = crop.to_crop(photo)[:, :2]
-    return (uv[:, 0].reshape(nx, ny).astype(np.float32),
-            uv[:, 1].reshape(nx, ny).astype(np.float32))
+    return (
+        uv[:, 0].reshape(nx, ny).astype(np.float32),
+        uv[:, 1].reshape(nx, ny).astype(np.float32),
+    )
 
 
 def crop_pixel_size(crop: Crop, camera: Camera) -> float:
@@ -204,13 +210,19 @@ def crop_pixel_size(crop: Crop, camera: Camera) -> float:
     return 1.0 / float(np.linalg.norm(u[1] - u[0]))
 
 
-def sample_crop(image: np.ndarray, u: np.ndarray, v: np.ndarray, linear: bool = True,
-                fill: float = 0.0) -> np.ndarray:
+def sample_crop(
+    image: np.ndarray, u: np.ndarray, v: np.ndarray, linear: bool = True, fill: float = 0.0
+) -> np.ndarray:
     """Sample a crop map (H, W[, C]) at crop pixel coordinates (u, v) with OpenCV remap."""
     img = np.asarray(image, np.float32)
-    return cv2.remap(img, u.astype(np.float32), v.astype(np.float32),
-                     cv2.INTER_LINEAR if linear else cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return cv2.remap(
+        img,
+        u.astype(np.float32),
+        v.astype(np.float32),
+        cv2.INTER_LINEAR if linear else cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
+    )
 
 
 def _extend_nearest(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -415,9 +427,7 @@ def hair_occupancy(
     t_vox = t_row.astype(np.float32)[near_row]
     del near_row
     shell = hdist <= t_vox
-    slab = hair_col[:, :, None] & (
-        zs[None, None, :] >= (2 * silhouette_z - zf_ok)[:, :, None]
-    )
+    slab = hair_col[:, :, None] & (zs[None, None, :] >= (2 * silhouette_z - zf_ok)[:, :, None])
     parts = shell | slab
     if roots is not None and len(roots):
         r = np.asarray(roots, np.float64).reshape(-1, 3)
@@ -448,5 +458,11 @@ def hair_occupancy(
         "n_hair_columns": int(hair_col.sum()),
         "front_layer_m": float(front_layer),
     }
-    return Occupancy(grid=occ, origin=origin, voxel_size=float(voxel_size),
-                     head_distance=hdist, head_inside=inside, info=info)
+    return Occupancy(
+        grid=occ,
+        origin=origin,
+        voxel_size=float(voxel_size),
+        head_distance=hdist,
+        head_inside=inside,
+        info=info,
+    )

@@ -121,16 +121,19 @@ class _Grid:
 
 def _make_grid(head: FittedHead, face_vertices: np.ndarray, spacing: float) -> _Grid:
     lo, hi = head_bounds(head.shape)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                        for z in (lo[2], hi[2])])
+    corners = np.array(
+        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    )
     world = head.to_world(corners)
     lo_w = np.minimum(world.min(0), face_vertices.min(0)) - 3 * spacing
     hi_w = np.maximum(world.max(0), face_vertices.max(0)) + 3 * spacing
     n = np.ceil((hi_w - lo_w) / spacing).astype(int) + 1
     n = ((n - 1 + _BLOCK - 1) // _BLOCK) * _BLOCK + 1
     if np.prod(n) > 60_000_000:
-        raise InputError(f"head grid too large ({n.tolist()} cells at {spacing * 1000:.1f} mm); "
-                         "is the face mesh in metres?")
+        raise InputError(
+            f"head grid too large ({n.tolist()} cells at {spacing * 1000:.1f} mm); "
+            "is the face mesh in metres?"
+        )
     return _Grid(origin=lo_w, spacing=float(spacing), shape=tuple(int(v) for v in n))
 
 
@@ -191,8 +194,14 @@ def _face_height_field(face: FaceMesh, grid: _Grid) -> _FaceField:
     facing = _smoothstep((nz - 0.25) / 0.3)
     interior = _smoothstep((inside - 0.015) / 0.015)
     w = np.where(filled, w * np.maximum(facing, interior), 0.0)
-    return _FaceField(height=height.T.copy(), inside=inside.T.copy(), footprint=filled.T.copy(),
-                      weight=w.T.copy(), facing=nz.T.copy(), sdf=_FaceSheetDistance(face))
+    return _FaceField(
+        height=height.T.copy(),
+        inside=inside.T.copy(),
+        footprint=filled.T.copy(),
+        weight=w.T.copy(),
+        facing=nz.T.copy(),
+        sdf=_FaceSheetDistance(face),
+    )
 
 
 class _FaceSheetDistance:
@@ -249,8 +258,14 @@ def _outline_warp(head: FittedHead, face: _FaceField, grid: _Grid, n_centres: in
     ii, jj = np.nonzero(ring)
     if len(ii) < 8:
         raise InputError("the face outline is too small to attach a head to")
-    pts = np.stack([grid.origin[0] + grid.spacing * ii, grid.origin[1] + grid.spacing * jj,
-                    face.height[ii, jj]], axis=1)
+    pts = np.stack(
+        [
+            grid.origin[0] + grid.spacing * ii,
+            grid.origin[1] + grid.spacing * jj,
+            face.height[ii, jj],
+        ],
+        axis=1,
+    )
     centre = pts.mean(0)
     order = np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))
     pts = pts[order[np.linspace(0, len(order) - 1, min(n_centres, len(order))).astype(int)]]
@@ -261,22 +276,30 @@ def _outline_warp(head: FittedHead, face: _FaceField, grid: _Grid, n_centres: in
     offsets = np.eye(3) * eps
     for _ in range(4):
         d = head_sdf(c, head.shape)
-        grad = np.stack([(head_sdf(c + o, head.shape) - head_sdf(c - o, head.shape)) / (2 * eps)
-                         for o in offsets], axis=1)
+        grad = np.stack(
+            [
+                (head_sdf(c + o, head.shape) - head_sdf(c - o, head.shape)) / (2 * eps)
+                for o in offsets
+            ],
+            axis=1,
+        )
         grad /= np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-9)
         c = c - d[:, None] * grad
     disp = q - c
     norm = np.linalg.norm(disp, axis=1, keepdims=True)
     disp *= np.minimum(1.0, 0.03 / np.maximum(norm, 1e-12))
-    k = np.exp(-np.sum((c[:, None] - c[None]) ** 2, -1) / (2 * WARP_SIGMA ** 2))
+    k = np.exp(-np.sum((c[:, None] - c[None]) ** 2, -1) / (2 * WARP_SIGMA**2))
     weights = np.linalg.solve(k + 0.05 * np.eye(len(c)), disp)
     return c, weights
 
 
 def _warp_at(points_head: np.ndarray, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    d2 = (np.sum(points_head ** 2, 1)[:, None] - 2 * points_head @ centres.T
-          + np.sum(centres ** 2, 1)[None])
-    return np.exp(-np.maximum(d2, 0) / (2 * WARP_SIGMA ** 2)) @ weights
+    d2 = (
+        np.sum(points_head**2, 1)[:, None]
+        - 2 * points_head @ centres.T
+        + np.sum(centres**2, 1)[None]
+    )
+    return np.exp(-np.maximum(d2, 0) / (2 * WARP_SIGMA**2)) @ weights
 
 
 class _WarpedHead:
@@ -292,8 +315,9 @@ class _WarpedHead:
         self.t = head.translation.astype(np.float32)
         nx, ny, nz = grid.shape
         self.cshape = ((nx - 1) // b + 1, (ny - 1) // b + 1, (nz - 1) // b + 1)
-        self.cidx = np.stack(np.meshgrid(*[np.arange(n) * b for n in self.cshape],
-                                         indexing="ij"), -1).reshape(-1, 3)
+        self.cidx = np.stack(
+            np.meshgrid(*[np.arange(n) * b for n in self.cshape], indexing="ij"), -1
+        ).reshape(-1, 3)
         # Warp displacement on the coarse grid (smooth: sigma 25 mm >> 8 mm block).
         cq = self.to_head(grid.points(self.cidx))
         centres, weights = warp
@@ -323,9 +347,13 @@ class _WarpedHead:
         if near.any():
             coords = idx[near].T / _BLOCK
             cw = self.cwarp.reshape(*self.cshape, 3)
-            q[near] -= np.stack([ndimage.map_coordinates(cw[..., k], coords, order=1,
-                                                         mode="nearest") for k in range(3)],
-                                axis=1)
+            q[near] -= np.stack(
+                [
+                    ndimage.map_coordinates(cw[..., k], coords, order=1, mode="nearest")
+                    for k in range(3)
+                ],
+                axis=1,
+            )
         return self.head.scale * head_sdf(q, self.head.shape)
 
 
@@ -375,8 +403,9 @@ def _front_height(model: _WarpedHead, face: _FaceField) -> np.ndarray:
     import warnings
 
     pad = np.pad(out, 1, mode="edge")
-    nb = np.stack([pad[a:a + out.shape[0], b:b + out.shape[1]] for a in range(3)
-                   for b in range(3)])
+    nb = np.stack(
+        [pad[a : a + out.shape[0], b : b + out.shape[1]] for a in range(3) for b in range(3)]
+    )
     finite = np.isfinite(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -388,8 +417,9 @@ def _front_height(model: _WarpedHead, face: _FaceField) -> np.ndarray:
     return out
 
 
-def _sample_field(grid: _Grid, head: FittedHead, face: _FaceField, warp
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _sample_field(
+    grid: _Grid, head: FittedHead, face: _FaceField, warp
+) -> tuple[np.ndarray, np.ndarray]:
     """The implicit head+face field on the grid (metres, negative inside), coarse to fine.
 
     In footprint columns with weight ``w > 0`` the surface morphs from the warped head
@@ -407,13 +437,15 @@ def _sample_field(grid: _Grid, head: FittedHead, face: _FaceField, warp
     face_sdf = face.sdf
     wgt = face.weight
     front = _front_height(model, face)
-    fb = np.where(np.isfinite(front), wgt * face.height + (1 - wgt) * np.nan_to_num(front),
-                  face.height)
+    fb = np.where(
+        np.isfinite(front), wgt * face.height + (1 - wgt) * np.nan_to_num(front), face.height
+    )
     fb = np.where(face.footprint, fb, np.nan)
     # The plate only needs to reach from the face back into the head (where the face stands in
     # front of the head's own surface); deeper plates would poke out of the sides of the head.
-    need = np.where(np.isfinite(front),
-                    np.clip(face.height - np.nan_to_num(front), 0, None) + 0.3 * h, PLATE_M)
+    need = np.where(
+        np.isfinite(front), np.clip(face.height - np.nan_to_num(front), 0, None) + 0.3 * h, PLATE_M
+    )
     thick = (wgt * np.minimum(need, PLATE_M)).astype(np.float32)
     lift = ((1.0 - wgt) * 0.006).astype(np.float32)
     infp = face.footprint & (wgt > 0)
@@ -439,8 +471,12 @@ def _sample_field(grid: _Grid, head: FittedHead, face: _FaceField, warp
     cidx = model.cidx
     coarse = combine(cidx, model.coarse().ravel()).reshape(cshape)
     # Blocks that may hold the surface: a corner near it, a sign change, or the face plate.
-    corners = [coarse[a:a + cshape[0] - 1, c:c + cshape[1] - 1, e:e + cshape[2] - 1]
-               for a in (0, 1) for c in (0, 1) for e in (0, 1)]
+    corners = [
+        coarse[a : a + cshape[0] - 1, c : c + cshape[1] - 1, e : e + cshape[2] - 1]
+        for a in (0, 1)
+        for c in (0, 1)
+        for e in (0, 1)
+    ]
     cmin = np.minimum.reduce(corners)
     cmax = np.maximum.reduce(corners)
     band = 0.014 * max(1.0, h / 0.002)
@@ -456,12 +492,16 @@ def _sample_field(grid: _Grid, head: FittedHead, face: _FaceField, warp
     col_lo = np.minimum.reduce([lo_f[:-1, :-1], lo_f[1:, :-1], lo_f[:-1, 1:], lo_f[1:, 1:]])
     col_has = has[:-1, :-1] | has[1:, :-1] | has[:-1, 1:] | has[1:, 1:]
     z0, z1 = zc[:-1], zc[1:]
-    face_blocks = (col_has[:, :, None] & (z1[None, None] >= col_lo[:, :, None] - 2 * h)
-                   & (z0[None, None] <= col_hi[:, :, None] + 2 * h))
+    face_blocks = (
+        col_has[:, :, None]
+        & (z1[None, None] >= col_lo[:, :, None] - 2 * h)
+        & (z0[None, None] <= col_hi[:, :, None] + 2 * h)
+    )
     refine |= face_blocks
 
-    field = np.repeat(np.repeat(np.repeat(np.sign(cmax + cmin).astype(np.float32) * band,
-                                          b, 0), b, 1), b, 2)
+    field = np.repeat(
+        np.repeat(np.repeat(np.sign(cmax + cmin).astype(np.float32) * band, b, 0), b, 1), b, 2
+    )
     field = np.pad(field, ((0, 1), (0, 1), (0, 1)), mode="edge")
     fine = np.zeros(grid.shape, bool)
     fine[:-1, :-1, :-1] = np.repeat(np.repeat(np.repeat(refine, b, 0), b, 1), b, 2)
@@ -470,8 +510,16 @@ def _sample_field(grid: _Grid, head: FittedHead, face: _FaceField, warp
     fine[:, :, 1:] |= fine[:, :, :-1].copy()
     idx = np.argwhere(fine)
     chunk = 1_000_000
-    values = np.concatenate([combine(idx[k:k + chunk], model.at(idx[k:k + chunk]))
-                             for k in range(0, len(idx), chunk)]) if len(idx) else []
+    values = (
+        np.concatenate(
+            [
+                combine(idx[k : k + chunk], model.at(idx[k : k + chunk]))
+                for k in range(0, len(idx), chunk)
+            ]
+        )
+        if len(idx)
+        else []
+    )
     field[fine] = values
     # The grid border is outside (keeps the surface closed even if something reaches it).
     field[[0, -1]] = band
@@ -485,14 +533,23 @@ def _extract_surface(field: np.ndarray, grid: _Grid) -> tuple[np.ndarray, np.nda
     from scipy.sparse.csgraph import connected_components
     from skimage.measure import marching_cubes
 
-    verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(grid.spacing,) * 3,
-                                        gradient_direction="descent", allow_degenerate=False)
+    verts, faces, _, _ = marching_cubes(
+        field,
+        0.0,
+        spacing=(grid.spacing,) * 3,
+        gradient_direction="descent",
+        allow_degenerate=False,
+    )
     verts = verts + grid.origin
     n = len(verts)
     # Keep the largest connected piece (stray bits of the face plate, if any, go).
-    adj = sp.coo_matrix((np.ones(2 * len(faces)), (np.r_[faces[:, 0], faces[:, 1]],
-                                                   np.r_[faces[:, 1], faces[:, 2]])),
-                        shape=(n, n))
+    adj = sp.coo_matrix(
+        (
+            np.ones(2 * len(faces)),
+            (np.r_[faces[:, 0], faces[:, 1]], np.r_[faces[:, 1], faces[:, 2]]),
+        ),
+        shape=(n, n),
+    )
     n_comp, labels = connected_components(adj, directed=False)
     if n_comp > 1:
         big = np.bincount(labels[faces[:, 0]]).argmax()
@@ -531,8 +588,14 @@ def skin_color(face: FaceMesh, head: FittedHead) -> np.ndarray:
     return np.clip(np.round(chosen.astype(np.float64).mean(0)), 0, 255).astype(np.uint8)
 
 
-def _harmonic_fill_coarse(adj, verts: np.ndarray, values: np.ndarray, fixed: np.ndarray,
-                          cell: float = 0.006, sweeps: int = 20) -> None:
+def _harmonic_fill_coarse(
+    adj,
+    verts: np.ndarray,
+    values: np.ndarray,
+    fixed: np.ndarray,
+    cell: float = 0.006,
+    sweeps: int = 20,
+) -> None:
     """Replace ``values[~fixed]`` (complex) by a graph-harmonic extension of the fixed ones.
 
     The free vertices are grouped into ``cell``-sized voxels; the Galerkin-coarsened graph
@@ -545,11 +608,14 @@ def _harmonic_fill_coarse(adj, verts: np.ndarray, values: np.ndarray, fixed: np.
     free = np.flatnonzero(~fixed)
     if len(free) == 0:
         return
-    _, cluster = np.unique(np.floor(verts[free] / cell).astype(np.int64), axis=0,
-                           return_inverse=True)
+    _, cluster = np.unique(
+        np.floor(verts[free] / cell).astype(np.int64), axis=0, return_inverse=True
+    )
     cluster = cluster.ravel()
-    p_mat = sp.csr_matrix((np.ones(len(free)), (np.arange(len(free)), cluster)),
-                          shape=(len(free), int(cluster.max()) + 1))
+    p_mat = sp.csr_matrix(
+        (np.ones(len(free)), (np.arange(len(free)), cluster)),
+        shape=(len(free), int(cluster.max()) + 1),
+    )
     deg = np.asarray(adj.sum(1)).ravel()
     a_free = adj[free].tocsr()
     fixed_idx = np.flatnonzero(fixed)
@@ -564,9 +630,19 @@ def _harmonic_fill_coarse(adj, verts: np.ndarray, values: np.ndarray, fixed: np.
         values[free] = (a_free @ values) * inv_deg
 
 
-def _texture_and_uv(verts, faces, face_region, face: FaceMesh, ff: _FaceField, grid: _Grid,
-                    camera: Camera, rgb: np.ndarray, skin: np.ndarray, pole: np.ndarray,
-                    pole_phase: np.ndarray):
+def _texture_and_uv(
+    verts,
+    faces,
+    face_region,
+    face: FaceMesh,
+    ff: _FaceField,
+    grid: _Grid,
+    camera: Camera,
+    rgb: np.ndarray,
+    skin: np.ndarray,
+    pole: np.ndarray,
+    pole_phase: np.ndarray,
+):
     import cv2
     import scipy.sparse as sp
 
@@ -580,26 +656,38 @@ def _texture_and_uv(verts, faces, face_region, face: FaceMesh, ff: _FaceField, g
     k = res / side_px
     x0, y0 = centre - side_px / 2
     affine = np.array([[k, 0, -k * x0], [0, k, -k * y0]], np.float32)  # photo px -> texture px
-    tex = cv2.warpAffine(rgb, affine, (res, res), flags=cv2.INTER_AREA if k < 1 else
-                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    tex = cv2.warpAffine(
+        rgb,
+        affine,
+        (res, res),
+        flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     # Feathered face alpha from the world-grid outline distance, mapped to texture pixels.
     # Photo where the face shapes the head and faces the camera: parts seen edge-on (the far
     # side of a turned nose, the cheeks' flanks) would only show stretched pixels.
-    a_grid = (_smoothstep((ff.weight - 0.5) / 0.45)
-              * _smoothstep((ff.facing - 0.12) / 0.25)).astype(np.float32)
+    a_grid = (
+        _smoothstep((ff.weight - 0.5) / 0.45) * _smoothstep((ff.facing - 0.12) / 0.25)
+    ).astype(np.float32)
     mpp = camera.metres_per_pixel
     # world grid (i, j) -> photo px: x = ox + (gx0 + h i)/mpp, y = oy - (gy0 + h j)/mpp.
-    g2p = np.array([[grid.spacing / mpp, 0, camera.origin_px[0] + grid.origin[0] / mpp],
-                    [0, -grid.spacing / mpp, camera.origin_px[1] - grid.origin[1] / mpp],
-                    [0, 0, 1]])
+    g2p = np.array(
+        [
+            [grid.spacing / mpp, 0, camera.origin_px[0] + grid.origin[0] / mpp],
+            [0, -grid.spacing / mpp, camera.origin_px[1] - grid.origin[1] / mpp],
+            [0, 0, 1],
+        ]
+    )
     p2t = np.vstack([affine, [0, 0, 1]])
     g2t = (p2t @ g2p)[:2].astype(np.float32)
-    alpha = cv2.warpAffine(a_grid.T.copy(), g2t, (res, res), flags=cv2.INTER_LINEAR,
-                           borderValue=0.0)
+    alpha = cv2.warpAffine(
+        a_grid.T.copy(), g2t, (res, res), flags=cv2.INTER_LINEAR, borderValue=0.0
+    )
     blur = max(1.0, 1.5 * grid.spacing / mpp * k)
     alpha = cv2.GaussianBlur(alpha, (0, 0), blur)[..., None]
-    tex = np.clip(alpha * tex + (1 - alpha) * skin[None, None].astype(np.float32) + 0.5,
-                  0, 255).astype(np.uint8)
+    tex = np.clip(
+        alpha * tex + (1 - alpha) * skin[None, None].astype(np.float32) + 0.5, 0, 255
+    ).astype(np.uint8)
 
     # Face vertices: photo projection.
     px = camera.world_to_photo(verts.astype(np.float64))[:, :2]
@@ -615,8 +703,7 @@ def _texture_and_uv(verts, faces, face_region, face: FaceMesh, ff: _FaceField, g
     fixed = face_region.copy()
     fixed[pole] = True
     wval = np.zeros(n, complex)
-    wval[face_region] = 1.0 / np.where(np.abs(e_c[face_region]) < 1e-6, 1e-6,
-                                       e_c[face_region])
+    wval[face_region] = 1.0 / np.where(np.abs(e_c[face_region]) < 1e-6, 1e-6, e_c[face_region])
     # The cut under the neck is pinned to a circle (|w| = 0.6, about the outline's own size)
     # whose phase turns with the azimuth around the neck the way the outline's does around the
     # face (front of the neck <-> chin, back <-> forehead): the annulus in between then maps
@@ -643,8 +730,16 @@ def _texture_and_uv(verts, faces, face_region, face: FaceMesh, ff: _FaceField, g
     ey = np.sin(theta)[:, None] * radii[None]
     tx = (c[0] + ex * half[0]) * res - 0.5
     ty = (1.0 - (c[1] + ey * half[1])) * res - 0.5
-    a_ray = cv2.remap(alpha[..., 0], tx.astype(np.float32), ty.astype(np.float32),
-                      cv2.INTER_LINEAR, borderValue=0.0) > 0.004
+    a_ray = (
+        cv2.remap(
+            alpha[..., 0],
+            tx.astype(np.float32),
+            ty.astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderValue=0.0,
+        )
+        > 0.004
+    )
     last = np.where(a_ray.any(1), radii[len(radii) - 1 - np.argmax(a_ray[:, ::-1], 1)], 0.0)
     r_min = np.minimum(np.interp(np.angle(ez), theta, last) + 0.08, 0.9 * r_max)
     ez = ez / np.maximum(r, 1e-12) * np.clip(r, r_min, r_max)
@@ -657,12 +752,16 @@ def _texture_and_uv(verts, faces, face_region, face: FaceMesh, ff: _FaceField, g
     return uv.astype(np.float32), tex, sample_image(tex, mx, my)
 
 
-
 # ------------------------------------------------------------------------------------------
 
 
-def assemble_head(face_mesh: FaceMesh, fitted_head: FittedHead, photo_rgb: np.ndarray,
-                  camera: Camera, spacing: float | None = None) -> HeadMesh:
+def assemble_head(
+    face_mesh: FaceMesh,
+    fitted_head: FittedHead,
+    photo_rgb: np.ndarray,
+    camera: Camera,
+    spacing: float | None = None,
+) -> HeadMesh:
     """Blend the photo's face into the fitted head: one closed, textured mesh.
 
     Parameters
@@ -711,10 +810,12 @@ def assemble_head(face_mesh: FaceMesh, fitted_head: FittedHead, photo_rgb: np.nd
 
     start = time.perf_counter()
     # Face region: on the face sheet inside the outline.
-    gi = np.clip(np.round((verts[:, 0] - grid.origin[0]) / spacing).astype(int), 0,
-                 grid.shape[0] - 1)
-    gj = np.clip(np.round((verts[:, 1] - grid.origin[1]) / spacing).astype(int), 0,
-                 grid.shape[1] - 1)
+    gi = np.clip(
+        np.round((verts[:, 0] - grid.origin[0]) / spacing).astype(int), 0, grid.shape[0] - 1
+    )
+    gj = np.clip(
+        np.round((verts[:, 1] - grid.origin[1]) / spacing).astype(int), 0, grid.shape[1] - 1
+    )
     visible = verts[:, 2] >= np.where(ff.footprint[gi, gj], ff.height[gi, gj], np.inf) - 0.002
     on_sheet = visible & (np.abs(ff.sdf(verts)) < 1.5 * spacing)
     face_region = (ff.weight[gi, gj] > 0.5) & on_sheet
@@ -724,8 +825,9 @@ def assemble_head(face_mesh: FaceMesh, fitted_head: FittedHead, photo_rgb: np.nd
     centre = q[pole].mean(0)
     pole_phase = 0.5 * np.pi - np.arctan2(q[:, 0] - centre[0], q[:, 2] - centre[2])
     skin = skin_color(face_mesh, fitted_head)
-    uv, tex, colors = _texture_and_uv(verts, faces, face_region, face_mesh, ff, grid, camera,
-                                      rgb, skin, pole, pole_phase)
+    uv, tex, colors = _texture_and_uv(
+        verts, faces, face_region, face_mesh, ff, grid, camera, rgb, skin, pole, pole_phase
+    )
     t["texture"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -734,9 +836,18 @@ def assemble_head(face_mesh: FaceMesh, fitted_head: FittedHead, photo_rgb: np.nd
         dist, _ = cKDTree(verts[face_region]).query(verts, distance_upper_bound=0.0101)
         scalp &= ~np.isfinite(dist)
     t["scalp"] = time.perf_counter() - start
-    return HeadMesh(vertices=verts, faces=faces, uv=uv, texture=tex, vertex_colors=colors,
-                    face_region=face_region, scalp=scalp, head=fitted_head, skin_color=skin,
-                    timings=t)
+    return HeadMesh(
+        vertices=verts,
+        faces=faces,
+        uv=uv,
+        texture=tex,
+        vertex_colors=colors,
+        face_region=face_region,
+        scalp=scalp,
+        head=fitted_head,
+        skin_color=skin,
+        timings=t,
+    )
 
 
 def face_fidelity(head: HeadMesh, face_mesh: FaceMesh, radius: float = 0.05) -> dict[str, float]:
@@ -769,5 +880,10 @@ def face_fidelity(head: HeadMesh, face_mesh: FaceMesh, radius: float = 0.05) -> 
     mesh = trimesh.Trimesh(head.vertices, head.faces, process=False)
     _, dist, _ = trimesh.proximity.closest_point(mesh, pts)
     d = np.asarray(dist) * 1000.0
-    return {"mean_mm": float(d.mean()), "median_mm": float(np.median(d)),
-            "p95_mm": float(np.percentile(d, 95)), "max_mm": float(d.max()), "n": len(d)}
+    return {
+        "mean_mm": float(d.mean()),
+        "median_mm": float(np.median(d)),
+        "p95_mm": float(np.percentile(d, 95)),
+        "max_mm": float(d.max()),
+        "n": len(d),
+    }

@@ -32,8 +32,14 @@ __all__ = ["ANCHOR_LANDMARKS", "DEPTH_WEIGHT", "SURFACE_LANDMARKS", "FittedHead"
 
 #: Model anchor -> MediaPipe landmark index (468/473: iris centres; "right" is the subject's).
 ANCHOR_LANDMARKS = {
-    "right_eye": 468, "left_eye": 473, "nasion": 168, "nose_tip": 1, "nose_base": 2,
-    "right_mouth": 61, "left_mouth": 291, "chin": 152,
+    "right_eye": 468,
+    "left_eye": 473,
+    "nasion": 168,
+    "nose_tip": 1,
+    "nose_base": 2,
+    "right_mouth": 61,
+    "left_mouth": 291,
+    "chin": 152,
 }
 #: Without iris landmarks (468-point meshes) the eye is the midpoint of its two corners.
 _EYE_CORNERS = {"right_eye": (33, 133), "left_eye": (263, 362)}
@@ -119,7 +125,7 @@ class FittedHead:
         return {
             "model": "monoscan parametric head",
             "frame": "head: metres, y up, x subject's left, z forward, origin between the ears; "
-                     "world = scale * rotation @ head + translation",
+            "world = scale * rotation @ head + translation",
             "shape": asdict(self.shape),
             "scale": self.scale,
             "rotation": self.rotation.tolist(),
@@ -157,8 +163,9 @@ def _matrix_to_rotvec(m: np.ndarray) -> np.ndarray:
     return Rotation.from_matrix(m).as_rotvec()
 
 
-def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
-             weights: np.ndarray | None = None) -> FittedHead:
+def fit_head(
+    landmarks_world: np.ndarray, prior: HeadShape | None = None, weights: np.ndarray | None = None
+) -> FittedHead:
     """Fit the parametric head to face landmarks in the world frame.
 
     Parameters
@@ -210,8 +217,9 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
 
     def unpack(x):
         factors = np.exp(x[7:])
-        shape = replace(prior, **{f: getattr(prior, f) * factors[i]
-                                  for i, f in enumerate(_SHAPE_FIELDS)})
+        shape = replace(
+            prior, **{f: getattr(prior, f) * factors[i] for i, f in enumerate(_SHAPE_FIELDS)}
+        )
         return _rotvec_to_matrix(x[:3]), x[3:6], float(np.exp(x[6])), shape
 
     def residuals(x):
@@ -225,8 +233,7 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
         return np.concatenate([r_anchor, r_surf, r_prior])
 
     x0 = np.concatenate([_matrix_to_rotvec(r0), t0, [np.log(s0)], np.zeros(len(_SHAPE_FIELDS))])
-    sol = least_squares(residuals, x0, loss="soft_l1", f_scale=2.0, x_scale="jac",
-                        max_nfev=200)
+    sol = least_squares(residuals, x0, loss="soft_l1", f_scale=2.0, x_scale="jac", max_nfev=200)
     rot, t, s, shape = unpack(sol.x)
     # The cranium is not seen in a frontal photo and head size varies less than the face's
     # metric scale (which carries the iris prior's error): it follows the scale only part-way.
@@ -242,8 +249,10 @@ def fit_head(landmarks_world: np.ndarray, prior: HeadShape | None = None,
     res_xy = (s * src @ rot.T + t - dst)[:, :2]
     surf_d = s * head_sdf((surf - t) @ rot / s, shape)
     return FittedHead(
-        shape=shape, scale=s, rotation=rot, translation=np.asarray(t, np.float64),
-        anchor_rms_mm=float(np.sqrt((res_xy ** 2).sum(1).mean()) * 1000),
-        surface_rms_mm=float(np.sqrt((surf_d ** 2).mean()) * 1000),
+        shape=shape,
+        scale=s,
+        rotation=rot,
+        translation=np.asarray(t, np.float64),
+        anchor_rms_mm=float(np.sqrt((res_xy**2).sum(1).mean()) * 1000),
+        surface_rms_mm=float(np.sqrt((surf_d**2).mean()) * 1000),
     )
-

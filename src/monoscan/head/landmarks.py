@@ -25,8 +25,12 @@ H3DS_LANDMARKS = ("right_eye", "left_eye", "nose_tip", "nose_base", "right_lips"
 
 #: H3DS landmark -> MediaPipe face-mesh landmark index.
 MEDIAPIPE_FOR_H3DS = {
-    "right_eye": 468, "left_eye": 473, "nose_tip": 1, "nose_base": 2,
-    "right_lips": 61, "left_lips": 291,
+    "right_eye": 468,
+    "left_eye": 473,
+    "nose_tip": 1,
+    "nose_base": 2,
+    "right_lips": 61,
+    "left_lips": 291,
 }
 _EYE_CORNERS = {"right_eye": (33, 133), "left_eye": (263, 362)}
 

@@ -45,8 +45,18 @@ __all__ = [
 ]
 
 ANCHOR_NAMES = (
-    "right_eye", "left_eye", "nasion", "nose_tip", "nose_base", "right_mouth", "left_mouth",
-    "chin", "right_ear", "left_ear", "crown", "nape",
+    "right_eye",
+    "left_eye",
+    "nasion",
+    "nose_tip",
+    "nose_base",
+    "right_mouth",
+    "left_mouth",
+    "chin",
+    "right_ear",
+    "left_ear",
+    "crown",
+    "nape",
 )
 
 
@@ -113,8 +123,9 @@ class HeadShape:
 
     def scaled(self, s: float) -> HeadShape:
         """Every length multiplied by ``s`` (angles unchanged)."""
-        values = {f.name: getattr(self, f.name) * (1.0 if f.name in _ANGLES else s)
-                  for f in fields(self)}
+        values = {
+            f.name: getattr(self, f.name) * (1.0 if f.name in _ANGLES else s) for f in fields(self)
+        }
         return replace(self, **values)
 
 
@@ -241,8 +252,9 @@ def part_sdfs(points: np.ndarray, shape: HeadShape | None = None) -> dict[str, n
     # Mid-face (cheeks, maxilla): an ellipsoid ending at the face front.
     chin_y = -s.chin_drop
     mid_c = (0.0, 0.42 * chin_y, s.face_depth - 0.062)
-    out["midface"] = _ellipsoid(x - mid_c[0], y - mid_c[1], z - mid_c[2],
-                                0.43 * s.jaw_width + 0.015, 0.060, 0.062)
+    out["midface"] = _ellipsoid(
+        x - mid_c[0], y - mid_c[1], z - mid_c[2], 0.43 * s.jaw_width + 0.015, 0.060, 0.062
+    )
 
     # Mandible: two capsules from the jaw angles meeting at the chin.
     chin = np.array([0.0, chin_y + 0.014, s.face_depth - 0.026])
@@ -261,9 +273,11 @@ def part_sdfs(points: np.ndarray, shape: HeadShape | None = None) -> dict[str, n
     if s.neck_pitch or s.neck_roll:
         # Rotate the neck about its top: work in the neck's own frame (q @ R).
         rot = _rot_z(s.neck_roll) @ _rot_x(s.neck_pitch)
-        qx, qy, qz = (qx * rot[0, 0] + qy * rot[1, 0] + qz * rot[2, 0],
-                      qx * rot[0, 1] + qy * rot[1, 1] + qz * rot[2, 1],
-                      qx * rot[0, 2] + qy * rot[1, 2] + qz * rot[2, 2])
+        qx, qy, qz = (
+            qx * rot[0, 0] + qy * rot[1, 0] + qz * rot[2, 0],
+            qx * rot[0, 1] + qy * rot[1, 1] + qz * rot[2, 1],
+            qx * rot[0, 2] + qy * rot[1, 2] + qz * rot[2, 2],
+        )
     along = qy * ay + qz * az
     # Perpendicular to the axis in the y-z plane: (0, az, -ay) up to sign.
     across = qy * az - qz * ay
@@ -273,9 +287,11 @@ def part_sdfs(points: np.ndarray, shape: HeadShape | None = None) -> dict[str, n
     # Horizontal cut at the bottom; the top end is buried in the head.
     bottom_y = top[1] - s.neck_length * np.cos(lean)
     d_ax = np.maximum(bottom_y - top[1] - qy, -along - 0.06) + rounding
-    out["neck"] = (np.minimum(np.maximum(d_rad, d_ax), 0.0)
-                   + np.sqrt(np.maximum(d_rad, 0.0) ** 2 + np.maximum(d_ax, 0.0) ** 2)
-                   - rounding)
+    out["neck"] = (
+        np.minimum(np.maximum(d_rad, d_ax), 0.0)
+        + np.sqrt(np.maximum(d_rad, 0.0) ** 2 + np.maximum(d_ax, 0.0) ** 2)
+        - rounding
+    )
 
     # Ears: flattened ellipsoids, tilted back and flared.
     ears = None
@@ -356,8 +372,9 @@ def scalp_mask(points: np.ndarray, shape: HeadShape | None = None) -> np.ndarray
     return (p[:, 1] >= min_y) & (ears > 0.006)
 
 
-def model_mesh(shape: HeadShape | None = None, spacing: float = 0.003
-               ) -> tuple[np.ndarray, np.ndarray]:
+def model_mesh(
+    shape: HeadShape | None = None, spacing: float = 0.003
+) -> tuple[np.ndarray, np.ndarray]:
     """The bare parametric head as a closed triangle mesh (canonical frame, metres).
 
     Returns
@@ -374,6 +391,7 @@ def model_mesh(shape: HeadShape | None = None, spacing: float = 0.003
     axes = [lo[i] + spacing * np.arange(n[i]) for i in range(3)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     field = head_sdf(grid.astype(np.float32), s).reshape(n)
-    verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(spacing,) * 3,
-                                        gradient_direction="descent")
+    verts, faces, _, _ = marching_cubes(
+        field, 0.0, spacing=(spacing,) * 3, gradient_direction="descent"
+    )
     return verts + lo, faces.astype(np.int64)

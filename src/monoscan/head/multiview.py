@@ -107,8 +107,11 @@ class FusedLandmarks:
     yaw_deg: list
 
 
-def fuse_landmarks(worlds: Sequence[np.ndarray], reference: int | None = None,
-                   rotations: Sequence[np.ndarray] | None = None) -> FusedLandmarks:
+def fuse_landmarks(
+    worlds: Sequence[np.ndarray],
+    reference: int | None = None,
+    rotations: Sequence[np.ndarray] | None = None,
+) -> FusedLandmarks:
     """Fuse per-view 3D landmarks of one face into the reference view's frame.
 
     Parameters
@@ -144,12 +147,11 @@ def fuse_landmarks(worlds: Sequence[np.ndarray], reference: int | None = None,
         s, rot, t = similarity_transform(w, ws[ref], weight, known)
         for _ in range(2):  # robust re-weighting (Cauchy) on the residuals
             r = np.linalg.norm(s * w @ rot.T + t - ws[ref], axis=1)
-            s, rot, t = similarity_transform(w, ws[ref], weight / (1 + (r / _ROBUST_M) ** 2),
-                                             known)
+            s, rot, t = similarity_transform(w, ws[ref], weight / (1 + (r / _ROBUST_M) ** 2), known)
         transforms.append((s, rot, t))
         aligned.append(s * w @ rot.T + t)
     # Information-weighted mean per landmark.
-    info_local = np.diag([1.0, 1.0, 1.0 / DEPTH_SIGMA_RATIO ** 2])
+    info_local = np.diag([1.0, 1.0, 1.0 / DEPTH_SIGMA_RATIO**2])
     a_sum = np.zeros((len(ws[0]), 3, 3))
     b_sum = np.zeros((len(ws[0]), 3))
     for (_s, rot, _t), p, f in zip(transforms, aligned, facing):
@@ -158,6 +160,8 @@ def fuse_landmarks(worlds: Sequence[np.ndarray], reference: int | None = None,
         a_sum += a
         b_sum += np.einsum("nij,nj->ni", a, p)
     fused = np.linalg.solve(a_sum, b_sum[..., None])[..., 0]
-    residual = [float(np.sqrt((f * ((p - fused) ** 2).sum(1)).sum() / f.sum()) * 1000)
-                for p, f in zip(aligned, facing)]
+    residual = [
+        float(np.sqrt((f * ((p - fused) ** 2).sum(1)).sum() / f.sum()) * 1000)
+        for p, f in zip(aligned, facing)
+    ]
     return FusedLandmarks(fused, ref, transforms, residual, yaws)

@@ -83,8 +83,13 @@ def _join_hair(hair, face, from_face, from_hair, region, reach_px):
     return np.where(from_hair, hair + c, hair)
 
 
-def relief_depth(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np.ndarray | None,
-                 blend_px: float = 3.0, edge_px: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def relief_depth(
+    parsing: np.ndarray,
+    face_depth_m: np.ndarray,
+    hair_depth_m: np.ndarray | None,
+    blend_px: float = 3.0,
+    edge_px: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
     """Depth of the relief on the crop grid.
 
     Parameters
@@ -110,8 +115,9 @@ def relief_depth(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np
     face = np.asarray(face_depth_m, np.float64)
     if p.ndim != 2 or face.shape != p.shape:
         raise InputError(f"relief: parsing {p.shape} and face depth {face.shape} must match")
-    hair = (np.full(p.shape, np.nan) if hair_depth_m is None
-            else np.asarray(hair_depth_m, np.float64))
+    hair = (
+        np.full(p.shape, np.nan) if hair_depth_m is None else np.asarray(hair_depth_m, np.float64)
+    )
     is_hair = p == HAIR
     region = np.isin(p, (FACE, HAIR, EARS)) | np.isfinite(face)
     region = ndimage.binary_fill_holes(ndimage.binary_opening(region, iterations=1))
@@ -148,8 +154,16 @@ def relief_depth(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np
     return z, region
 
 
-def relief_mesh(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np.ndarray | None,
-                crop: Crop, camera: Camera, stride: int = 2, blend_px: float = 6.0, edge_px: int = 4):
+def relief_mesh(
+    parsing: np.ndarray,
+    face_depth_m: np.ndarray,
+    hair_depth_m: np.ndarray | None,
+    crop: Crop,
+    camera: Camera,
+    stride: int = 2,
+    blend_px: float = 6.0,
+    edge_px: int = 4,
+):
     """The relief as a ``trimesh.Trimesh`` with vertex colours (module docstring).
 
     Parameters
@@ -176,9 +190,13 @@ def relief_mesh(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np.
     if stride < 1:
         raise InputError(f"relief: stride must be >= 1, got {stride}")
     sub = (slice(None, None, stride), slice(None, None, stride))
-    zs, rs = relief_depth(np.asarray(parsing)[sub], np.asarray(face_depth_m)[sub],
-                          None if hair_depth_m is None else np.asarray(hair_depth_m)[sub],
-                          blend_px / stride, max(1, round(edge_px / stride)))
+    zs, rs = relief_depth(
+        np.asarray(parsing)[sub],
+        np.asarray(face_depth_m)[sub],
+        None if hair_depth_m is None else np.asarray(hair_depth_m)[sub],
+        blend_px / stride,
+        max(1, round(edge_px / stride)),
+    )
     h, w = rs.shape
     idx = np.full((h, w), -1, np.int64)
     idx[rs] = np.arange(int(rs.sum()))
@@ -188,16 +206,19 @@ def relief_mesh(parsing: np.ndarray, face_depth_m: np.ndarray, hair_depth_m: np.
     world = camera.photo_to_world(np.c_[photo[:, :2], np.full(len(photo), camera.origin_px[2])])
     world[:, 2] = zs[rs]
     a, b = idx[:-1, :-1], idx[1:, :-1]  # (row, col), (row + 1, col)
-    c, d = idx[:-1, 1:], idx[1:, 1:]    # (row, col + 1), (row + 1, col + 1)
-    tris = [np.stack([t[0].ravel(), t[1].ravel(), t[2].ravel()], 1)
-            for t in ((a, b, c), (b, d, c), (a, b, d), (a, d, c))]
+    c, d = idx[:-1, 1:], idx[1:, 1:]  # (row, col + 1), (row + 1, col + 1)
+    tris = [
+        np.stack([t[0].ravel(), t[1].ravel(), t[2].ravel()], 1)
+        for t in ((a, b, c), (b, d, c), (a, b, d), (a, d, c))
+    ]
     corners = ((a >= 0).astype(int) + (b >= 0) + (c >= 0) + (d >= 0)).ravel()
     faces = np.concatenate(_select(tris, corners == 4, corners == 3))
     img = np.asarray(crop.image)
     col = img[::stride, ::stride][rs]
     mesh = trimesh.Trimesh(world, faces, process=False)
     mesh.visual = trimesh.visual.ColorVisuals(
-        mesh, vertex_colors=np.c_[col, np.full(len(col), 255, np.uint8)])
+        mesh, vertex_colors=np.c_[col, np.full(len(col), 255, np.uint8)]
+    )
     # Keep the largest connected piece and drop unused vertices.
     parts = mesh.split(only_watertight=False)
     if len(parts) > 1:

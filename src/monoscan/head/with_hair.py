@@ -48,8 +48,13 @@ from monoscan.core.volumes import Occupancy
 if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
     from monoscan.head.assemble import HeadMesh
 
-__all__ = ["HeadWithHair", "hair_colour_srgb", "hair_envelope", "head_with_hair",
-           "landmark_ids_with_hair"]
+__all__ = [
+    "HeadWithHair",
+    "hair_colour_srgb",
+    "hair_envelope",
+    "head_with_hair",
+    "landmark_ids_with_hair",
+]
 
 #: Radius of the morphological closing that joins the hair to the scalp, metres.
 CLOSE_M = 0.008
@@ -87,8 +92,9 @@ class HeadWithHair:
 
         out = trimesh.Trimesh(self.vertices, self.faces, process=False)
         alpha = np.full(len(self.vertices), 255, np.uint8)
-        out.visual = trimesh.visual.ColorVisuals(out, vertex_colors=np.c_[self.vertex_colors,
-                                                                          alpha])
+        out.visual = trimesh.visual.ColorVisuals(
+            out, vertex_colors=np.c_[self.vertex_colors, alpha]
+        )
         return out
 
 
@@ -108,9 +114,14 @@ def _grow(mask: np.ndarray, r_vox: float) -> np.ndarray:
     return out
 
 
-def hair_envelope(occupancy: Occupancy, close_m: float = CLOSE_M, sink_m: float = SINK_M,
-                  smooth_voxels: float = 1.0, min_y: float | None = None,
-                  keep_clear: np.ndarray | None = None):
+def hair_envelope(
+    occupancy: Occupancy,
+    close_m: float = CLOSE_M,
+    sink_m: float = SINK_M,
+    smooth_voxels: float = 1.0,
+    min_y: float | None = None,
+    keep_clear: np.ndarray | None = None,
+):
     """Closed surface of the hair joined to the scalp, sunk into the head elsewhere.
 
     Parameters
@@ -161,12 +172,14 @@ def hair_envelope(occupancy: Occupancy, close_m: float = CLOSE_M, sink_m: float 
     # (head voxels touching the added layer, and those a voxel deep near the hair: the
     # smoothed surface then stays inside the head wherever there is no hair on it)
     hd = np.pad(np.asarray(occupancy.head_distance), pad, constant_values=1.0)
-    under = inside_p & (ndimage.binary_dilation(added, iterations=1)
-                        | ((hd < -voxel) & _grow(near_hair, sink_m / voxel + 1.5)))
+    under = inside_p & (
+        ndimage.binary_dilation(added, iterations=1)
+        | ((hd < -voxel) & _grow(near_hair, sink_m / voxel + 1.5))
+    )
     solid = added | under | core
     if min_y is not None:
         j_cut = int(np.ceil((min_y - occupancy.origin[1]) / voxel)) + pad
-        solid[:, :max(j_cut, 0), :] = False
+        solid[:, : max(j_cut, 0), :] = False
     labels, n = ndimage.label(solid)
     if n > 1:
         sizes = ndimage.sum(solid, labels, np.arange(1, n + 1))
@@ -182,8 +195,9 @@ def hair_envelope(occupancy: Occupancy, close_m: float = CLOSE_M, sink_m: float 
     return mesh
 
 
-def hair_colour_srgb(crop_image: np.ndarray, hair_mask: np.ndarray,
-                     sigma_px: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+def hair_colour_srgb(
+    crop_image: np.ndarray, hair_mask: np.ndarray, sigma_px: float = 6.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Median hair colour and a hair-only smoothed colour image (sRGB, float 0-255).
 
     Returns
@@ -207,8 +221,15 @@ def hair_colour_srgb(crop_image: np.ndarray, hair_mask: np.ndarray,
     return median, smooth.astype(np.float32)
 
 
-def head_with_hair(head: HeadMesh, occupancy: Occupancy, crop: Crop | None=None, camera: Camera | None=None, hair_mask_crop=None,
-                   close_m: float = CLOSE_M, sink_m: float = SINK_M) -> HeadWithHair:
+def head_with_hair(
+    head: HeadMesh,
+    occupancy: Occupancy,
+    crop: Crop | None = None,
+    camera: Camera | None = None,
+    hair_mask_crop=None,
+    close_m: float = CLOSE_M,
+    sink_m: float = SINK_M,
+) -> HeadWithHair:
     """Union of the closed head and the hair volume, coloured (module docstring).
 
     Parameters
@@ -237,8 +258,13 @@ def head_with_hair(head: HeadMesh, occupancy: Occupancy, crop: Crop | None=None,
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     head_v = np.asarray(head.vertices)
-    env = hair_envelope(occupancy, close_m, sink_m, min_y=float(head_v[:, 1].min()),
-                        keep_clear=head_v[np.asarray(head.face_region, bool)])
+    env = hair_envelope(
+        occupancy,
+        close_m,
+        sink_m,
+        min_y=float(head_v[:, 1].min()),
+        keep_clear=head_v[np.asarray(head.face_region, bool)],
+    )
     t["envelope"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -265,8 +291,9 @@ def head_with_hair(head: HeadMesh, occupancy: Occupancy, crop: Crop | None=None,
 
     def solid(vertices, faces, colours, tag):
         props = np.c_[vertices, colours / 255.0, np.full(len(vertices), tag)].astype(np.float32)
-        mesh = manifold3d.Mesh(vert_properties=props,
-                               tri_verts=np.ascontiguousarray(faces, np.uint32))
+        mesh = manifold3d.Mesh(
+            vert_properties=props, tri_verts=np.ascontiguousarray(faces, np.uint32)
+        )
         out = manifold3d.Manifold(mesh)
         if str(out.status()).split(".")[-1] != "NoError":
             raise InputError(f"head-with-hair: invalid input solid ({out.status()})")
@@ -298,12 +325,17 @@ def head_with_hair(head: HeadMesh, occupancy: Occupancy, crop: Crop | None=None,
     col = col / cnt[:, None]
     tag = np.bincount(inverse, props[:, 6], len(keep)) / cnt
     return HeadWithHair(
-        vertices=verts.astype(np.float32), faces=faces.astype(np.int32),
+        vertices=verts.astype(np.float32),
+        faces=faces.astype(np.int32),
         vertex_colors=np.clip(np.rint(col * 255.0), 0, 255).astype(np.uint8),
-        from_head=tag > 0.999, timings=t)
+        from_head=tag > 0.999,
+        timings=t,
+    )
 
 
-def landmark_ids_with_hair(both: HeadWithHair, head: HeadMesh, head_ids: dict[str, int]) -> dict[str, int]:
+def landmark_ids_with_hair(
+    both: HeadWithHair, head: HeadMesh, head_ids: dict[str, int]
+) -> dict[str, int]:
     """H3DS landmark vertex ids on the head-with-hair mesh.
 
     Each landmark is the vertex of ``both`` nearest to the head's landmark vertex

@@ -26,7 +26,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path.parent.mkdir(parents=True, exist_ok=True)
     # A hidden name (leading dot) that no reader mistakes for the finished file.
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.tmp-", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+        prefix=f".{path.name}.tmp-",
+        suffix=path.suffix if suffix is None else suffix,
+        dir=path.parent,
     )
     os.close(fd)
     tmp_path = Path(tmp)

@@ -53,8 +53,11 @@ def load_image(source: str | os.PathLike | np.ndarray | Photo) -> Photo:
         return source
     if isinstance(source, np.ndarray):
         rgb, notes = _array_to_rgb(source, "array")
-        return Photo(rgb=rgb, sha256=hashlib.sha256(np.ascontiguousarray(rgb)).hexdigest(),
-                     notes=tuple(notes))
+        return Photo(
+            rgb=rgb,
+            sha256=hashlib.sha256(np.ascontiguousarray(rgb)).hexdigest(),
+            notes=tuple(notes),
+        )
     path = Path(source)
     if not path.exists():
         raise InputError(f"{path}: no such file")

@@ -301,8 +301,10 @@ def save_mesh(path: str | os.PathLike, mesh: trimesh.Trimesh) -> list[Path]:
         if isinstance(data, str):
             data = data.encode("utf-8")
     else:
-        raise InputError(f"cannot write mesh format {suffix or '(no suffix)'!r}: use .obj, .ply, "
-                         ".glb, .off or .stl")
+        raise InputError(
+            f"cannot write mesh format {suffix or '(no suffix)'!r}: use .obj, .ply, "
+            ".glb, .off or .stl"
+        )
     write_bytes(path, data)
     return [path]
 

@@ -49,9 +49,15 @@ REPORT_HTML = "report.html"
 #: Mesh formats; every mesh is written as ``<name>.<format>``.
 MESH_FORMATS = ("obj", "glb", "ply")
 #: Strand file per format (``glb`` writes the strands as line primitives for web viewers).
-STRAND_FILES = {"data": "strands.data", "hair": "strands.hair", "usdc": "strands.usdc",
-                "usda": "strands.usda", "abc": "strands.abc", "ply": "strands.ply",
-                "glb": "hair.glb"}
+STRAND_FILES = {
+    "data": "strands.data",
+    "hair": "strands.hair",
+    "usdc": "strands.usdc",
+    "usda": "strands.usda",
+    "abc": "strands.abc",
+    "ply": "strands.ply",
+    "glb": "hair.glb",
+}
 #: The strands in the USC-HairSalon head's frame (written with ``data``).
 STRANDS_USC = "strands_usc.data"
 HAIR_VOLUME = "hair_volume.obj"
@@ -59,8 +65,10 @@ RELIEF = "relief.obj"
 OVERLAY = "overlay.png"
 BODY_DIR = "body"
 #: Mesh name -> the file of its H3DS landmarks (lines ``name vertex_index``).
-H3DS_LANDMARK_FILES = {"head": "h3ds_landmarks.txt",
-                       "head_with_hair": "h3ds_landmarks_with_hair.txt"}
+H3DS_LANDMARK_FILES = {
+    "head": "h3ds_landmarks.txt",
+    "head_with_hair": "h3ds_landmarks_with_hair.txt",
+}
 
 
 def mesh_name(name: str, fmt: str) -> str:
@@ -106,8 +114,9 @@ def _json_value(value):
 def write_result_json(directory: str | os.PathLike, result: dict, indent: int = 2) -> Path:
     """Write ``directory/result.json`` atomically (NumPy values as plain JSON); the last write
     of a run, which marks the folder complete."""
-    return write_text(Path(directory) / RESULT_JSON,
-                      json.dumps(result, indent=indent, default=_json_value))
+    return write_text(
+        Path(directory) / RESULT_JSON, json.dumps(result, indent=indent, default=_json_value)
+    )
 
 
 def load_result(result_dir: str | os.PathLike) -> dict | None:

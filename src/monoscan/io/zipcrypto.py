@@ -164,8 +164,14 @@ def _members(zf: zipfile.ZipFile, fh, out_dir: Path) -> list[_Member]:
         if len(head) != 30 or head[:4] != b"PK\x03\x04":
             raise FormatError(f"bad local header for {info.filename} (truncated archive?)")
         n_name, n_extra = struct.unpack("<HH", head[26:30])
-        out.append(_Member(info, info.header_offset + 30 + n_name + n_extra,
-                           _safe_target(out_dir, info.filename), bool(info.flag_bits & 0x1)))
+        out.append(
+            _Member(
+                info,
+                info.header_offset + 30 + n_name + n_extra,
+                _safe_target(out_dir, info.filename),
+                bool(info.flag_bits & 0x1),
+            )
+        )
     return out
 
 
@@ -187,8 +193,9 @@ def _finish(member: _Member, compressed: bytes | bytearray) -> tuple[Path, int]:
     else:
         data = bytes(compressed)
     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-        raise FormatError(f"{info.filename}: CRC mismatch after extraction (wrong token or "
-                          "corrupt archive)")
+        raise FormatError(
+            f"{info.filename}: CRC mismatch after extraction (wrong token or corrupt archive)"
+        )
     with atomic_path(member.target) as tmp:
         tmp.write_bytes(data)
     return member.target, len(data)
@@ -266,8 +273,10 @@ def extract_zip(
             keys = list(base)
             head = _decrypt_python(fh.read(12), keys)
             if len(head) != 12 or head[11] != _check_byte(m.info):
-                raise FormatError(f"wrong token for {zip_path.name} (check byte of "
-                                  f"{m.info.filename} does not match)")
+                raise FormatError(
+                    f"wrong token for {zip_path.name} (check byte of "
+                    f"{m.info.filename} does not match)"
+                )
             start_keys[i] = keys
         # Plain members first.
         for i, m in enumerate(members):
@@ -288,16 +297,20 @@ def extract_zip(
             group = [order[pos]]
             size = members[order[pos]].info.compress_size
             # Lockstep runs as long as the longest member: keep sizes within a factor of 2.
-            while (pos + len(group) < len(order) and len(group) < batch
-                   and (len(group) + 1) * size <= batch_bytes
-                   and 2 * members[order[pos + len(group)]].info.compress_size >= size):
+            while (
+                pos + len(group) < len(order)
+                and len(group) < batch
+                and (len(group) + 1) * size <= batch_bytes
+                and 2 * members[order[pos + len(group)]].info.compress_size >= size
+            ):
                 group.append(order[pos + len(group)])
             pos += len(group)
             lockstep = engine == "numpy" or (engine == "auto" and len(group) >= 16)
             if lockstep:
                 used_engine.add("numpy")
-                results = _run_lockstep([members[i] for i in group],
-                                        [start_keys[i] for i in group], fh, progress)
+                results = _run_lockstep(
+                    [members[i] for i in group], [start_keys[i] for i in group], fh, progress
+                )
             else:
                 used_engine.add("python")
                 results = []
@@ -314,14 +327,18 @@ def extract_zip(
                 total_in += members[i].info.compress_size
                 total_out += n
     return ExtractReport(
-        files=len(written), bytes_in=total_in, bytes_out=total_out,
+        files=len(written),
+        bytes_in=total_in,
+        bytes_out=total_out,
         seconds=time.perf_counter() - t0,
-        engine="+".join(sorted(used_engine)) or "plain", paths=tuple(written),
+        engine="+".join(sorted(used_engine)) or "plain",
+        paths=tuple(written),
     )
 
 
-def _run_lockstep(members: list[_Member], keys: list[list[int]], fh, progress,
-                  chunk_bytes: int = 32 << 20) -> list[bytearray]:
+def _run_lockstep(
+    members: list[_Member], keys: list[list[int]], fh, progress, chunk_bytes: int = 32 << 20
+) -> list[bytearray]:
     n = len(members)
     lengths = np.array([m.info.compress_size - 12 for m in members])
     longest = int(lengths.max())

@@ -58,7 +58,9 @@ def procrustes(
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != 3 or a.shape != b.shape:
-        raise ValueError(f"procrustes needs two (N, 3) arrays of equal shape, got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"procrustes needs two (N, 3) arrays of equal shape, got {a.shape}, {b.shape}"
+        )
     n = len(a)
     # trimesh's formulas; its weighted sums (a * w).sum() become einsum reductions, the same
     # numbers to rounding (1e-15) at a third of the time: this runs every ICP iteration.

@@ -106,7 +106,8 @@ def evaluate_body(
     if not 50.0 <= height <= 250.0:
         warnings.warn(
             f"ground-truth body spans {height:.4g} cm; expected 50-250 cm: check --unit",
-            UserWarning, stacklevel=2,
+            UserWarning,
+            stacklevel=2,
         )
     p_pts, p_nrm = sample_surface(pred_cm, samples, seed=seed)
     g_pts, g_nrm = sample_surface(gt_cm, samples, seed=seed + 1)

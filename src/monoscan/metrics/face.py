@@ -93,9 +93,7 @@ def scan_to_mesh(
     sl = _as_points(scan_landmarks, "scan landmarks")
     pl = _as_points(pred_landmarks, "predicted landmarks")
     if sl.shape != pl.shape:
-        raise InputError(
-            f"scan and predicted landmarks differ in count: {len(sl)} vs {len(pl)}"
-        )
+        raise InputError(f"scan and predicted landmarks differ in count: {len(sl)} vs {len(pl)}")
     if len(pred.faces) == 0:
         raise InputError("predicted face mesh has no faces")
     if crop_radius_mm is not None:
@@ -132,8 +130,9 @@ def landmark_nme(pred: np.ndarray, gt: np.ndarray) -> float:
     p = np.asarray(pred, dtype=np.float64)
     g = np.asarray(gt, dtype=np.float64)
     if p.shape != g.shape or p.ndim != 2 or p.shape[1] not in (2, 3):
-        raise InputError(f"landmarks must be two (K, 2|3) arrays of equal shape, got {p.shape}, "
-                         f"{g.shape}")
+        raise InputError(
+            f"landmarks must be two (K, 2|3) arrays of equal shape, got {p.shape}, {g.shape}"
+        )
     if p.shape[0] != 68:
         raise InputError(f"NME uses the 68 iBUG landmarks, got {p.shape[0]}")
     if not (np.isfinite(p).all() and np.isfinite(g).all()):

@@ -425,7 +425,10 @@ _GT_TREES: dict[int, tuple[weakref.ref, np.ndarray, dict]] = {}
 
 
 def _gt_region_tree(
-    gt: trimesh.Trimesh, gt_v: np.ndarray, name: str, idx: np.ndarray | None,
+    gt: trimesh.Trimesh,
+    gt_v: np.ndarray,
+    name: str,
+    idx: np.ndarray | None,
     region_v: np.ndarray,
 ) -> PointTree:
     """KD-tree on a GT region's vertices (GT frame, mm), reused across calls on the same mesh."""
@@ -484,7 +487,9 @@ def heatmap_mesh(
 ) -> trimesh.Trimesh:
     """A mesh coloured per vertex by ``errors`` (see :func:`error_colors`); save it as PLY."""
     mesh = trimesh.Trimesh(
-        np.asarray(vertices), np.asarray(faces).reshape(-1, 3),
-        vertex_colors=error_colors(errors, clip), process=False,
+        np.asarray(vertices),
+        np.asarray(faces).reshape(-1, 3),
+        vertex_colors=error_colors(errors, clip),
+        process=False,
     )
     return mesh

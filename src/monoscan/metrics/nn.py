@@ -47,14 +47,16 @@ class PointTree:
 
             # Unbalanced (sliding-midpoint) trees answer queries far from a curved surface
             # (the back of a head against 'face_sphere') 3-4x faster than balanced ones.
-            self._tree = cKDTree(self.data, leafsize=leafsize, balanced_tree=False,
-                                 compact_nodes=False)
+            self._tree = cKDTree(
+                self.data, leafsize=leafsize, balanced_tree=False, compact_nodes=False
+            )
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def query(self, points: np.ndarray, k: int = 1, *, workers: int = -1
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def query(
+        self, points: np.ndarray, k: int = 1, *, workers: int = -1
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Distances to and indices of the ``k`` nearest tree points of each point.
 
         Parameters

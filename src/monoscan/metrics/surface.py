@@ -214,11 +214,11 @@ def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
     best_t = np.empty(len(points), dtype=np.int64)
     chunk = max(1, 2_000_000 // m)
     for s in range(0, len(points), chunk):
-        q = points[s:s + chunk]
-        ix = cand_ix[s:s + chunk]
+        q = points[s : s + chunk]
+        ix = cand_ix[s : s + chunk]
         # Each distinct (point, triangle) pair once: rings are padded to the widest one and
         # neighbouring rings share triangles, so a third or more of the pairs are repeats.
-        keep = first[s:s + chunk].ravel()
+        keep = first[s : s + chunk].ravel()
         row = np.repeat(np.arange(len(q)), m)[keep]
         cand = np.zeros((len(q) * m, 3))
         cand[keep] = closest_points_on_triangles(q[row], tris[ix.ravel()[keep]])
@@ -228,9 +228,9 @@ def _p2s_fast(points, verts, faces, tris, *, k, workers) -> SurfaceDistances:
         dd = dd.reshape(len(q), m)
         j = np.argmin(dd, axis=1)  # a repeat never beats its first occurrence: same ties
         rows = np.arange(len(q))
-        best_d[s:s + chunk] = dd[rows, j]
-        best_p[s:s + chunk] = cand[rows, j]
-        best_t[s:s + chunk] = ix[rows, j]
+        best_d[s : s + chunk] = dd[rows, j]
+        best_p[s : s + chunk] = cand[rows, j]
+        best_t[s : s + chunk] = ix[rows, j]
     return SurfaceDistances(best_d, best_p, best_t)
 
 
@@ -288,8 +288,9 @@ def _p2s(points, tris, ids, *, k, workers, depth):
         if len(todo) and kk >= 256:
             # Far from the surface many triangles are nearly equidistant and the bound above
             # certifies slowly; trimesh's exact R-tree search settles these points.
-            sub = trimesh.Trimesh(tris.reshape(-1, 3), np.arange(3 * nf).reshape(-1, 3),
-                                  process=False)
+            sub = trimesh.Trimesh(
+                tris.reshape(-1, 3), np.arange(3 * nf).reshape(-1, 3), process=False
+            )
             c, dd, tri = trimesh.proximity.closest_point(sub, points[todo])
             better = dd < best_d[todo]
             sel = todo[better]

@@ -81,8 +81,9 @@ def hairstep_crop(
         side = FACE_HEIGHTS_PER_SIDE * face_size
         cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0 - FACE_CENTRE_BELOW_MIDDLE * side
         if hair_mask is not None:
-            cx, cy, side = _grow_for_hair(hair_mask, (x0, y0, x1, y1), (cx, cy, side),
-                                          MAX_FACE_HEIGHTS_PER_SIDE * face_size)
+            cx, cy, side = _grow_for_hair(
+                hair_mask, (x0, y0, x1, y1), (cx, cy, side), MAX_FACE_HEIGHTS_PER_SIDE * face_size
+            )
         left, top = cx - side / 2.0, cy - side / 2.0
     s = size / side
     # Pixel-centre convention: photo pixel centre x maps to (x + 0.5) * s - 0.5 - left * s.
@@ -90,7 +91,11 @@ def hairstep_crop(
         [[s, 0.0, (0.5 - left) * s - 0.5], [0.0, s, (0.5 - top) * s - 0.5], [0.0, 0.0, 1.0]]
     )
     image = cv2.warpAffine(
-        rgb, m[:2], (size, size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+        rgb,
+        m[:2],
+        (size, size),
+        flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
     )
     return Crop(image=image, photo_to_crop=m, photo_size=(w, h), box=(left, top, side))

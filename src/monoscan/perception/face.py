@@ -224,8 +224,12 @@ def _mesh_in_square(rgb: np.ndarray, square: tuple[float, float, float]) -> np.n
     # Affine photo -> window: scale then shift; pixels outside the photo are black.
     m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], np.float64)
     window = cv2.warpAffine(
-        rgb, m, (MESH_INPUT_PX, MESH_INPUT_PX), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+        rgb,
+        m,
+        (MESH_INPUT_PX, MESH_INPUT_PX),
+        flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
     )
     with _lock, native_stderr_silenced():
         result = _model("mesh").process(window)
@@ -249,5 +253,6 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )

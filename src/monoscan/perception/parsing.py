@@ -64,7 +64,9 @@ def _face_up(points: np.ndarray) -> np.ndarray | None:
     return up / n if n > 1e-6 else None
 
 
-def ear_ellipses(points: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
+def ear_ellipses(
+    points: np.ndarray,
+) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
     """Ear ellipses ``((cx, cy), (semi_axis_x, semi_axis_y), angle_deg)`` in photo pixels.
 
     ``points`` are the (468 or 478, 2+) face-mesh points in photo pixels. Hidden ears (see
@@ -157,8 +159,14 @@ def parse(
         ears = np.zeros(shape, np.uint8)
         for (cx, cy), (ax, ay), ang in ear_ellipses(pts):
             cv2.ellipse(
-                ears, (round(cx), round(cy)), (max(1, round(ax)), max(1, round(ay))),
-                ang, 0, 360, 1, -1,
+                ears,
+                (round(cx), round(cy)),
+                (max(1, round(ax)), max(1, round(ay))),
+                ang,
+                0,
+                360,
+                1,
+                -1,
             )
         ear = (ears > 0) & ~face
         if person is not None:

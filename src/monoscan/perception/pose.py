@@ -19,12 +19,39 @@ __all__ = ["LANDMARK_INDEX", "LANDMARK_NAMES", "PoseResult", "detect_pose", "det
 
 #: MediaPipe Pose landmark names, in landmark order (subject's left/right).
 LANDMARK_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
-    "right_heel", "left_foot_index", "right_foot_index",
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
 )
 LANDMARK_INDEX = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 
@@ -70,7 +97,9 @@ def _pose_solution():
     import mediapipe as mp
 
     return mp.solutions.pose.Pose(
-        static_image_mode=True, model_complexity=1, enable_segmentation=True,
+        static_image_mode=True,
+        model_complexity=1,
+        enable_segmentation=True,
         min_detection_confidence=0.5,
     )
 

@@ -194,9 +194,15 @@ def discover_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> 
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir()
-                                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                                and not p.name.startswith(".")))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.is_file()
+                    and p.suffix.lower() in SUPPORTED_SUFFIXES
+                    and not p.name.startswith(".")
+                )
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -225,8 +231,12 @@ def process_one(image: str, out: str, options: Options, report: bool = True) -> 
     import socket
 
     start = time.perf_counter()
-    record: dict = {"input": image, "status": "done", "error": None,
-                    "started": round(time.time(), 3)}
+    record: dict = {
+        "input": image,
+        "status": "done",
+        "error": None,
+        "started": round(time.time(), 3),
+    }
     try:
         from monoscan.pipeline import reconstruct, write_outputs
 
@@ -239,8 +249,9 @@ def process_one(image: str, out: str, options: Options, report: bool = True) -> 
     except MonoscanError as exc:
         record.update(status="failed", error=_one_line(str(exc)))
     except Exception as exc:  # noqa: BLE001  a bug on one photo must not stop the batch
-        record.update(status="failed", error=_one_line(f"internal error: "
-                                                       f"{type(exc).__name__}: {exc}"))
+        record.update(
+            status="failed", error=_one_line(f"internal error: {type(exc).__name__}: {exc}")
+        )
     record["seconds"] = round(time.perf_counter() - start, 3)
     record["finished"] = round(time.time(), 3)
     record["peak_rss_mb"] = _peak_rss_mb()
@@ -264,8 +275,15 @@ def _worker_init() -> None:
 # Engines: each yields status records as inputs finish
 
 
-def _run_local(jobs: list[str], out: str, options: Options, workers: int, report: bool,
-               memory_mb: float | None, on_done) -> None:
+def _run_local(
+    jobs: list[str],
+    out: str,
+    options: Options,
+    workers: int,
+    report: bool,
+    memory_mb: float | None,
+    on_done,
+) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -273,8 +291,7 @@ def _run_local(jobs: list[str], out: str, options: Options, workers: int, report
     ctx = mp.get_context("spawn")
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                   initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
     queue = [(job, estimate_peak_mb(job)) for job in jobs]
     running: dict = {}
@@ -307,8 +324,13 @@ def _run_local(jobs: list[str], out: str, options: Options, workers: int, report
                 except BrokenProcessPool:
                     lost.append((job, mb))
                 except Exception as exc:  # noqa: BLE001  e.g. a result that cannot be pickled
-                    on_done({"input": job, "status": "failed",
-                             "error": _one_line(f"worker error: {type(exc).__name__}: {exc}")})
+                    on_done(
+                        {
+                            "input": job,
+                            "status": "failed",
+                            "error": _one_line(f"worker error: {type(exc).__name__}: {exc}"),
+                        }
+                    )
             if lost:
                 # A worker died (crash in native code, killed for running out of memory): the
                 # pool is unusable and every photo in flight is lost. Start a new pool; a photo
@@ -320,8 +342,13 @@ def _run_local(jobs: list[str], out: str, options: Options, workers: int, report
                 retry = []
                 for job, mb in lost:
                     if len(lost) == 1 or job in solo:
-                        on_done({"input": job, "status": "failed",
-                                 "error": "worker process died (crashed or ran out of memory)"})
+                        on_done(
+                            {
+                                "input": job,
+                                "status": "failed",
+                                "error": "worker process died (crashed or ran out of memory)",
+                            }
+                        )
                     else:
                         solo.add(job)
                         retry.append((job, mb))
@@ -380,21 +407,33 @@ def _terminate_pool(pool) -> None:
                 p.join(1)
 
 
-def _run_ray(jobs: list[str], out: str, options: Options, workers: int | None, report: bool,
-             address: str | None, quiet: bool, on_done) -> None:
+def _run_ray(
+    jobs: list[str],
+    out: str,
+    options: Options,
+    workers: int | None,
+    report: bool,
+    address: str | None,
+    quiet: bool,
+    on_done,
+) -> None:
     try:
         import ray
     except ImportError as exc:
-        raise InputError("--engine ray needs Ray: pip install 'monoscan[distributed]' "
-                         "(plain ray)") from exc
+        raise InputError(
+            "--engine ray needs Ray: pip install 'monoscan[distributed]' (plain ray)"
+        ) from exc
 
     started = False
     running: dict = {}
     if not ray.is_initialized():
         import logging
 
-        kwargs: dict = {"include_dashboard": False, "log_to_driver": False,
-                        "logging_level": logging.ERROR if quiet else logging.WARNING}
+        kwargs: dict = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": logging.ERROR if quiet else logging.WARNING,
+        }
         if address:
             ray.init(address=address, **kwargs)
         else:
@@ -406,8 +445,10 @@ def _run_ray(jobs: list[str], out: str, options: Options, workers: int | None, r
         task = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
         # Ray also schedules by declared memory, so big photos never pile up on one node; a
         # request is capped at the largest node's memory so that it can always be placed.
-        largest = max((n.get("Resources", {}).get("memory", 0) for n in ray.nodes()
-                       if n.get("Alive")), default=0)
+        largest = max(
+            (n.get("Resources", {}).get("memory", 0) for n in ray.nodes() if n.get("Alive")),
+            default=0,
+        )
         queue = list(jobs)
         while queue or running:
             while queue and len(running) < workers:
@@ -422,9 +463,15 @@ def _run_ray(jobs: list[str], out: str, options: Options, workers: int | None, r
                 try:
                     on_done(ray.get(ref))
                 except Exception as exc:  # noqa: BLE001  worker died, node lost...
-                    on_done({"input": job, "status": "failed",
-                             "error": _one_line(f"ray task failed: {type(exc).__name__}: "
-                                                f"{str(exc)[:300]}")})
+                    on_done(
+                        {
+                            "input": job,
+                            "status": "failed",
+                            "error": _one_line(
+                                f"ray task failed: {type(exc).__name__}: {str(exc)[:300]}"
+                            ),
+                        }
+                    )
     except BaseException:
         for ref in list(running):
             with contextlib.suppress(Exception):
@@ -513,9 +560,12 @@ def run_batch(
     for k, path in enumerate(paths):
         name, stem = str(path), path.stem
         if stem in stems:
-            records[k] = {"input": name, "status": "failed",
-                          "error": f"output folder {stem}/ is already used by {stems[stem]} "
-                                   "in this batch; rename one of the files"}
+            records[k] = {
+                "input": name,
+                "status": "failed",
+                "error": f"output folder {stem}/ is already used by {stems[stem]} "
+                "in this batch; rename one of the files",
+            }
             continue
         stems[stem] = name
         if not overwrite and is_complete(out / stem):
@@ -565,28 +615,48 @@ def run_batch(
                 _remove_temporaries(out / path.stem)
                 if is_complete(out / path.stem):  # finished just before the interruption
                     rec["status"] = "done"
-            items.append(BatchItem(
-                input=rec["input"], output=str(out / path.stem), status=rec["status"],
-                error=rec.get("error"), seconds=rec.get("seconds"),
-                peak_rss_mb=rec.get("peak_rss_mb"), worker=rec.get("worker"),
-                started=rec.get("started"), finished=rec.get("finished"),
-            ))
-        counts = {s: sum(i.status == s for i in items)
-                  for s in ("done", "skipped", "failed", "pending")}
+            items.append(
+                BatchItem(
+                    input=rec["input"],
+                    output=str(out / path.stem),
+                    status=rec["status"],
+                    error=rec.get("error"),
+                    seconds=rec.get("seconds"),
+                    peak_rss_mb=rec.get("peak_rss_mb"),
+                    worker=rec.get("worker"),
+                    started=rec.get("started"),
+                    finished=rec.get("finished"),
+                )
+            )
+        counts = {
+            s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed", "pending")
+        }
         wall = round(time.perf_counter() - t0, 3)
-        batch_json = write_text(out / BATCH_JSON, json.dumps({
-            "schema_version": BATCH_SCHEMA_VERSION,
-            "engine": engine,
-            "address": address,
-            "workers": workers,
-            "interrupted": interrupted,
-            "wall_s": wall,
-            "counts": counts,
-            "items": [i.to_json() for i in items],
-        }, indent=2))
-    return BatchReport(items=tuple(items), path=batch_json, engine=engine,
-                       workers=int(workers or 0), wall_s=wall, interrupted=interrupted,
-                       counts=counts)
+        batch_json = write_text(
+            out / BATCH_JSON,
+            json.dumps(
+                {
+                    "schema_version": BATCH_SCHEMA_VERSION,
+                    "engine": engine,
+                    "address": address,
+                    "workers": workers,
+                    "interrupted": interrupted,
+                    "wall_s": wall,
+                    "counts": counts,
+                    "items": [i.to_json() for i in items],
+                },
+                indent=2,
+            ),
+        )
+    return BatchReport(
+        items=tuple(items),
+        path=batch_json,
+        engine=engine,
+        workers=int(workers or 0),
+        wall_s=wall,
+        interrupted=interrupted,
+        counts=counts,
+    )
 
 
 def _remove_temporaries(directory: Path) -> None:

@@ -42,8 +42,10 @@ def result_summary(result: BodyResult) -> dict:
     m = result.mesh
     h, w = result.mask.shape
     return {
-        "frame": ("world: metres, x to the subject's left, y up, z toward the camera, origin "
-                  "between the ears on the body's mid-plane; orthographic camera"),
+        "frame": (
+            "world: metres, x to the subject's left, y up, z toward the camera, origin "
+            "between the ears on the body's mid-plane; orthographic camera"
+        ),
         "people": result.people,
         "cut_off": list(result.cut_off),
         "notes": list(result.notes),
@@ -53,8 +55,9 @@ def result_summary(result: BodyResult) -> dict:
         "origin_px": [float(v) for v in result.origin_px],
         "map_size": [w, h],
         "map_scale": result.map_scale,
-        "projection": ("photo px = (x_m / scale_m_per_px + origin_px[0], "
-                       "-y_m / scale_m_per_px + origin_px[1])"),
+        "projection": (
+            "photo px = (x_m / scale_m_per_px + origin_px[0], -y_m / scale_m_per_px + origin_px[1])"
+        ),
         "poisson_depth": result.poisson_depth,
         "mesh": {
             "vertices": len(m.vertices),
@@ -68,8 +71,9 @@ def result_summary(result: BodyResult) -> dict:
     }
 
 
-def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
-              extra: dict | None = None) -> list[Path]:
+def save_body(
+    result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike, extra: dict | None = None
+) -> list[Path]:
     """Write every body file into ``out_dir`` (created); returns the paths written."""
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
@@ -86,18 +90,33 @@ def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
     files.append(save_png(out / "front_normal.png", encode_normals(result.front_normal)))
     files.append(save_png(out / "back_normal.png", encode_normals(result.back_normal)))
     files.append(save_png(out / "mask.png", result.mask))
-    files.append(write_text(out / "keypoints.json",
-                            json.dumps(keypoints_dict(result.pose, result.keypoints_world))))
-    files.append(write_text(out / "keypoints_openpose.json",
-                            json.dumps(openpose_dict(result.pose))))
+    files.append(
+        write_text(
+            out / "keypoints.json", json.dumps(keypoints_dict(result.pose, result.keypoints_world))
+        )
+    )
+    files.append(
+        write_text(out / "keypoints_openpose.json", json.dumps(openpose_dict(result.pose)))
+    )
     parts_meta = {}
     for crop in result.parts:
         files.append(save_png(out / "parts" / f"{crop.name}.png", crop_image(rgb, crop)))
-        parts_meta[crop.name] = {"size_hw": list(crop.size),
-                                 "affine_photo_to_crop": np.round(crop.affine, 6).tolist()}
-    files.append(write_text(out / "parts" / "parts.json", json.dumps(
-        {"convention": "crop_px = A[:, :2] @ photo_px + A[:, 2]; pixel-corner origin",
-         "parts": parts_meta}, indent=1)))
+        parts_meta[crop.name] = {
+            "size_hw": list(crop.size),
+            "affine_photo_to_crop": np.round(crop.affine, 6).tolist(),
+        }
+    files.append(
+        write_text(
+            out / "parts" / "parts.json",
+            json.dumps(
+                {
+                    "convention": "crop_px = A[:, :2] @ photo_px + A[:, 2]; pixel-corner origin",
+                    "parts": parts_meta,
+                },
+                indent=1,
+            ),
+        )
+    )
     summary = result_summary(result)
     summary.update(extra or {})
     summary["files"] = sorted({str(p.relative_to(out)) for p in files} | {RESULT_JSON})
@@ -105,8 +124,9 @@ def save_body(result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike,
     return files
 
 
-def run_body(source, out_dir: str | os.PathLike, options: BodyOptions | None = None
-             ) -> tuple[BodyResult, Path]:
+def run_body(
+    source, out_dir: str | os.PathLike, options: BodyOptions | None = None
+) -> tuple[BodyResult, Path]:
     """Load a photo, reconstruct the body and write ``out_dir/<stem>/``.
 
     Returns the result and the folder written.

@@ -75,4 +75,3 @@ class Options:
             raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {ALL_FORMATS}")
         if not 0 <= self.strands <= 1_000_000:
             raise InputError(f"strands must be 0..1000000, got {self.strands}")
-

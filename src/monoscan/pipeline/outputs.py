@@ -31,8 +31,12 @@ def output_dir(out: str | os.PathLike, photo: Photo) -> Path:
 
 
 def write_outputs(
-    recon: Reconstruction, out: str | os.PathLike, options: Options | None = None,
-    overwrite: bool = False, *, name: str | None = None,
+    recon: Reconstruction,
+    out: str | os.PathLike,
+    options: Options | None = None,
+    overwrite: bool = False,
+    *,
+    name: str | None = None,
 ) -> Path:
     """Write every artifact of ``recon`` into ``OUT/<image-stem>/``; return the result.json path.
 
@@ -56,35 +60,61 @@ def write_outputs(
         mesh = recon.face_mesh
         for fmt in (f for f in options.formats if f in MESH_FORMATS):
             textured = fmt != "ply"
-            paths = save_mesh(directory / mesh_name("face", fmt), mesh.to_trimesh(textured=textured))
-            record(mesh_name("face", fmt), "dense face mesh, " + (
-                "textured from the photo" if textured else "vertex colours from the photo"),
-                units="metres", frame="world (y up, x subject's left, z toward camera)",
-                vertices=len(mesh.vertices), faces=len(mesh.faces),
-                watertight=False, companions=[p.name for p in paths[1:]])
+            paths = save_mesh(
+                directory / mesh_name("face", fmt), mesh.to_trimesh(textured=textured)
+            )
+            record(
+                mesh_name("face", fmt),
+                "dense face mesh, "
+                + ("textured from the photo" if textured else "vertex colours from the photo"),
+                units="metres",
+                frame="world (y up, x subject's left, z toward camera)",
+                vertices=len(mesh.vertices),
+                faces=len(mesh.faces),
+                watertight=False,
+                companions=[p.name for p in paths[1:]],
+            )
         save_npy(directory / "landmarks68.npy", recon.landmarks68_crop)
-        record("landmarks68.npy", "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
-               units="crop pixels (x right, y down; z relative depth, same scale, smaller = closer)")
+        record(
+            "landmarks68.npy",
+            "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
+            units="crop pixels (x right, y down; z relative depth, same scale, smaller = closer)",
+        )
         save_npy(directory / "landmarks68_photo.npy", recon.landmarks68_photo)
-        record("landmarks68_photo.npy", "iBUG 68 landmarks (68x3) in the original photo",
-               units="photo pixels (x right, y down; z relative depth, same scale)")
+        record(
+            "landmarks68_photo.npy",
+            "iBUG 68 landmarks (68x3) in the original photo",
+            units="photo pixels (x right, y down; z relative depth, same scale)",
+        )
         save_npy(directory / "face_landmarks478.npy", recon.face.points)
-        record("face_landmarks478.npy", "MediaPipe face mesh landmarks (478x3; 468-477 iris)",
-               units="photo pixels (z relative depth, same scale, smaller = closer)")
+        record(
+            "face_landmarks478.npy",
+            "MediaPipe face mesh landmarks (478x3; 468-477 iris)",
+            units="photo pixels (z relative depth, same scale, smaller = closer)",
+        )
         save_png(directory / "crop.png", recon.crop.image)
         record("crop.png", "512x512 HairStep crop of the photo (zero-padded)", units="pixels")
         write_text(directory / "crop.json", json.dumps(recon.crop.to_json(), indent=2))
         record("crop.json", "affine transforms between the photo and crop.png", units="pixels")
         if recon.person_mask is not None:
-            save_png(directory / "person_mask.png",
-                     (np.clip(recon.person_mask, 0, 1) * 255 + 0.5).astype(np.uint8))
-            record("person_mask.png", "person probability (255 = person), photo size",
-                   units="probability x 255")
+            save_png(
+                directory / "person_mask.png",
+                (np.clip(recon.person_mask, 0, 1) * 255 + 0.5).astype(np.uint8),
+            )
+            record(
+                "person_mask.png",
+                "person probability (255 = person), photo size",
+                units="probability x 255",
+            )
         if recon.occlusion is not None:
             save_png(directory / "occlusion_mask.png", recon.occlusion.astype(np.uint8) * 255)
-            record("occlusion_mask.png", "what covers the face (255 = occluded: hair, hands, "
-                   "objects; inpainted in the face texture), photo size", units="pixels",
-                   occluded_px=int(recon.occlusion.sum()))
+            record(
+                "occlusion_mask.png",
+                "what covers the face (255 = occluded: hair, hands, "
+                "objects; inpainted in the face texture), photo size",
+                units="pixels",
+                occluded_px=int(recon.occlusion.sum()),
+            )
         if recon.hair is not None:
             _write_hair_maps(recon, directory, record)
         if recon.head is not None:
@@ -95,18 +125,26 @@ def write_outputs(
             _write_head_with_hair(recon, directory, options, record)
         if recon.relief is not None and "obj" in options.formats:
             save_mesh(directory / results.RELIEF, recon.relief)
-            record(results.RELIEF, "Deep3dPortrait-style 2.5D relief: one open mesh over the face, "
-                   "hair and ears seen from the camera (no back), vertex colours from the photo",
-                   units="metres", frame="world (y up, x subject's left, z toward camera)",
-                   vertices=len(recon.relief.vertices), faces=len(recon.relief.faces),
-                   watertight=False)
+            record(
+                results.RELIEF,
+                "Deep3dPortrait-style 2.5D relief: one open mesh over the face, "
+                "hair and ears seen from the camera (no back), vertex colours from the photo",
+                units="metres",
+                frame="world (y up, x subject's left, z toward camera)",
+                vertices=len(recon.relief.vertices),
+                faces=len(recon.relief.faces),
+                watertight=False,
+            )
         if recon.body is not None:
             from monoscan.pipeline.body import save_body
 
             save_body(recon.body, recon.photo.rgb, directory / results.BODY_DIR)
-            record("body/", "full body: body.obj/.glb/.ply, front/back depth and normals, "
-                   "keypoints, part crops; body/result.json describes them",
-                   units="metres (world frame)")
+            record(
+                "body/",
+                "full body: body.obj/.glb/.ply, front/back depth and normals, "
+                "keypoints, part crops; body/result.json describes them",
+                units="metres (world frame)",
+            )
         save_png(directory / results.OVERLAY, draw_overlay(recon))
         record(results.OVERLAY, "photo with landmarks, face box, person outline", units="pixels")
 
@@ -120,7 +158,9 @@ def write_outputs(
             "height": recon.photo.height,
             "notes": list(recon.photo.notes),
         },
-        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()},
+        "options": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()
+        },
         "face": {
             "index": recon.face.face_index,
             "faces_found": recon.face.n_faces,
@@ -128,11 +168,19 @@ def write_outputs(
             "detector_score": recon.face.box.score,
         },
         "camera": recon.camera.to_json(),
-        "hair3d": None if recon.hair_volume is None else {
-            "strands": int(recon.strands.n_strands), "points": int(recon.strands.n_points),
-            **{k: recon.hair_volume.info.get(k) for k in (
-                "shape", "voxel_size_m", "n_roots", "curliness_m")}},
-        "pose": None if recon.pose is None else {
+        "hair3d": None
+        if recon.hair_volume is None
+        else {
+            "strands": int(recon.strands.n_strands),
+            "points": int(recon.strands.n_points),
+            **{
+                k: recon.hair_volume.info.get(k)
+                for k in ("shape", "voxel_size_m", "n_roots", "curliness_m")
+            },
+        },
+        "pose": None
+        if recon.pose is None
+        else {
             "landmarks_px": np.round(recon.pose.landmarks, 2).tolist(),
             "visibility": np.round(recon.pose.visibility, 3).tolist(),
         },
@@ -153,17 +201,29 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
     for fmt in (f for f in options.formats if f in MESH_FORMATS):
         textured = fmt != "ply"
         paths = save_mesh(directory / mesh_name("head", fmt), head.to_trimesh(textured=textured))
-        record(mesh_name("head", fmt), "closed head: the photo's face blended into our parametric "
-               "skull, ears and neck, " + ("textured" if textured else "vertex colours"),
-               units="metres", frame="world (y up, x subject's left, z toward camera)",
-               vertices=len(head.vertices), faces=len(head.faces), watertight=True,
-               companions=[p.name for p in paths[1:]])
+        record(
+            mesh_name("head", fmt),
+            "closed head: the photo's face blended into our parametric "
+            "skull, ears and neck, " + ("textured" if textured else "vertex colours"),
+            units="metres",
+            frame="world (y up, x subject's left, z toward camera)",
+            vertices=len(head.vertices),
+            faces=len(head.faces),
+            watertight=True,
+            companions=[p.name for p in paths[1:]],
+        )
     write_h3ds_landmarks(directory / results.H3DS_LANDMARK_FILES["head"], recon.head_landmarks)
-    record(results.H3DS_LANDMARK_FILES["head"], "H3DS landmarks on head.*: lines 'name vertex_index'",
-           units="vertex indices")
+    record(
+        results.H3DS_LANDMARK_FILES["head"],
+        "H3DS landmarks on head.*: lines 'name vertex_index'",
+        units="vertex indices",
+    )
     write_text(directory / "head_fit.json", json.dumps(head.head.to_json(), indent=2))
-    record("head_fit.json", "fitted parametric head: shape, scale, pose, fit residuals",
-           units="metres, degrees")
+    record(
+        "head_fit.json",
+        "fitted parametric head: shape, scale, pose, fit residuals",
+        units="metres, degrees",
+    )
 
 
 def _write_strands(recon: Reconstruction, directory: Path, options: Options, record) -> None:
@@ -179,20 +239,30 @@ def _write_strands(recon: Reconstruction, directory: Path, options: Options, rec
     for fmt in options.formats:
         if fmt in names:
             write_strands(directory / names[fmt], strands)
-            record(names[fmt], meaning + (" (lines for web viewers)" if fmt == "glb" else ""),
-                   units=world, strands=int(strands.n_strands), points=int(strands.n_points))
+            record(
+                names[fmt],
+                meaning + (" (lines for web viewers)" if fmt == "glb" else ""),
+                units=world,
+                strands=int(strands.n_strands),
+                points=int(strands.n_points),
+            )
     if "data" in options.formats:
         write_strands(directory / results.STRANDS_USC, to_usc_frame(strands, recon.head.head))
-        record(results.STRANDS_USC, meaning + ", in the USC-HairSalon head's frame",
-               units="metres, USC-HairSalon frame (y up; its head spans y 1.55-1.89)")
+        record(
+            results.STRANDS_USC,
+            meaning + ", in the USC-HairSalon head's frame",
+            units="metres, USC-HairSalon frame (y up; its head spans y 1.55-1.89)",
+        )
     if "obj" in options.formats:
         save_mesh(directory / results.HAIR_VOLUME, occupancy_surface(recon.hair_volume))
-        record(results.HAIR_VOLUME, "closed surface of the hair volume the strands grew in",
-               units=world)
+        record(
+            results.HAIR_VOLUME,
+            "closed surface of the hair volume the strands grew in",
+            units=world,
+        )
 
 
-def _write_head_with_hair(recon: Reconstruction, directory: Path, options: Options, record
-                          ) -> None:
+def _write_head_with_hair(recon: Reconstruction, directory: Path, options: Options, record) -> None:
     from monoscan.head.landmarks import write_h3ds_landmarks
     from monoscan.head.with_hair import landmark_ids_with_hair
     from monoscan.io.meshes import save_mesh
@@ -201,17 +271,26 @@ def _write_head_with_hair(recon: Reconstruction, directory: Path, options: Optio
     mesh = both.to_trimesh()
     for fmt in (f for f in options.formats if f in MESH_FORMATS):
         paths = save_mesh(directory / mesh_name("head_with_hair", fmt), mesh)
-        record(mesh_name("head_with_hair", fmt), "closed head with the hair volume as an outer layer "
-               "(what a scanner sees; for H3DS full-head Chamfer), vertex colours: the head's, "
-               "the photo's hair colour on the hair",
-               units="metres", frame="world (y up, x subject's left, z toward camera)",
-               vertices=len(both.vertices), faces=len(both.faces), watertight=True,
-               companions=[p.name for p in paths[1:]])
+        record(
+            mesh_name("head_with_hair", fmt),
+            "closed head with the hair volume as an outer layer "
+            "(what a scanner sees; for H3DS full-head Chamfer), vertex colours: the head's, "
+            "the photo's hair colour on the hair",
+            units="metres",
+            frame="world (y up, x subject's left, z toward camera)",
+            vertices=len(both.vertices),
+            faces=len(both.faces),
+            watertight=True,
+            companions=[p.name for p in paths[1:]],
+        )
     ids = landmark_ids_with_hair(both, recon.head, recon.head_landmarks)
     write_h3ds_landmarks(directory / results.H3DS_LANDMARK_FILES["head_with_hair"], ids)
-    record(results.H3DS_LANDMARK_FILES["head_with_hair"], "H3DS landmarks on head_with_hair.*: lines "
-           "'name vertex_index'", units="vertex indices",
-           on_face=[k for k, i in ids.items() if both.from_head[i]])
+    record(
+        results.H3DS_LANDMARK_FILES["head_with_hair"],
+        "H3DS landmarks on head_with_hair.*: lines 'name vertex_index'",
+        units="vertex indices",
+        on_face=[k for k, i in ids.items() if both.from_head[i]],
+    )
 
 
 def _write_hair_maps(recon: Reconstruction, directory: Path, record) -> None:
@@ -225,38 +304,63 @@ def _write_hair_maps(recon: Reconstruction, directory: Path, record) -> None:
     crop_px = "512x512 HairStep crop (crop.json maps it to the photo)"
     save_png(directory / "hair_mask.png", hair.hair_mask)
     record("hair_mask.png", "hair mask, 255 = hair", units=crop_px)
-    save_png(directory / "hair_mask_photo.png", crop.warp_to_photo(
-        hair.hair_mask.astype(np.uint8) * 255, nearest=True))
-    record("hair_mask_photo.png", "hair mask at the photo's size (0 outside the crop)",
-           units="photo pixels")
+    save_png(
+        directory / "hair_mask_photo.png",
+        crop.warp_to_photo(hair.hair_mask.astype(np.uint8) * 255, nearest=True),
+    )
+    record(
+        "hair_mask_photo.png",
+        "hair mask at the photo's size (0 outside the crop)",
+        units="photo pixels",
+    )
     save_png(directory / "parsing.png", hair.parsing)
-    record("parsing.png", "labels 0 background, 1 body/clothes, 2 face skin, 3 hair, 4 ears",
-           units=crop_px)
+    record(
+        "parsing.png",
+        "labels 0 background, 1 body/clothes, 2 face skin, 3 hair, 4 ears",
+        units=crop_px,
+    )
     save_png(directory / "parsing_vis.png", parsing_vis(hair.parsing, crop.image))
     record("parsing_vis.png", "parsing coloured over the crop", units=crop_px)
     save_png(directory / "strand_map.png", hair.strand_map)
-    record("strand_map.png", "HairStep strand map: R = hair + 0.5 body, G = 0.5 + 0.5 d_up, "
-           "B = 0.5 - 0.5 d_right (d = growth direction root to tip)", units=crop_px)
+    record(
+        "strand_map.png",
+        "HairStep strand map: R = hair + 0.5 body, G = 0.5 + 0.5 d_up, "
+        "B = 0.5 - 0.5 d_right (d = growth direction root to tip)",
+        units=crop_px,
+    )
     vis = direction_vis(hair.direction, hair.hair_mask)
     photo_vis = crop.warp_to_photo(vis)
     shown = photo_vis.any(axis=2, keepdims=True)
-    save_png(directory / "strand_map_photo.png",
-             np.where(shown, 0.3 * recon.photo.rgb + 0.7 * photo_vis, recon.photo.rgb
-                      ).astype(np.uint8))
-    record("strand_map_photo.png", "growth direction as hue, mapped back onto the photo",
-           units="photo pixels")
+    save_png(
+        directory / "strand_map_photo.png",
+        np.where(shown, 0.3 * recon.photo.rgb + 0.7 * photo_vis, recon.photo.rgb).astype(np.uint8),
+    )
+    record(
+        "strand_map_photo.png",
+        "growth direction as hue, mapped back onto the photo",
+        units="photo pixels",
+    )
     save_npy(directory / "orientation.npy", hair.orientation)
-    record("orientation.npy", "undirected strand angle (float32), from +x toward +y, 0 off hair",
-           units="radians in [0, pi), " + crop_px)
+    record(
+        "orientation.npy",
+        "undirected strand angle (float32), from +x toward +y, 0 off hair",
+        units="radians in [0, pi), " + crop_px,
+    )
     save_npy(directory / "confidence.npy", hair.confidence)
     record("confidence.npy", "orientation confidence (float32), 0 off hair", units=crop_px)
     save_npy(directory / "hair_depth.npy", hair.depth)
-    record("hair_depth.npy", "HairStep hair depth (float32): [0, 1] inside the hair, larger = "
-           "closer, 0 outside", units="normalised, " + crop_px)
+    record(
+        "hair_depth.npy",
+        "HairStep hair depth (float32): [0, 1] inside the hair, larger = closer, 0 outside",
+        units="normalised, " + crop_px,
+    )
     if hair.depth_m is not None:
         save_npy(directory / "hair_depth_m.npy", hair.depth_m)
-        record("hair_depth_m.npy", "visible hair surface z in the world frame (float32), NaN "
-               "off hair", units="metres (larger = closer), " + crop_px)
+        record(
+            "hair_depth_m.npy",
+            "visible hair surface z in the world frame (float32), NaN off hair",
+            units="metres (larger = closer), " + crop_px,
+        )
     save_png(directory / "hair_depth_vis.png", hair_depth_vis(hair.depth, hair.hair_mask))
     record("hair_depth_vis.png", "hair depth coloured (bright = closer)", units=crop_px)
 
@@ -265,8 +369,16 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}
-    for name in ("monoscan", "numpy", "mediapipe", "opencv-contrib-python", "trimesh",
-                 "onnxruntime", "scipy", "scikit-image"):
+    for name in (
+        "monoscan",
+        "numpy",
+        "mediapipe",
+        "opencv-contrib-python",
+        "trimesh",
+        "onnxruntime",
+        "scipy",
+        "scikit-image",
+    ):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

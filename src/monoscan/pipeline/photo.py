@@ -112,8 +112,12 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         log.info("%s: %.3f s", stage, seconds)
 
 
-def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options | None = None,
-                *, landmarks: np.ndarray | None = None) -> Reconstruction:
+def reconstruct(
+    image: str | os.PathLike | np.ndarray | Photo,
+    options: Options | None = None,
+    *,
+    landmarks: np.ndarray | None = None,
+) -> Reconstruction:
     """Reconstruct the face (and what else is enabled) from one photo.
 
     Parameters
@@ -144,8 +148,9 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
     if landmarks is not None:
         lm = np.asarray(landmarks, np.float32)
         if lm.shape != face.points.shape or not np.isfinite(lm).all():
-            raise InputError(f"landmarks must be finite with shape {face.points.shape}, "
-                             f"got {lm.shape}")
+            raise InputError(
+                f"landmarks must be finite with shape {face.points.shape}, got {lm.shape}"
+            )
         face = replace(face, points=lm)
     if face.n_faces > 1:
         notes.append(
@@ -184,8 +189,9 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
 
         with timed(t, "hair_maps"):
             person_crop = None if person_mask is None else crop.from_photo(person_mask)
-            hair = hairstep_maps(crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop,
-                                 person_crop)
+            hair = hairstep_maps(
+                crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop, person_crop
+            )
     occlusion, face_rgb, head_points = None, photo.rgb, face.points
     if options.occlusion:
         from monoscan.face.mesh import retexture_face_mesh
@@ -224,9 +230,17 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
 
         with timed(t, "strands"):
             strands, hair_volume = hair_strands(
-                hair.hair_mask, hair.direction, hair.depth_m, crop, camera, head,
-                orientation_crop=hair.orientation, body_mask_crop=hair.parsing == 1,
-                n_strands=options.strands, seed=options.seed)
+                hair.hair_mask,
+                hair.direction,
+                hair.depth_m,
+                crop,
+                camera,
+                head,
+                orientation_crop=hair.orientation,
+                body_mask_crop=hair.parsing == 1,
+                n_strands=options.strands,
+                seed=options.seed,
+            )
     head_hair = relief = None
     if hair_volume is not None:
         from monoscan.head.with_hair import head_with_hair
@@ -256,9 +270,24 @@ def reconstruct(image: str | os.PathLike | np.ndarray | Photo, options: Options 
             except MonoscanError as exc:  # a head-and-shoulders photo has no full body
                 notes.append(f"body not reconstructed: {exc}")
     return Reconstruction(
-        photo=photo, face=face, landmarks68_photo=lm68, landmarks68_crop=lm68_crop, crop=crop,
-        camera=camera, face_mesh=face_mesh, person_mask=person_mask, pose=pose, hair=hair,
-        body=body, head=head, head_landmarks=head_landmarks, strands=strands,
-        hair_volume=hair_volume, occlusion=occlusion, head_with_hair=head_hair, relief=relief,
-        timings=t, notes=notes,
+        photo=photo,
+        face=face,
+        landmarks68_photo=lm68,
+        landmarks68_crop=lm68_crop,
+        crop=crop,
+        camera=camera,
+        face_mesh=face_mesh,
+        person_mask=person_mask,
+        pose=pose,
+        hair=hair,
+        body=body,
+        head=head,
+        head_landmarks=head_landmarks,
+        strands=strands,
+        hair_volume=hair_volume,
+        occlusion=occlusion,
+        head_with_hair=head_hair,
+        relief=relief,
+        timings=t,
+        notes=notes,
     )

@@ -37,8 +37,13 @@ def _relative_rotations(world_to_cv: Sequence[np.ndarray], ref: int) -> list[np.
     return [f @ world_to_cv[ref] @ r.T @ f for r in world_to_cv]
 
 
-def reconstruct_views(images: Sequence, options=None, *, cameras: str | os.PathLike | None = None,
-                      camera_rotations: Sequence[np.ndarray] | None = None):
+def reconstruct_views(
+    images: Sequence,
+    options=None,
+    *,
+    cameras: str | os.PathLike | None = None,
+    camera_rotations: Sequence[np.ndarray] | None = None,
+):
     """Reconstruct one person from several photos (any number: H3DS uses 1, 3, 4, 6, ... 32).
 
     Parameters
@@ -114,5 +119,6 @@ def reconstruct_views(images: Sequence, options=None, *, cameras: str | os.PathL
         f"fused {len(photos)} views ({', '.join(p.stem for p in photos)}; reference: view "
         f"{kept[ref]}, {photo.stem}, its photo gives the texture); "
         "estimated yaw " + ", ".join(f"{y:+.0f}" for y in fused.yaw_deg) + " deg; landmark "
-        "residual " + ", ".join(f"{r:.1f}" for r in fused.residual_mm) + " mm")
+        "residual " + ", ".join(f"{r:.1f}" for r in fused.residual_mm) + " mm"
+    )
     return replace(recon, notes=notes + recon.notes)

@@ -19,16 +19,29 @@ from monoscan.core.geometry import rotation_y
 from monoscan.core.strands import Strands
 from monoscan.render.raster import rasterize, sample_image
 
-__all__ = ["MESH_VIEWS", "STRAND_VIEWS", "mesh_views", "render_mesh", "render_strands",
-           "strand_views"]
+__all__ = [
+    "MESH_VIEWS",
+    "STRAND_VIEWS",
+    "mesh_views",
+    "render_mesh",
+    "render_strands",
+    "strand_views",
+]
 
 #: View name -> yaw of the camera around the world y axis (degrees; 0 looks at the face).
 MESH_VIEWS = {"front": 0.0, "left": 90.0, "back": 180.0, "right": -90.0, "three_quarter": 35.0}
 
 
-def render_mesh(vertices: np.ndarray, faces: np.ndarray, view: str | float = "front",
-           size: int = 512, colors: np.ndarray | None = None, uv: np.ndarray | None = None,
-           texture: np.ndarray | None = None, background: int = 255) -> np.ndarray:
+def render_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    view: str | float = "front",
+    size: int = 512,
+    colors: np.ndarray | None = None,
+    uv: np.ndarray | None = None,
+    texture: np.ndarray | None = None,
+    background: int = 255,
+) -> np.ndarray:
     """Render a mesh orthographically with simple Lambert shading.
 
     Parameters
@@ -56,8 +69,9 @@ def render_mesh(vertices: np.ndarray, faces: np.ndarray, view: str | float = "fr
     lo, hi = v.min(0), v.max(0)
     centre = 0.5 * (lo + hi)
     scale = 0.9 * size / max(hi[0] - lo[0], hi[1] - lo[1], 1e-12)
-    xy = np.stack([(v[:, 0] - centre[0]) * scale + size / 2,
-                   (centre[1] - v[:, 1]) * scale + size / 2], axis=1)
+    xy = np.stack(
+        [(v[:, 0] - centre[0]) * scale + size / 2, (centre[1] - v[:, 1]) * scale + size / 2], axis=1
+    )
     _, tri, bary = rasterize(xy, v[:, 2], f, (size, size))
     hit = tri >= 0
     out = np.full((size, size, 3), background, np.uint8)
@@ -91,8 +105,9 @@ def render_mesh(vertices: np.ndarray, faces: np.ndarray, view: str | float = "fr
     return out
 
 
-def mesh_views(vertices, faces, views=("front", "left", "back"), size: int = 384,
-                 **kwargs) -> np.ndarray:
+def mesh_views(
+    vertices, faces, views=("front", "left", "back"), size: int = 384, **kwargs
+) -> np.ndarray:
     """Several :func:`render_mesh` views side by side, (size, size * len(views), 3) uint8."""
     return np.concatenate([render_mesh(vertices, faces, v, size, **kwargs) for v in views], axis=1)
 
@@ -157,17 +172,30 @@ def render_strands(
     for _, kind, data in items:
         if kind == 0:
             pts, s_ = data
-            cv2.fillConvexPoly(img, np.round(pts * 16).astype(np.int32), (int(s_),) * 3,
-                               lineType=cv2.LINE_AA, shift=4)
+            cv2.fillConvexPoly(
+                img,
+                np.round(pts * 16).astype(np.int32),
+                (int(s_),) * 3,
+                lineType=cv2.LINE_AA,
+                shift=4,
+            )
         else:
             a, bpt, bb = data
             col = (int(40 + 150 * bb), int(25 + 90 * bb), int(10 + 40 * bb))
-            cv2.line(img, tuple(np.round(a * 16).astype(int)), tuple(np.round(bpt * 16).astype(int)),
-                     col, 1, cv2.LINE_AA, shift=4)
+            cv2.line(
+                img,
+                tuple(np.round(a * 16).astype(int)),
+                tuple(np.round(bpt * 16).astype(int)),
+                col,
+                1,
+                cv2.LINE_AA,
+                shift=4,
+            )
     return img
 
 
-def strand_views(strands: Strands, views=("front", "side", "back"), size: int = 384,
-                 **kwargs) -> np.ndarray:
+def strand_views(
+    strands: Strands, views=("front", "side", "back"), size: int = 384, **kwargs
+) -> np.ndarray:
     """Several views side by side, (size, size * len(views), 3) uint8 RGB."""
     return np.hstack([render_strands(strands, v, size, **kwargs) for v in views])

@@ -90,7 +90,14 @@ def rasterize(
         w2 = 1.0 - w0 - w1
         eps = -1e-9
         inside = (w0 >= eps) & (w1 >= eps) & (w2 >= eps)
-        f, px, py, w0, w1, w2 = f[inside], px[inside], py[inside], w0[inside], w1[inside], w2[inside]
+        f, px, py, w0, w1, w2 = (
+            f[inside],
+            px[inside],
+            py[inside],
+            w0[inside],
+            w1[inside],
+            w2[inside],
+        )
         zz = sign * (w0 * z[faces[f, 0]] + w1 * z[faces[f, 1]] + w2 * z[faces[f, 2]])
         pix = py * w + px
         order = np.lexsort((-zz, pix))
@@ -120,6 +127,11 @@ def sample_image(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     mx = np.zeros(rows * cols, np.float32)
     my = np.zeros(rows * cols, np.float32)
     mx[:n], my[:n] = x, y
-    out = cv2.remap(image, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(
+        image,
+        mx.reshape(rows, cols),
+        my.reshape(rows, cols),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     return out.reshape(rows * cols, -1)[:n].astype(np.uint8)

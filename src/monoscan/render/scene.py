@@ -131,9 +131,11 @@ class View:
             "camera_centre_world_m": self.centre.tolist(),
             "convention": (
                 "camera = R @ world + t; camera x right, y up, looking down -z; "
-                + ("u = cx + f * x / -z, v = cy - f * y / -z"
-                   if self.kind == "perspective" else
-                   "u = cx + f * x, v = cy - f * y (f = pixels per metre)")
+                + (
+                    "u = cx + f * x / -z, v = cy - f * y / -z"
+                    if self.kind == "perspective"
+                    else "u = cx + f * x, v = cy - f * y (f = pixels per metre)"
+                )
                 + "; pixel centres at integer coordinates"
             ),
             "world_frame": "metres, y up, x to the subject's left, z toward the camera",
@@ -142,16 +144,23 @@ class View:
     @classmethod
     def from_json(cls, d: dict) -> View:
         try:
-            return cls(kind=d["kind"], width=int(d["width"]), height=int(d["height"]),
-                       focal_px=float(d["focal_px"]), cx=float(d["cx"]), cy=float(d["cy"]),
-                       rotation=np.asarray(d["R_world_to_camera"], np.float64),
-                       translation=np.asarray(d["t_world_to_camera_m"], np.float64))
+            return cls(
+                kind=d["kind"],
+                width=int(d["width"]),
+                height=int(d["height"]),
+                focal_px=float(d["focal_px"]),
+                cx=float(d["cx"]),
+                cy=float(d["cy"]),
+                rotation=np.asarray(d["R_world_to_camera"], np.float64),
+                translation=np.asarray(d["t_world_to_camera_m"], np.float64),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed camera description: {exc}") from None
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> tuple[np.ndarray,
-                                                                              np.ndarray]:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray]:
     """World-to-camera (R, t) of a camera at ``eye`` looking at ``target`` (y up)."""
     eye = np.asarray(eye, np.float64)
     back = eye - np.asarray(target, np.float64)
@@ -445,7 +454,8 @@ def render(
             k = np.minimum(k, 64)
             rep = np.repeat(np.arange(len(seg), dtype=np.int32), k)
             local = np.arange(int(k.sum()), dtype=np.int32) - np.repeat(
-                (np.cumsum(k) - k).astype(np.int32), k)
+                (np.cumsum(k) - k).astype(np.int32), k
+            )
             t = (local + np.float32(0.5)) / k.astype(np.float32)[rep]
             du = u1 - u0
             dz = zp[seg + 1] - zp[seg]
@@ -466,9 +476,12 @@ def render(
                 zb = 62 - ib - max(int(h * w - 1).bit_length(), 1)
                 if zb < 8:
                     raise InputError("image too large for the strand renderer")
-                zq = ((sz - sz.min()) * ((2**zb - 1) / max(float(np.ptp(sz)), 1e-9)))
-                key = ((pix.astype(np.int64) << (zb + ib)) | (zq.astype(np.int64) << ib)
-                       | np.arange(n_s, dtype=np.int64))
+                zq = (sz - sz.min()) * ((2**zb - 1) / max(float(np.ptp(sz)), 1e-9))
+                key = (
+                    (pix.astype(np.int64) << (zb + ib))
+                    | (zq.astype(np.int64) << ib)
+                    | np.arange(n_s, dtype=np.int64)
+                )
                 key.sort()
                 kp = key >> (zb + ib)
                 last = np.ones(n_s, bool)
@@ -489,8 +502,11 @@ def render(
                 f_tip = frac[s_seg] + (frac[s_seg + 1] - frac[s_seg]) * tw
                 albedo = np.asarray(strands.colors, np.float64)[strand_i]
                 albedo = albedo * (1 + strands.tip_lighten * f_tip[:, None])
-                centre = (np.asarray(hair_head_centre, np.float64) if hair_head_centre is not None
-                          else pts.mean(0))
+                centre = (
+                    np.asarray(hair_head_centre, np.float64)
+                    if hair_head_centre is not None
+                    else pts.mean(0)
+                )
                 nrm = p3 - centre
                 nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
                 vdir = view.view_dirs(p3)
@@ -510,8 +526,9 @@ def render(
                     s1 = np.sqrt(np.clip(1 - th * th, 0, 1)) ** strands.shininess
                     th2 = (t2 * hv).sum(1)
                     s2 = np.sqrt(np.clip(1 - th2 * th2, 0, 1)) ** (0.4 * strands.shininess)
-                    spec += (wrap ** 2)[:, None] * (s1[:, None] * li.color
-                                                    + 0.5 * s2[:, None] * albedo * li.color)
+                    spec += (wrap**2)[:, None] * (
+                        s1[:, None] * li.color + 0.5 * s2[:, None] * albedo * li.color
+                    )
                 colour = albedo * shade + strands.specular * spec
                 alpha = (1.0 - np.exp(-cnt[wpix] / 1.5))[:, None]
                 flat = img.reshape(-1, 3)
@@ -524,9 +541,17 @@ def render(
             skin = (mesh_layer >= 0) & ~hair_mask
             img[skin] *= (1 - skin_occlusion * np.clip(near[skin], 0, 1))[:, None]
     out = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return Rendered(image=out, hair_mask=hair_mask, hair_direction=hair_dir, hair_z=hair_z,
-                    hair_coverage=coverage, mesh_face=mesh_face, mesh_layer=mesh_layer,
-                    mesh_z=mesh_z, labels=labels)
+    return Rendered(
+        image=out,
+        hair_mask=hair_mask,
+        hair_direction=hair_dir,
+        hair_z=hair_z,
+        hair_coverage=coverage,
+        mesh_face=mesh_face,
+        mesh_layer=mesh_layer,
+        mesh_z=mesh_z,
+        labels=labels,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,9 +591,15 @@ def result_layers(result_dir) -> tuple[list[MeshLayer], StrandLayer | None]:
             colors = np.asarray(visual.vertex_colors)[:, :3] / 255.0
         if tex is None and colors is None:
             colors = np.full((len(mesh.vertices), 3), 0.75)
-        layers.append(MeshLayer(np.asarray(mesh.vertices, np.float64),
-                                np.asarray(mesh.faces, np.int64), colors=colors, uv=uv,
-                                texture=tex))
+        layers.append(
+            MeshLayer(
+                np.asarray(mesh.vertices, np.float64),
+                np.asarray(mesh.faces, np.int64),
+                colors=colors,
+                uv=uv,
+                texture=tex,
+            )
+        )
         if name == mesh_name("head", "obj"):
             break  # the head already contains the face
     strands = None
@@ -591,8 +622,9 @@ def _rotate_about(points: np.ndarray, rot: np.ndarray, centre: np.ndarray) -> np
     return (np.asarray(points, np.float64) - centre) @ rot.T + centre
 
 
-def render_result(result_dir, yaw_deg: float = 0.0, pitch_deg: float = 0.0, size: int = 512,
-                  loaded=None) -> np.ndarray:
+def render_result(
+    result_dir, yaw_deg: float = 0.0, pitch_deg: float = 0.0, size: int = 512, loaded=None
+) -> np.ndarray:
     """Render a monoscan result folder turned by ``yaw``/``pitch`` (degrees) about its centre.
 
     Positive yaw turns the subject toward the image right (we see their left side), positive
@@ -611,20 +643,45 @@ def render_result(result_dir, yaw_deg: float = 0.0, pitch_deg: float = 0.0, size
     c, s = np.cos(np.radians(-pitch_deg)), np.sin(np.radians(-pitch_deg))
     rx = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
     rot = rx @ rotation_y(yaw_deg)
-    moved = [MeshLayer(_rotate_about(m.vertices, rot, centre), m.faces, colors=m.colors, uv=m.uv,
-                       texture=m.texture, specular=0.03) for m in layers]
+    moved = [
+        MeshLayer(
+            _rotate_about(m.vertices, rot, centre),
+            m.faces,
+            colors=m.colors,
+            uv=m.uv,
+            texture=m.texture,
+            specular=0.03,
+        )
+        for m in layers
+    ]
     ms = None
     if strands is not None:
-        ms = StrandLayer(_rotate_about(strands.points, rot, centre), strands.counts,
-                         strands.colors)
+        ms = StrandLayer(_rotate_about(strands.points, rot, centre), strands.counts, strands.colors)
     f = 0.5 * size / max(radius * 1.1, 1e-6)
-    view = View("orthographic", size, size, f, 0.5 * (size - 1), 0.5 * (size - 1),
-                translation=-(centre + np.array([0.0, 0.0, 1.0])))
-    lights = [Light(np.array([-0.3, 0.5, 1.0]), np.array([0.6, 0.6, 0.6])),
-              Light(np.array([0.6, 0.2, 0.5]), np.array([0.2, 0.2, 0.2]))]
+    view = View(
+        "orthographic",
+        size,
+        size,
+        f,
+        0.5 * (size - 1),
+        0.5 * (size - 1),
+        translation=-(centre + np.array([0.0, 0.0, 1.0])),
+    )
+    lights = [
+        Light(np.array([-0.3, 0.5, 1.0]), np.array([0.6, 0.6, 0.6])),
+        Light(np.array([0.6, 0.2, 0.5]), np.array([0.2, 0.2, 0.2])),
+    ]
     bg = np.full((size, size, 3), 0.92)
-    r = render(view, moved, ms, lights=lights, ambient=(0.45, 0.45, 0.45), background=bg,
-               hair_head_centre=centre, skin_occlusion=0.2)
+    r = render(
+        view,
+        moved,
+        ms,
+        lights=lights,
+        ambient=(0.45, 0.45, 0.45),
+        background=bg,
+        hair_head_centre=centre,
+        skin_occlusion=0.2,
+    )
     return r.image
 
 
@@ -633,5 +690,7 @@ def turntable(result_dir, n: int, pitch_deg: float = 0.0, size: int = 512) -> li
     if int(n) != n or n < 1:
         raise InputError(f"turntable needs at least 1 view, got {n}")
     loaded = result_layers(result_dir)
-    return [render_result(result_dir, 360.0 * i / n, pitch_deg, size, loaded=loaded)
-            for i in range(int(n))]
+    return [
+        render_result(result_dir, 360.0 * i / n, pitch_deg, size, loaded=loaded)
+        for i in range(int(n))
+    ]

@@ -47,10 +47,23 @@ __all__ = [
 #: Radius of the H3DS face_sphere region around the nose tip, millimetres.
 FACE_SPHERE_MM = 95.0
 #: Files :func:`write_scene` writes (regions/ holds face.txt and face_sphere.txt).
-SCENE_FILES = ("image.png", "hair_mask.png", "body_mask.png", "parsing.png", "strand_map.png",
-               "orientation.npy", "hair_depth.npy", "hair_depth_m.npy", "camera.json",
-               "strands.data", "head.obj", "landmarks.txt", "regions/face.txt",
-               "regions/face_sphere.txt", "scene.json")
+SCENE_FILES = (
+    "image.png",
+    "hair_mask.png",
+    "body_mask.png",
+    "parsing.png",
+    "strand_map.png",
+    "orientation.npy",
+    "hair_depth.npy",
+    "hair_depth_m.npy",
+    "camera.json",
+    "strands.data",
+    "head.obj",
+    "landmarks.txt",
+    "regions/face.txt",
+    "regions/face_sphere.txt",
+    "scene.json",
+)
 
 
 @dataclass(frozen=True)
@@ -191,9 +204,16 @@ def _hair_strands(params: SceneParams, head) -> tuple[Strands, str]:
             if source == "harolongo":
                 return fit_real_style(head, real, rng, max_strands=params.n_strands), source
             return usc_style(head, real, params.n_strands, rng), source
-    hp = HairParams(curl=params.curl, length=params.length, parting=params.parting,
-                    bangs=params.bangs, ponytail=params.ponytail, n_strands=params.n_strands,
-                    volume=params.volume, seed=int(rng.integers(2**31)))
+    hp = HairParams(
+        curl=params.curl,
+        length=params.length,
+        parting=params.parting,
+        bangs=params.bangs,
+        ponytail=params.ponytail,
+        n_strands=params.n_strands,
+        volume=params.volume,
+        seed=int(rng.integers(2**31)),
+    )
     return grow_hair(head, hp), source
 
 
@@ -210,12 +230,26 @@ def _make_view(p: SceneParams, rot: np.ndarray) -> View:
         dist = 1.0
         shift = np.array([-p.offset_px[0], p.offset_px[1]]) / f
     eye = target + np.array([shift[0], shift[1], dist])
-    return View(kind=p.camera, width=w, height=h, focal_px=float(f), cx=0.5 * (w - 1),
-                cy=0.5 * (h - 1), rotation=np.eye(3), translation=-eye)
+    return View(
+        kind=p.camera,
+        width=w,
+        height=h,
+        focal_px=float(f),
+        cx=0.5 * (w - 1),
+        cy=0.5 * (h - 1),
+        rotation=np.eye(3),
+        translation=-eye,
+    )
 
 
-def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 512,
-                   hair_source: str | None = None, camera: str | None = None) -> Scene:
+def generate_scene(
+    seed: int | SceneParams,
+    *,
+    width: int = 512,
+    height: int = 512,
+    hair_source: str | None = None,
+    camera: str | None = None,
+) -> Scene:
     """Build and render one synthetic scene.
 
     Parameters
@@ -238,8 +272,11 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
 
     t: dict[str, float] = {}
     t0 = time.perf_counter()
-    params = seed if isinstance(seed, SceneParams) else random_scene(
-        seed, width, height, hair_source=hair_source, camera=camera)
+    params = (
+        seed
+        if isinstance(seed, SceneParams)
+        else random_scene(seed, width, height, hair_source=hair_source, camera=camera)
+    )
     head, vlabels, torso_v, torso_f = _head_variant(params.head_variant)
     t["head"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -255,27 +292,44 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
     head_w = head.vertices @ rot.T
     strands_w = strands_h.transform(h2w)
     shape = head.shape
-    albedo = functools.partial(person.face_albedo, shape=shape, skin=np.asarray(params.skin),
-                               iris=np.asarray(params.iris), brow=np.asarray(params.brow),
-                               lip=np.asarray(params.lip))
+    albedo = functools.partial(
+        person.face_albedo,
+        shape=shape,
+        skin=np.asarray(params.skin),
+        iris=np.asarray(params.iris),
+        brow=np.asarray(params.brow),
+        lip=np.asarray(params.lip),
+    )
     layers = [
-        MeshLayer(head_w, head.faces, albedo_fn=albedo, local=head.vertices, labels=vlabels,
-                  specular=0.05),
-        MeshLayer(torso_v @ rot.T, torso_f, colors=np.tile(params.shirt, (len(torso_v), 1)),
-                  labels=np.ones(len(torso_v), np.uint8), specular=0.02),
+        MeshLayer(
+            head_w, head.faces, albedo_fn=albedo, local=head.vertices, labels=vlabels, specular=0.05
+        ),
+        MeshLayer(
+            torso_v @ rot.T,
+            torso_f,
+            colors=np.tile(params.shirt, (len(torso_v), 1)),
+            labels=np.ones(len(torso_v), np.uint8),
+            specular=0.02,
+        ),
     ]
     rng = np.random.default_rng([params.seed, 17])
     n = strands_w.n_strands
     shade = rng.uniform(0.85, 1.15, n)[:, None] * rng.uniform(0.95, 1.05, (n, 3))
     colours = np.clip(np.asarray(params.hair_colour)[None] * shade, 0, 1)
     lights = [Light(np.asarray(li[:3]), np.asarray(li[3:])) for li in params.lights]
-    bg = background_image((params.height, params.width),
-                          np.random.default_rng(params.background_seed))
+    bg = background_image(
+        (params.height, params.width), np.random.default_rng(params.background_seed)
+    )
     shin = 40.0 + 40.0 * rng.random()
-    r = render(view, layers, StrandLayer(strands_w.points, strands_w.counts, colours,
-                                         shininess=shin),
-               lights=lights, ambient=params.ambient, background=bg,
-               hair_head_centre=rot @ np.array([0.0, 0.03, -0.01]))
+    r = render(
+        view,
+        layers,
+        StrandLayer(strands_w.points, strands_w.counts, colours, shininess=shin),
+        lights=lights,
+        ambient=params.ambient,
+        background=bg,
+        hair_head_centre=rot @ np.array([0.0, 0.03, -0.01]),
+    )
     t["render"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     img = r.image.astype(np.float32)
@@ -290,8 +344,9 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
     parsing[hair] = 3
     direction = r.hair_direction
     strand_map = encode_strand_map(direction, hair, body)
-    orientation = np.where(hair, np.mod(np.arctan2(direction[..., 1], direction[..., 0]), np.pi),
-                           0.0).astype(np.float32)
+    orientation = np.where(
+        hair, np.mod(np.arctan2(direction[..., 1], direction[..., 0]), np.pi), 0.0
+    ).astype(np.float32)
     orientation[orientation >= np.pi] = 0.0
     depth_m = np.where(hair, r.hair_z, np.nan).astype(np.float32)
     depth = np.zeros(hair.shape, np.float32)
@@ -301,20 +356,39 @@ def generate_scene(seed: int | SceneParams, *, width: int = 512, height: int = 5
         depth[hair] = (z - lo) / (hi - lo) if hi > lo else 1.0
     lm = head.landmark_ids()
     nose = head_w[lm["nose_tip"]]
-    face_sphere = np.flatnonzero(np.linalg.norm(head_w - nose, axis=1) * 1000.0
-                                 <= FACE_SPHERE_MM)
+    face_sphere = np.flatnonzero(np.linalg.norm(head_w - nose, axis=1) * 1000.0 <= FACE_SPHERE_MM)
     hv = head.vertices
-    face_region = np.flatnonzero((vlabels == 2) & (hv[:, 2] > 0.02) & (hv[:, 1] < 0.075)
-                                 & (hv[:, 1] > -shape.chin_drop - 0.005) & ~head.scalp)
+    face_region = np.flatnonzero(
+        (vlabels == 2)
+        & (hv[:, 2] > 0.02)
+        & (hv[:, 1] < 0.075)
+        & (hv[:, 1] > -shape.chin_drop - 0.005)
+        & ~head.scalp
+    )
     uv, _ = view.project(head_w[list(lm.values())])
     landmarks_px = {k: [float(a), float(b)] for k, (a, b) in zip(lm, uv)}
     t["maps"] = time.perf_counter() - t0
-    return Scene(params=params, view=view, head_to_world=h2w, image=image, hair_mask=hair,
-                 body_mask=body, parsing=parsing, direction=direction, strand_map=strand_map,
-                 orientation=orientation, hair_depth=depth, hair_depth_m=depth_m,
-                 strands=strands_w, head_vertices=head_w, head_faces=head.faces, landmarks=lm,
-                 regions={"face": face_region, "face_sphere": face_sphere},
-                 landmarks_px=landmarks_px, timings=t)
+    return Scene(
+        params=params,
+        view=view,
+        head_to_world=h2w,
+        image=image,
+        hair_mask=hair,
+        body_mask=body,
+        parsing=parsing,
+        direction=direction,
+        strand_map=strand_map,
+        orientation=orientation,
+        hair_depth=depth,
+        hair_depth_m=depth_m,
+        strands=strands_w,
+        head_vertices=head_w,
+        head_faces=head.faces,
+        landmarks=lm,
+        regions={"face": face_region, "face_sphere": face_sphere},
+        landmarks_px=landmarks_px,
+        timings=t,
+    )
 
 
 def _obj_text(vertices_mm: np.ndarray, faces: np.ndarray) -> str:
@@ -353,8 +427,7 @@ def write_scene(scene: Scene, out_dir: str | os.PathLike) -> Path:
     write_text(out / "camera.json", json.dumps(cam, indent=2))
     write_strands(out / "strands.data", scene.strands)
     write_text(out / "head.obj", _obj_text(scene.head_vertices * 1000.0, scene.head_faces))
-    write_text(out / "landmarks.txt",
-               "".join(f"{k} {v}\n" for k, v in scene.landmarks.items()))
+    write_text(out / "landmarks.txt", "".join(f"{k} {v}\n" for k, v in scene.landmarks.items()))
     for name, idx in scene.regions.items():
         write_text(out / "regions" / f"{name}.txt", "\n".join(str(int(i)) for i in idx) + "\n")
     doc = {
@@ -376,8 +449,11 @@ def write_scene(scene: Scene, out_dir: str | os.PathLike) -> Path:
             "regions/face_sphere.txt": f"vertices within {FACE_SPHERE_MM:g} mm of the nose tip",
         },
         "world_frame": "metres, y up, x to the subject's left, z toward the camera",
-        "counts": {"strands": scene.strands.n_strands, "head_vertices":
-                   len(scene.head_vertices), "hair_pixels": int(scene.hair_mask.sum())},
+        "counts": {
+            "strands": scene.strands.n_strands,
+            "head_vertices": len(scene.head_vertices),
+            "hair_pixels": int(scene.hair_mask.sum()),
+        },
         "timings_s": {k: round(v, 4) for k, v in scene.timings.items()},
     }
     return write_text(out / "scene.json", json.dumps(doc, indent=2))

@@ -46,8 +46,12 @@ PARTINGS = ("centre", "left", "right", "none")
 #: Strand length range (metres) per length class.
 LENGTH_RANGE = {"short": (0.05, 0.09), "medium": (0.13, 0.20), "long": (0.26, 0.38)}
 #: (amplitude m, wavelength m, helix) per curl type.
-CURL_SHAPE = {"straight": (0.0, 1.0, False), "wavy": (0.007, 0.055, False),
-              "curly": (0.008, 0.026, True), "kinky": (0.0035, 0.008, True)}
+CURL_SHAPE = {
+    "straight": (0.0, 1.0, False),
+    "wavy": (0.007, 0.055, False),
+    "curly": (0.008, 0.026, True),
+    "kinky": (0.0035, 0.008, True),
+}
 
 _SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "hair3d"
 
@@ -116,8 +120,11 @@ def sample_roots(head, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
     area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
     pick = rng.choice(len(tris), size=n, p=area / area.sum())
     r1, r2 = np.sqrt(rng.random(n)), rng.random(n)
-    p = ((1 - r1)[:, None] * a[pick] + (r1 * (1 - r2))[:, None] * b[pick]
-         + (r1 * r2)[:, None] * c[pick])
+    p = (
+        (1 - r1)[:, None] * a[pick]
+        + (r1 * (1 - r2))[:, None] * b[pick]
+        + (r1 * r2)[:, None] * c[pick]
+    )
     return p, head.gradient(p)
 
 
@@ -152,8 +159,9 @@ def _torso_push(p: np.ndarray, top_y: float) -> np.ndarray:
     c = np.array([0.0, top_y - 0.20, -0.035])
     q = (p - c) / np.array([0.20, 0.20, 0.11])
     e1, e2 = 0.35, 0.6
-    f = ((np.abs(q[:, 0]) ** (2 / e2) + np.abs(q[:, 2]) ** (2 / e2)) ** (e2 / e1)
-         + np.abs(q[:, 1]) ** (2 / e1))
+    f = (np.abs(q[:, 0]) ** (2 / e2) + np.abs(q[:, 2]) ** (2 / e2)) ** (e2 / e1) + np.abs(
+        q[:, 1]
+    ) ** (2 / e1)
     bad = f < 1.0
     if bad.any():
         p = p.copy()
@@ -164,8 +172,15 @@ def _torso_push(p: np.ndarray, top_y: float) -> np.ndarray:
     return p
 
 
-def _curl_offsets(paths: np.ndarray, arclen: np.ndarray, amp: float, lam: float, helix: bool,
-                  phase: np.ndarray, centre: np.ndarray) -> np.ndarray:
+def _curl_offsets(
+    paths: np.ndarray,
+    arclen: np.ndarray,
+    amp: float,
+    lam: float,
+    helix: bool,
+    phase: np.ndarray,
+    centre: np.ndarray,
+) -> np.ndarray:
     """Offsets (S, N, 3) that turn smooth paths into waves or helices."""
     t = np.gradient(paths, axis=1)
     t = _unit(t)
@@ -259,8 +274,7 @@ def grow_hair(head, params: HairParams) -> Strands:
             d = _unit(d + stiff * grav * np.where(bangs, 2.0, 1.0)[:, None])
             newp = _push_out(head, p + step * d, lay)
         # Keep the face clear: below the hairline, non-bang hair in front stays beside it.
-        face = (~bangs) & (newp[:, 2] > -0.01) & (np.abs(newp[:, 0]) < 0.07) & (
-            newp[:, 1] < 0.07)
+        face = (~bangs) & (newp[:, 2] > -0.01) & (np.abs(newp[:, 0]) < 0.07) & (newp[:, 1] < 0.07)
         if face.any():
             newp[face, 0] = np.sign(newp[face, 0] + 1e-9) * 0.07
         newp = _torso_push(newp, torso_top)
@@ -281,8 +295,7 @@ def grow_hair(head, params: HairParams) -> Strands:
         if params.curl == "wavy":
             phase = 0.5 * rng.normal(size=n) + roots[:, 1] * 40
         a_i = amp * rng.uniform(0.7, 1.3, n)[:, None, None]
-        off = _curl_offsets(pts, arclen, 1.0, lam * rng.uniform(0.85, 1.15), helix, phase,
-                            centre)
+        off = _curl_offsets(pts, arclen, 1.0, lam * rng.uniform(0.85, 1.15), helix, phase, centre)
         if params.ponytail:
             before = np.arange(n_pts)[None, :] <= tail_start[:, None]
             off[before] = 0.0
@@ -305,8 +318,13 @@ def grow_hair(head, params: HairParams) -> Strands:
 USC_TO_HEAD = (0.82, np.array([0.0, 0.130 - 0.82 * 1.887, 0.0006 + 0.82 * 0.002]))
 
 
-def fit_real_style(head, strands: Strands, rng: np.random.Generator,
-                   max_strands: int | None = None, usc_frame: bool = False) -> Strands:
+def fit_real_style(
+    head,
+    strands: Strands,
+    rng: np.random.Generator,
+    max_strands: int | None = None,
+    usc_frame: bool = False,
+) -> Strands:
     """Fit a real hairstyle onto ``head``, then push it out of the head.
 
     With ``usc_frame`` the strands are in the USC-HairSalon head frame and mapped by
@@ -314,8 +332,7 @@ def fit_real_style(head, strands: Strands, rng: np.random.Generator,
     is mapped onto that of the scalp.
     """
     if max_strands is not None and strands.n_strands > max_strands:
-        strands = strands.subset(np.sort(rng.choice(strands.n_strands, max_strands,
-                                                    replace=False)))
+        strands = strands.subset(np.sort(rng.choice(strands.n_strands, max_strands, replace=False)))
     ok = strands.counts >= 2
     strands = strands.subset(ok)
     roots = strands.roots.astype(np.float64)
@@ -327,11 +344,21 @@ def fit_real_style(head, strands: Strands, rng: np.random.Generator,
         for _ in range(2):
             pts = _push_out(head, pts, 0.0015)
         return Strands(pts, strands.counts)
-    s = (np.ptp(scalp[:, 0]) / max(np.ptp(roots[:, 0]), 1e-9))
-    src = np.array([0.5 * (roots[:, 0].max() + roots[:, 0].min()), roots[:, 1].max(),
-                    0.5 * (roots[:, 2].max() + roots[:, 2].min())])
-    dst = np.array([0.5 * (scalp[:, 0].max() + scalp[:, 0].min()), scalp[:, 1].max(),
-                    0.5 * (scalp[:, 2].max() + scalp[:, 2].min())])
+    s = np.ptp(scalp[:, 0]) / max(np.ptp(roots[:, 0]), 1e-9)
+    src = np.array(
+        [
+            0.5 * (roots[:, 0].max() + roots[:, 0].min()),
+            roots[:, 1].max(),
+            0.5 * (roots[:, 2].max() + roots[:, 2].min()),
+        ]
+    )
+    dst = np.array(
+        [
+            0.5 * (scalp[:, 0].max() + scalp[:, 0].min()),
+            scalp[:, 1].max(),
+            0.5 * (scalp[:, 2].max() + scalp[:, 2].min()),
+        ]
+    )
     pts = (strands.points.astype(np.float64) - src) * s + dst
     pts = _torso_push(pts, _torso_top(head.shape))
     for _ in range(2):
@@ -339,8 +366,9 @@ def fit_real_style(head, strands: Strands, rng: np.random.Generator,
     return Strands(pts, strands.counts)
 
 
-def usc_style(head, guides: Strands, n_strands: int, rng: np.random.Generator,
-              n_points: int = 48) -> Strands:
+def usc_style(
+    head, guides: Strands, n_strands: int, rng: np.random.Generator, n_points: int = 48
+) -> Strands:
     """A full style grown around a USC-HairSalon guide-strand set.
 
     The guides are first fitted onto the head (:func:`fit_real_style`); each of ``n_strands``
@@ -366,8 +394,12 @@ def usc_style(head, guides: Strands, n_strands: int, rng: np.random.Generator,
 
 def _keep_face_clear(p: np.ndarray, brow_y: float, half_width: float = 0.07) -> np.ndarray:
     """Move hair that hangs in front of the face below the brows out to its sides."""
-    face = (p[:, 2] > -0.01) & (np.abs(p[:, 0]) < half_width) & (p[:, 1] < brow_y) & (
-        p[:, 1] > brow_y - 0.16)
+    face = (
+        (p[:, 2] > -0.01)
+        & (np.abs(p[:, 0]) < half_width)
+        & (p[:, 1] < brow_y)
+        & (p[:, 1] > brow_y - 0.16)
+    )
     if face.any():
         p = p.copy()
         p[face, 0] = np.sign(p[face, 0] + 1e-9) * half_width

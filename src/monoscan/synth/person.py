@@ -27,8 +27,12 @@ __all__ = ["H3DS_LANDMARKS", "SynthHead", "build_head", "face_albedo", "torso_me
 
 #: H3DS landmark names and the anchor each comes from.
 H3DS_LANDMARKS = {
-    "right_eye": "right_eye", "left_eye": "left_eye", "nose_tip": "nose_tip",
-    "nose_base": "nose_base", "right_lips": "right_mouth", "left_lips": "left_mouth",
+    "right_eye": "right_eye",
+    "left_eye": "left_eye",
+    "nose_tip": "nose_tip",
+    "nose_base": "nose_base",
+    "right_lips": "right_mouth",
+    "left_lips": "left_mouth",
 }
 
 
@@ -105,10 +109,14 @@ def _features_sdf(p: np.ndarray, s: HeadShape) -> np.ndarray:
     nose = np.linalg.norm(p - (top + t[:, None] * ab), axis=1) - radius
 
     def ell(c, rad):
-        k0 = np.sqrt(((x - c[0]) / rad[0]) ** 2 + ((y - c[1]) / rad[1]) ** 2
-                     + ((z - c[2]) / rad[2]) ** 2)
-        k1 = np.sqrt(((x - c[0]) / rad[0] ** 2) ** 2 + ((y - c[1]) / rad[1] ** 2) ** 2
-                     + ((z - c[2]) / rad[2] ** 2) ** 2)
+        k0 = np.sqrt(
+            ((x - c[0]) / rad[0]) ** 2 + ((y - c[1]) / rad[1]) ** 2 + ((z - c[2]) / rad[2]) ** 2
+        )
+        k1 = np.sqrt(
+            ((x - c[0]) / rad[0] ** 2) ** 2
+            + ((y - c[1]) / rad[1] ** 2) ** 2
+            + ((z - c[2]) / rad[2] ** 2) ** 2
+        )
         return k0 * (k0 - 1.0) / np.maximum(k1, 1e-12)
 
     wings = ell((0.0, base[1] + 0.004, base[2] - 0.004), (0.016, 0.008, 0.009))
@@ -123,8 +131,9 @@ def _features_sdf(p: np.ndarray, s: HeadShape) -> np.ndarray:
 def synth_sdf(points: np.ndarray, shape: HeadShape) -> np.ndarray:
     """Signed distance (metres) of the synthetic head: parametric head + facial features."""
     p = np.asarray(points, np.float64).reshape(-1, 3)
-    return smooth_union(head_sdf(p.astype(np.float32), shape).astype(np.float64),
-                        _features_sdf(p, shape), 0.006)
+    return smooth_union(
+        head_sdf(p.astype(np.float32), shape).astype(np.float64), _features_sdf(p, shape), 0.006
+    )
 
 
 def build_head(shape: HeadShape | None = None, spacing: float = 0.0035) -> SynthHead:
@@ -138,13 +147,21 @@ def build_head(shape: HeadShape | None = None, spacing: float = 0.0035) -> Synth
     axes = [lo[i] + spacing * np.arange(n[i]) for i in range(3)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     field = synth_sdf(grid, s).reshape(n).astype(np.float32)
-    verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(spacing,) * 3,
-                                        gradient_direction="descent")
+    verts, faces, _, _ = marching_cubes(
+        field, 0.0, spacing=(spacing,) * 3, gradient_direction="descent"
+    )
     verts = verts.astype(np.float64) + lo
     scalp = scalp_mask(verts, s)
-    return SynthHead(vertices=verts, faces=faces.astype(np.int64), shape=s,
-                     anchors=anchor_points(s), sdf_lo=lo, sdf_spacing=float(spacing),
-                     sdf=field, scalp=scalp)
+    return SynthHead(
+        vertices=verts,
+        faces=faces.astype(np.int64),
+        shape=s,
+        anchors=anchor_points(s),
+        sdf_lo=lo,
+        sdf_spacing=float(spacing),
+        sdf=field,
+        scalp=scalp,
+    )
 
 
 def part_labels(points: np.ndarray, shape: HeadShape) -> np.ndarray:
@@ -164,8 +181,14 @@ def _ellipse(u: np.ndarray, v: np.ndarray, cu: float, cv: float, ru: float, rv: 
     return ((u - cu) / ru) ** 2 + ((v - cv) / rv) ** 2
 
 
-def face_albedo(points: np.ndarray, shape: HeadShape, skin: np.ndarray, iris: np.ndarray,
-                brow: np.ndarray, lip: np.ndarray) -> np.ndarray:
+def face_albedo(
+    points: np.ndarray,
+    shape: HeadShape,
+    skin: np.ndarray,
+    iris: np.ndarray,
+    brow: np.ndarray,
+    lip: np.ndarray,
+) -> np.ndarray:
     """Painted albedo (sRGB in [0, 1]) of head-surface points.
 
     Parameters
@@ -217,7 +240,7 @@ def face_albedo(points: np.ndarray, shape: HeadShape, skin: np.ndarray, iris: np
     mx = a["left_mouth"][0]
     my = a["left_mouth"][1]
     half = np.clip(1.0 - (x / mx) ** 2, 0.0, 1.0)
-    up_h = 0.0065 * np.sqrt(half) * (1.0 - 0.25 * np.exp(-(x / 0.004) ** 2))
+    up_h = 0.0065 * np.sqrt(half) * (1.0 - 0.25 * np.exp(-((x / 0.004) ** 2)))
     lo_h = 0.0085 * np.sqrt(half)
     lips = front & (np.abs(x) < mx) & (y < my + up_h) & (y > my - lo_h)
     out = np.where(lips[:, None], np.asarray(lip)[None], out)
@@ -225,14 +248,18 @@ def face_albedo(points: np.ndarray, shape: HeadShape, skin: np.ndarray, iris: np
     out = np.where(line[:, None], np.array([0.22, 0.08, 0.08])[None], out)
     # Nostrils.
     nb = a["nose_base"]
-    nostril = front & (_ellipse(ax, y, 0.0065, nb[1] + 0.0015, 0.0042, 0.0024) < 1.0) & (
-        z > nb[2] - 0.012)
+    nostril = (
+        front
+        & (_ellipse(ax, y, 0.0065, nb[1] + 0.0015, 0.0042, 0.0024) < 1.0)
+        & (z > nb[2] - 0.012)
+    )
     out = np.where(nostril[:, None], 0.3 * out, out)
     return np.clip(out, 0.0, 1.0)
 
 
-def torso_mesh(shape: HeadShape, width: float = 0.40, depth: float = 0.22,
-               n_u: int = 48, n_v: int = 24) -> tuple[np.ndarray, np.ndarray]:
+def torso_mesh(
+    shape: HeadShape, width: float = 0.40, depth: float = 0.22, n_u: int = 48, n_v: int = 24
+) -> tuple[np.ndarray, np.ndarray]:
     """Shoulders and chest as a closed super-ellipsoid below the neck (head frame, metres)."""
     top = -0.015 - shape.neck_length * np.cos(np.radians(shape.neck_lean)) + 0.03
     ry = 0.20

@@ -19,13 +19,21 @@ __all__ = ["HAIR_COLOURS", "N_HEAD_VARIANTS", "SKIN_TONES", "SceneParams", "rand
 
 #: Base hair colours (sRGB, [0, 1]).
 HAIR_COLOURS = {
-    "black": (0.045, 0.038, 0.034), "dark_brown": (0.16, 0.10, 0.065),
-    "brown": (0.33, 0.21, 0.12), "auburn": (0.42, 0.17, 0.08), "blonde": (0.72, 0.57, 0.36),
+    "black": (0.045, 0.038, 0.034),
+    "dark_brown": (0.16, 0.10, 0.065),
+    "brown": (0.33, 0.21, 0.12),
+    "auburn": (0.42, 0.17, 0.08),
+    "blonde": (0.72, 0.57, 0.36),
     "grey": (0.58, 0.57, 0.55),
 }
 #: Skin tones from light to dark (sRGB, [0, 1]); scenes interpolate between neighbours.
-SKIN_TONES = ((0.95, 0.79, 0.68), (0.86, 0.66, 0.53), (0.70, 0.50, 0.37),
-              (0.52, 0.35, 0.24), (0.36, 0.23, 0.16))
+SKIN_TONES = (
+    (0.95, 0.79, 0.68),
+    (0.86, 0.66, 0.53),
+    (0.70, 0.50, 0.37),
+    (0.52, 0.35, 0.24),
+    (0.36, 0.23, 0.16),
+)
 IRIS_COLOURS = ((0.25, 0.14, 0.07), (0.12, 0.07, 0.04), (0.30, 0.42, 0.55), (0.32, 0.38, 0.22))
 #: Head shapes are drawn from this many seeded variants (so meshes can be cached).
 N_HEAD_VARIANTS = 12
@@ -117,14 +125,21 @@ class SceneParams:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, (list, tuple)):
-                object.__setattr__(self, f.name, tuple(
-                    tuple(float(x) for x in e) if isinstance(e, (list, tuple)) else float(e)
-                    for e in v))
+                object.__setattr__(
+                    self,
+                    f.name,
+                    tuple(
+                        tuple(float(x) for x in e) if isinstance(e, (list, tuple)) else float(e)
+                        for e in v
+                    ),
+                )
 
     def to_json(self) -> dict:
         d = asdict(self)
-        return {k: ([list(e) if isinstance(e, tuple) else e for e in v]
-                    if isinstance(v, tuple) else v) for k, v in d.items()}
+        return {
+            k: ([list(e) if isinstance(e, tuple) else e for e in v] if isinstance(v, tuple) else v)
+            for k, v in d.items()
+        }
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2)
@@ -155,9 +170,14 @@ def _mix(a, b, t) -> tuple:
     return tuple(float(x) for x in (np.asarray(a) * (1 - t) + np.asarray(b) * t))
 
 
-def random_scene(seed: int, width: int = 512, height: int = 512,
-                 hair_source: str | None = None, camera: str | None = None,
-                 real_styles: bool = True) -> SceneParams:
+def random_scene(
+    seed: int,
+    width: int = 512,
+    height: int = 512,
+    hair_source: str | None = None,
+    camera: str | None = None,
+    real_styles: bool = True,
+) -> SceneParams:
     """Draw scene parameters from ``seed`` (the same seed gives the same scene).
 
     Parameters
@@ -180,8 +200,9 @@ def random_scene(seed: int, width: int = 512, height: int = 512,
     colour_name = rng.choice(list(HAIR_COLOURS), p=[0.28, 0.28, 0.18, 0.08, 0.12, 0.06])
     hair = np.clip(np.asarray(HAIR_COLOURS[colour_name]) * rng.uniform(0.85, 1.15, 3), 0, 1)
     brow = tuple(float(x) for x in np.clip(hair * 0.8 + 0.02, 0, 1))
-    lip = _mix(np.asarray(skin) * np.array([0.95, 0.6, 0.6]), (0.75, 0.3, 0.3),
-               rng.uniform(0.2, 0.6))
+    lip = _mix(
+        np.asarray(skin) * np.array([0.95, 0.6, 0.6]), (0.75, 0.3, 0.3), rng.uniform(0.2, 0.6)
+    )
     source = hair_source
     if source is None:
         source = "procedural"
@@ -199,29 +220,46 @@ def random_scene(seed: int, width: int = 512, height: int = 512,
     length = str(rng.choice(LENGTHS, p=[0.3, 0.35, 0.35]))
     lights = []
     key_az, key_el = rng.uniform(-60, 60), rng.uniform(10, 55)
-    for i, (az, el, power) in enumerate([(key_az, key_el, rng.uniform(0.6, 0.85)),
-                                         (-key_az * rng.uniform(0.5, 1.5), rng.uniform(-10, 30),
-                                          rng.uniform(0.15, 0.35))]):
+    for i, (az, el, power) in enumerate(
+        [
+            (key_az, key_el, rng.uniform(0.6, 0.85)),
+            (-key_az * rng.uniform(0.5, 1.5), rng.uniform(-10, 30), rng.uniform(0.15, 0.35)),
+        ]
+    ):
         a, e = np.radians(az), np.radians(el)
         d = [np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)]
         tint = rng.uniform(0.9, 1.1, 3)
         lights.append(tuple(float(x) for x in (*d, *(power * tint))))
     amb = rng.uniform(0.22, 0.38)
     return SceneParams(
-        seed=int(seed), width=int(width), height=int(height), camera=kind,
-        fov_deg=float(rng.uniform(15, 40)), fill=float(rng.uniform(0.40, 0.52)),
+        seed=int(seed),
+        width=int(width),
+        height=int(height),
+        camera=kind,
+        fov_deg=float(rng.uniform(15, 40)),
+        fill=float(rng.uniform(0.40, 0.52)),
         offset_px=tuple(float(x) for x in rng.normal(0, 0.03, 2) * np.array([width, height])),
         yaw_deg=float(np.clip(rng.normal(0, 12), -30, 30)),
         pitch_deg=float(np.clip(rng.normal(0, 6), -15, 15)),
         roll_deg=float(np.clip(rng.normal(0, 3), -8, 8)),
         head_variant=int(rng.integers(N_HEAD_VARIANTS)),
-        skin=skin, iris=IRIS_COLOURS[int(rng.integers(len(IRIS_COLOURS)))], brow=brow, lip=lip,
+        skin=skin,
+        iris=IRIS_COLOURS[int(rng.integers(len(IRIS_COLOURS)))],
+        brow=brow,
+        lip=lip,
         shirt=tuple(float(x) for x in rng.uniform(0.05, 0.9, 3)),
-        hair_colour=tuple(float(x) for x in hair), hair_source=source, curl=curl, length=length,
+        hair_colour=tuple(float(x) for x in hair),
+        hair_source=source,
+        curl=curl,
+        length=length,
         parting=str(rng.choice(PARTINGS, p=[0.35, 0.2, 0.2, 0.25])),
-        bangs=bool(rng.random() < 0.25), ponytail=bool(length != "short" and rng.random() < 0.15),
-        n_strands=int(rng.integers(4000, 7000)), volume=float(rng.uniform(0.006, 0.02)),
-        lights=tuple(lights), ambient=(amb, amb * rng.uniform(0.95, 1.05), amb),
-        background_seed=int(rng.integers(2**31)), noise=float(rng.uniform(1.0, 3.0)),
+        bangs=bool(rng.random() < 0.25),
+        ponytail=bool(length != "short" and rng.random() < 0.15),
+        n_strands=int(rng.integers(4000, 7000)),
+        volume=float(rng.uniform(0.006, 0.02)),
+        lights=tuple(lights),
+        ambient=(amb, amb * rng.uniform(0.95, 1.05), amb),
+        background_seed=int(rng.integers(2**31)),
+        noise=float(rng.uniform(1.0, 3.0)),
         blur=float(rng.uniform(0.3, 0.7)),
     )

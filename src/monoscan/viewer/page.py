@@ -81,8 +81,12 @@ def list_results(root: str | os.PathLike) -> list[str]:
     root = Path(root)
     names = []
     for p in sorted(root.iterdir()):
-        if (p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "-"))
-                and load_result(p) is not None):
+        if (
+            p.is_dir()
+            and not p.is_symlink()
+            and not p.name.startswith((".", "-"))
+            and load_result(p) is not None
+        ):
             names.append(p.name)
     return names
 
@@ -97,11 +101,18 @@ def _pictures(result_dir: Path, result: dict) -> list[tuple[str, str]]:
         names.discard("parsing.png")
     names.add("parsing.png")
     artifacts = result.get("artifacts") or {}
-    companions = {c for m in artifacts.values() if isinstance(m, dict)
-                  for c in m.get("companions") or []}
+    companions = {
+        c for m in artifacts.values() if isinstance(m, dict) for c in m.get("companions") or []
+    }
     for f, meta in artifacts.items():
-        if (f.endswith(".png") and f not in names and f not in companions
-                and "/" not in f and "\\" not in f and not f.startswith(".")):
+        if (
+            f.endswith(".png")
+            and f not in names
+            and f not in companions
+            and "/" not in f
+            and "\\" not in f
+            and not f.startswith(".")
+        ):
             meaning = meta.get("meaning", "") if isinstance(meta, dict) else ""
             shown.append((f, str(meaning)))
     return shown
@@ -134,8 +145,7 @@ def _metrics_rows(result: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None = None
-                ) -> str:
+def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None = None) -> str:
     """HTML page of one result folder.
 
     Parameters
@@ -161,27 +171,33 @@ def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None
         # Only files really inside the folder (no symbolic link out) are shown or embedded.
         if path.is_file() and path.resolve().parent == base:
             src = _data_uri(path.read_bytes(), "image/png") if inline else _esc(fname)
-            figures.append(f'<figure><img src="{src}" alt="{_esc(fname)}">'
-                           f"<figcaption>{_esc(fname)}: {_esc(caption)}</figcaption></figure>")
+            figures.append(
+                f'<figure><img src="{src}" alt="{_esc(fname)}">'
+                f"<figcaption>{_esc(fname)}: {_esc(caption)}</figcaption></figure>"
+            )
 
     glb = scene_glb(result_dir)
     if glb is None:
         model = "<p>No mesh in this result.</p>"
     else:
         src = _data_uri(glb, "model/gltf-binary") if inline else "scene.glb"
-        model = (f'<model-viewer id="scene" src="{src}" alt="3D face and hair of {_esc(name)}" '
-                 'camera-controls interaction-prompt="none" shadow-intensity="0" '
-                 'exposure="1.1" camera-orbit="0deg 85deg auto" '
-                 'environment-image="neutral"></model-viewer>'
-                 "<p>Drag to orbit, wheel to zoom, right-drag to pan. Metres, y up.</p>")
+        model = (
+            f'<model-viewer id="scene" src="{src}" alt="3D face and hair of {_esc(name)}" '
+            'camera-controls interaction-prompt="none" shadow-intensity="0" '
+            'exposure="1.1" camera-orbit="0deg 85deg auto" '
+            'environment-image="neutral"></model-viewer>'
+            "<p>Drag to orbit, wheel to zoom, right-drag to pan. Metres, y up.</p>"
+        )
     if inline:
-        script = (f'<script type="module" src="{_data_uri(viewer_js(), "text/javascript")}">'
-                  "</script>")
+        script = (
+            f'<script type="module" src="{_data_uri(viewer_js(), "text/javascript")}"></script>'
+        )
     else:
         script = f'<script type="module" src="{STATIC_URL}{VIEWER_JS}"></script>'
 
-    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
-                   for k, v in _metrics_rows(result))
+    rows = "".join(
+        f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in _metrics_rows(result)
+    )
     back = "" if inline else '<a href="../">all results</a>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -191,7 +207,7 @@ def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None
 <body><header><h1>monoscan: {_esc(name)}</h1>{back}</header><main>
 <div class="grid"><section><h2>3D</h2>{model}</section>
 <section><h2>Metrics</h2><table>{rows}</table></section></div>
-<h2>Pictures</h2><div class="grid">{''.join(figures) or '<p>none</p>'}</div>
+<h2>Pictures</h2><div class="grid">{"".join(figures) or "<p>none</p>"}</div>
 <h2>result.json</h2><details><summary>show</summary><pre>{_esc(json.dumps(result, indent=2))}</pre>
 </details></main></body></html>
 """
@@ -204,9 +220,11 @@ def index_page(root: str | os.PathLike) -> str:
     for name in list_results(root):
         thumb = next((f for f, _ in IMAGE_VIEWS if (root / name / f).is_file()), None)
         img = f'<img src="{_esc(name)}/{thumb}" alt="">' if thumb else ""
-        cards.append(f'<figure class="card"><a href="{_esc(name)}/">{img}</a>'
-                     f'<figcaption><a href="{_esc(name)}/">{_esc(name)}</a></figcaption>'
-                     "</figure>")
+        cards.append(
+            f'<figure class="card"><a href="{_esc(name)}/">{img}</a>'
+            f'<figcaption><a href="{_esc(name)}/">{_esc(name)}</a></figcaption>'
+            "</figure>"
+        )
     failed = []
     try:
         batch = json.loads((root / results.BATCH_JSON).read_text(encoding="utf-8"))
@@ -215,13 +233,14 @@ def index_page(root: str | os.PathLike) -> str:
         pass
     fails = "".join(
         f'<li class="failed">{_esc(err if err.startswith(inp) else f"{inp}: {err}")}</li>'
-        for inp, err in ((str(i.get("input")), str(i.get("error"))) for i in failed))
+        for inp, err in ((str(i.get("input")), str(i.get("error"))) for i in failed)
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <title>monoscan results</title>
 <style>{_CSS}</style></head>
 <body><header><h1>monoscan results: {len(cards)}</h1></header><main>
-<div class="grid" id="results">{''.join(cards) or '<p>No results yet.</p>'}</div>
-{f'<h2>Failed</h2><ul>{fails}</ul>' if fails else ''}
+<div class="grid" id="results">{"".join(cards) or "<p>No results yet.</p>"}</div>
+{f"<h2>Failed</h2><ul>{fails}</ul>" if fails else ""}
 </main></body></html>
 """

@@ -23,8 +23,13 @@ __all__ = ["MESH_CANDIDATES", "STRAND_CANDIDATES", "merge_glb", "scene_glb", "sp
 #: Mesh files shown, first found wins (a head already contains the face).
 MESH_CANDIDATES = tuple(mesh_name(name, fmt) for name in ("head", "face") for fmt in MESH_FORMATS)
 #: Strand files shown, first found wins.
-STRAND_CANDIDATES = (STRAND_FILES["glb"], "strands.glb", STRAND_FILES["ply"], STRAND_FILES["data"],
-                     STRAND_FILES["usdc"])
+STRAND_CANDIDATES = (
+    STRAND_FILES["glb"],
+    "strands.glb",
+    STRAND_FILES["ply"],
+    STRAND_FILES["data"],
+    STRAND_FILES["usdc"],
+)
 #: At most this many strands go to the browser (an evenly spaced subset).
 MAX_VIEW_STRANDS = 4000
 
@@ -88,15 +93,19 @@ def merge_glb(parts: list[bytes]) -> bytes:
                 for field, target in refs.items():
                     if field in item:
                         v = item[field]
-                        item[field] = ([i + offsets[target] for i in v] if isinstance(v, list)
-                                       else v + offsets[target])
+                        item[field] = (
+                            [i + offsets[target] for i in v]
+                            if isinstance(v, list)
+                            else v + offsets[target]
+                        )
                 if key == "bufferViews":
                     item["buffer"] = 0
                     item["byteOffset"] = item.get("byteOffset", 0) + base
                 if key == "meshes":
                     for prim in item.get("primitives", []):
-                        prim["attributes"] = {a: i + offsets["accessors"]
-                                              for a, i in prim["attributes"].items()}
+                        prim["attributes"] = {
+                            a: i + offsets["accessors"] for a, i in prim["attributes"].items()
+                        }
                         if "indices" in prim:
                             prim["indices"] += offsets["accessors"]
                         if "material" in prim:
@@ -117,9 +126,15 @@ def merge_glb(parts: list[bytes]) -> bytes:
         out["extensionsUsed"] = sorted(used)
     js_bytes = _pad(json.dumps(out, separators=(",", ":")).encode("utf-8"), b" ")
     total = 12 + 8 + len(js_bytes) + 8 + len(binary)
-    return b"".join([struct.pack("<4sII", b"glTF", 2, total),
-                     struct.pack("<II", len(js_bytes), _JSON), js_bytes,
-                     struct.pack("<II", len(binary), _BIN), binary])
+    return b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, total),
+            struct.pack("<II", len(js_bytes), _JSON),
+            js_bytes,
+            struct.pack("<II", len(binary), _BIN),
+            binary,
+        ]
+    )
 
 
 def _shift_textures(obj, offset: int) -> None:

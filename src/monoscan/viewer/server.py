@@ -34,9 +34,16 @@ from monoscan.core.errors import InputError
 
 __all__ = ["make_server", "resolve_file", "serve_in_thread"]
 
-_TYPES = {".glb": "model/gltf-binary", ".js": "text/javascript", ".json": "application/json",
-          ".npy": "application/octet-stream", ".obj": "text/plain", ".mtl": "text/plain",
-          ".ply": "application/octet-stream", ".html": "text/html; charset=utf-8"}
+_TYPES = {
+    ".glb": "model/gltf-binary",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".npy": "application/octet-stream",
+    ".obj": "text/plain",
+    ".mtl": "text/plain",
+    ".ply": "application/octet-stream",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 def _segments(url_path: str) -> list[str] | None:
@@ -126,8 +133,9 @@ def _handler(root: Path):
             if folder.is_symlink() or load_result(folder) is None:
                 return self._not_found()
             if filename == "":
-                return self._send(result_page(folder, inline=False).encode(),
-                                  "text/html; charset=utf-8")
+                return self._send(
+                    result_page(folder, inline=False).encode(), "text/html; charset=utf-8"
+                )
             if filename == "scene.glb":
                 glb = scene_glb(folder)
                 return self._not_found() if glb is None else self._send(glb, _TYPES[".glb"])
@@ -140,12 +148,16 @@ def _handler(root: Path):
 
 
 def _ctype(path: Path) -> str:
-    return _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or \
-        "application/octet-stream"
+    return (
+        _TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
 
 
-def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000
-                ) -> ThreadingHTTPServer:
+def make_server(
+    root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000
+) -> ThreadingHTTPServer:
     """A server for the results folder ``root`` (not yet serving; call ``serve_forever``).
 
     ``port=0`` picks a free port (``server.server_address[1]``).
@@ -161,8 +173,9 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 80
     return server
 
 
-def serve_in_thread(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0
-                    ) -> tuple[ThreadingHTTPServer, str]:
+def serve_in_thread(
+    root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0
+) -> tuple[ThreadingHTTPServer, str]:
     """Start a server in a daemon thread; return it and its base URL (``shutdown()`` stops)."""
     server = make_server(root, host, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
