@@ -26,7 +26,10 @@ def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
     cells = [header] + [[fmt(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for k, row in enumerate(cells):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |", file=file)
+        print(
+            "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |",
+            file=file,
+        )
         if k == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
 

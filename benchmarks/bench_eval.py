@@ -98,7 +98,7 @@ def _rel_diff(ref: dict, ours: dict) -> float:
     worst = 0.0
     for key, per_region in ref.items():
         for region, pair in per_region.items():
-            for r, o in zip(pair, ours[key][region]):
+            for r, o in zip(pair, ours[key][region], strict=True):
                 worst = max(worst, abs(o - r) / abs(r))
     return worst
 

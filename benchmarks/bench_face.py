@@ -5,7 +5,8 @@
 Runs the pipeline up to the face mesh, person mask, pose and hair maps (no head, no strands:
 ``benchmarks/bench_head.py`` and ``bench_strands.py`` measure those) on every photo, after one
 warm-up photo (model loading is reported separately), in one process. Target (issue 2):
-load + face landmarks + crop + camera + face mesh <= 0.3 s per ~1 MP photo on one core; ``import monoscan`` <= 1 s; peak RSS <= 1 GB.
+load + face landmarks + crop + camera + face mesh <= 0.3 s per ~1 MP photo on one core;
+``import monoscan`` <= 1 s; peak RSS <= 1 GB.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def main(argv=None) -> int:
             truth = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127
             person = person_gate_map(rgb, "auto")
             gated += person is not None
-            for mode, pm in zip(modes, (None, person, None)):
+            for mode, pm in zip(modes, (None, person, None), strict=True):
                 if mode == "reconstruct" and name == "figaro_val":
                     continue  # close-ups of hair: mostly no face to reconstruct
                 if mode == "reconstruct":
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     times = {}
     for mode in modes[:2]:
 
-        def run():
+        def run(mode=mode):
             pm = person_gate_map(rgb512, "auto") if mode != "network" else None
             segment_hair(rgb512, person=pm, threads=args.threads)
 

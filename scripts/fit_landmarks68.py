@@ -44,7 +44,7 @@ def main() -> None:
         return np.linalg.norm(pos - G[photos, i], axis=1) / norm[photos]
 
     candidates = []
-    for i, ids in enumerate(MESH_TO_68_INITIAL):
+    for ids in MESH_TO_68_INITIAL:
         start = P[:, list(ids)].mean(axis=1)
         dist = (np.linalg.norm(P - start[:, None], axis=2) / norm[:, None]).mean(axis=0)
         near = [int(v) for v in np.argsort(dist)[: args.k]]
@@ -66,7 +66,7 @@ def main() -> None:
     table = fit(list(range(n)))
     fitted = np.mean([error(ids, list(range(n)), i).mean() for i, ids in enumerate(table)])
     print("photo               initial NME   leave-one-out NME")
-    for f, a, b in zip(files, initial, loo):
+    for f, a, b in zip(files, initial, loo, strict=True):
         print(f"{f.stem:20s} {a * 100:8.2f} %   {b * 100:8.2f} %")
     print(f"{'mean':20s} {np.mean(initial) * 100:8.2f} %   {np.mean(loo) * 100:8.2f} %")
     print(f"table fitted on all {n} photos, in-sample NME {fitted * 100:.2f} %")

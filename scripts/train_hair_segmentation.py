@@ -295,7 +295,7 @@ def evaluate(model, val_sets, size: int, batch: int = 16):
                 chunk = items[i : i + batch]
                 x = torch.from_numpy(np.stack([c["x"] for c in chunk]))
                 p = torch.sigmoid(model(x)).numpy()[:, 0]
-                for c, pi in zip(chunk, p):
+                for c, pi in zip(chunk, p, strict=True):
                     pred = unletterbox(pi, c["box"]) >= 0.5
                     ious.append(mask_iou(pred, c["mask"]))
                     inter += int(np.logical_and(pred, c["mask"]).sum())
@@ -311,7 +311,7 @@ def evaluate(model, val_sets, size: int, batch: int = 16):
 def per_type(items, ious) -> dict:
     res = {}
     for t in HAIR_TYPES:
-        v = [iou for it, iou in zip(items, ious) if it["type"] == t]
+        v = [iou for it, iou in zip(items, ious, strict=True) if it["type"] == t]
         if v:
             res[t] = {"n": len(v), "mean_iou": float(np.mean(v))}
     return res
@@ -464,7 +464,7 @@ def main(argv=None) -> int:
                 group["lr"] = lr
             global_step += 1
             idx = order[step * args.batch : (step + 1) * args.batch]
-            xs, ys = zip(*(augment(imgs[i], masks[i], args.size, rng) for i in idx))
+            xs, ys = zip(*(augment(imgs[i], masks[i], args.size, rng) for i in idx), strict=True)
             x = torch.from_numpy(np.stack(xs))
             y = torch.from_numpy(np.stack(ys))
             logits = model(x)

@@ -53,7 +53,7 @@ def test_straight_down_field_gives_straight_strands_with_exact_steps():
     np.testing.assert_allclose(s.roots, roots, atol=1e-6)
     np.testing.assert_allclose(s.segment_lengths, 0.005, atol=1e-5)
     # x and z never change; y decreases until the strand leaves the box (y = -half a voxel).
-    for strand, root in zip(s, roots):
+    for strand, root in zip(s, roots, strict=True):
         np.testing.assert_allclose(
             strand[:, [0, 2]], np.tile(root[[0, 2]], (len(strand), 1)), atol=1e-6
         )

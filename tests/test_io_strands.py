@@ -366,7 +366,9 @@ _PLY += "end_header\n"
         (_PLY.format(fmt="ascii", nv=2, ne=1).encode() + b"0 0 0\n1 a 1\n0 1\n", "non-numeric"),
         (_PLY.format(fmt="ascii", nv=3, ne=3).encode() + b"0 0 0\n1 1 1\n2 2 2\n0 1\n1 2\n2 0\n",
          "loop"),
-        (_PLY.format(fmt="ascii", nv=4, ne=3).encode() + b"0 0 0\n1 1 1\n2 2 2\n3 3 3\n0 1\n0 2\n0 3\n",
+        (
+            _PLY.format(fmt="ascii", nv=4, ne=3).encode()
+            + b"0 0 0\n1 1 1\n2 2 2\n3 3 3\n0 1\n0 2\n0 3\n",
          "more than two edges"),
         (_PLY.format(fmt="ascii", nv=2, ne=1).encode() + b"0 0 0\n1 1 1\n0 1\n9\n", "unexpected"),
         (b"ply\nformat binary_middle_endian 1.0\nend_header\n", "unknown PLY format"),

@@ -14,7 +14,7 @@ def test_hand_built_matrix_and_border():
     # Centre: 4 edges, one to the other unknown; right pixel: 3 edges (grid edge on the right).
     assert lap.matrix.toarray().tolist() == [[4, -1], [-1, 3]]
     k, ny, nx, w = lap.border
-    assert sorted(zip(k.tolist(), ny.tolist(), nx.tolist())) == [
+    assert sorted(zip(k.tolist(), ny.tolist(), nx.tolist(), strict=True)) == [
         (0, 0, 1),
         (0, 1, 0),
         (0, 2, 1),

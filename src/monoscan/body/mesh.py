@@ -1,4 +1,5 @@
-"""Closed body mesh from an oriented point cloud: screened Poisson (pymeshlab), cleaned, coloured."""
+"""Closed body mesh from an oriented point cloud: screened Poisson (pymeshlab), cleaned,
+coloured."""
 
 from __future__ import annotations
 

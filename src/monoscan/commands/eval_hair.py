@@ -1,4 +1,5 @@
-"""``monoscan eval hair``: HairSale, HairRida, hair IoU and orientation error on HiSa-layout data."""
+"""``monoscan eval hair``: HairSale, HairRida, hair IoU and orientation error on HiSa-layout
+data."""
 
 from __future__ import annotations
 

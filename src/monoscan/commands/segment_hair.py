@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return line, ()
 
     return for_each_input(
-        list(zip(paths, _unique_dirs(paths, args.out))),
+        list(zip(paths, _unique_dirs(paths, args.out), strict=True)),
         one,
         desc="segment-hair",
         quiet=args.quiet,

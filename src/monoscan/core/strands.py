@@ -6,7 +6,8 @@ tips, lengths, tangents, segment index pairs) are computed on first use and cach
 itself is immutable, and every operation returns a new one.
 
 Frame and units: points are in the monoscan world frame, metres, y up, right-handed, x to the
-subject's left, z toward the camera, origin between the ears (``docs/ARCHITECTURE.md``, "Frames and units"). Readers
+subject's left, z toward the camera, origin between the ears (``docs/ARCHITECTURE.md``,
+"Frames and units"). Readers
 of other frames convert at the I/O boundary (:mod:`monoscan.io.strands`).
 
 Examples

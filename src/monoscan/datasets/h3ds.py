@@ -199,7 +199,8 @@ def find_config(name: str, root: str | os.PathLike | None = None) -> Path:
         if c.is_file():
             return c
     raise InputError(
-        f"H3DS config {name!r} not found (looked in {', '.join(map(str, candidates)) or 'nowhere'});"
+        f"H3DS config {name!r} not found "
+        f"(looked in {', '.join(map(str, candidates)) or 'nowhere'});"
         " pass --config FILE or put it in the dataset folder"
     )
 

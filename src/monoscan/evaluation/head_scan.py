@@ -5,7 +5,8 @@ FLAME "static" 51-point set: brows 1-10, nose bridge 11-14, nose base 15-19, rig
 left eye 26-31, outer lips 32-43, inner lips 44-51, numbered from 1 as in
 ``landmarks_51_annotated.png``) is turned into an H3DS-style scene:
 
-* the six H3DS landmarks (:data:`monoscan.datasets.h3ds.LANDMARK_NAMES`) from the 51, each snapped to its nearest scan
+* the six H3DS landmarks (:data:`monoscan.datasets.h3ds.LANDMARK_NAMES`) from the 51, each
+  snapped to its nearest scan
   vertex (:data:`FLAME51_FOR_H3DS`): ``right_eye`` / ``left_eye`` the mean of the six eyelid
   points of that eye (20-25 / 26-31: the eye centre, like MediaPipe's iris centre we use on the
   prediction), ``nose_tip`` point 14 (pronasale, the lowest nose-bridge point), ``nose_base``
@@ -206,7 +207,7 @@ def load_head_scan(
     lm51 = np.asarray(np.load(lm_path), np.float64)
     points = h3ds_points_from_flame51(lm51)
     _, idx = PointTree(v).query(np.stack(list(points.values())))
-    landmarks = {k: int(i) for k, i in zip(points, idx)}
+    landmarks = {k: int(i) for k, i in zip(points, idx, strict=True)}
     regions = scan_regions(v, v[landmarks["nose_tip"]])
     return HeadScan(v, f, lm51, landmarks, regions, str(root))
 

@@ -297,7 +297,7 @@ def score_scene(
         prec = point_match(pp[ip], pt[ip], gp, gt_t, d, a).mean(axis=1) if len(ip) else [0, 0]
         rec = point_match(gp[ig], gt_t[ig], pp, pt, d, a).mean(axis=1) if len(ig) else [0, 0]
         rows = []
-        for (dm, ang), p_, r_ in zip(thr, prec, rec):
+        for (dm, ang), p_, r_ in zip(thr, prec, rec, strict=True):
             f1 = 2 * p_ * r_ / (p_ + r_) if p_ + r_ > 0 else 0.0
             rows.append({"distance_mm": dm * 1000, "angle_deg": ang, "f1": float(f1)})
         for row in rows:

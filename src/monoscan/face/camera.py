@@ -33,12 +33,12 @@ def estimate_camera(points: np.ndarray) -> Camera:
     iris_px = float("nan")
     if len(points) >= 478:
         diameters = []
-        for _, r, t, l, b in _IRIS:
+        for _, right, top, left, bottom in _IRIS:
             # The larger of the two diameters: turning the head shortens only the horizontal one.
             diameters.append(
                 max(
-                    np.linalg.norm(points[r, :2] - points[l, :2]),
-                    np.linalg.norm(points[t, :2] - points[b, :2]),
+                    np.linalg.norm(points[right, :2] - points[left, :2]),
+                    np.linalg.norm(points[top, :2] - points[bottom, :2]),
                 )
             )
         iris_px = float(np.mean(diameters))

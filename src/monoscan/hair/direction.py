@@ -29,8 +29,8 @@ coherent: each pixel takes the sign that its neighbours' current directions vote
 confidence-weighted, Gaussian-pooled ``sign * t`` projected on its own ``t``, normalised to
 ``[-1, 1]``) plus ``prior_weight`` times the prior's vote ``t . p``, so isolated reversed
 patches flip back while a strong prior (a parting) still separates opposite directions. On
-the NeuralHDHair DB1 render this lowers HairSale from 9.2 to 8.4 degrees. Known limits: upswept styles, buns and hair blown
-upwards grow against the prior and come out reversed.
+the NeuralHDHair DB1 render this lowers HairSale from 9.2 to 8.4 degrees. Known limits:
+upswept styles, buns and hair blown upwards grow against the prior and come out reversed.
 """
 
 from __future__ import annotations

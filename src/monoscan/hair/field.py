@@ -11,7 +11,8 @@ terms ``b_i`` with weights ``w_i`` are:
 
 - **Visible directions** (weight ``visible_weight``): voxels within ``visible_depth`` behind
   the visible hair surface (raised to the head's front + the volume's ``front_layer`` where
-  the depth map puts it closer, as :func:`monoscan.hair.volume.hair_occupancy` does). The 2D growth direction ``(dx, dy)`` (image axes, y down) is lifted
+  the depth map puts it closer, as :func:`monoscan.hair.volume.hair_occupancy` does). The 2D growth
+  direction ``(dx, dy)`` (image axes, y down) is lifted
   to 3D with the depth gradient: ``b = normalise(dx, -dy, s)`` with the slope
   ``s = dz_f/dx * dx - dz_f/dy * dy`` of the visible depth ``z_f`` along the strand (the photo
   is orthographic, its x axis is world x and its y axis world -y), clipped to ``|s| <= 2``.
@@ -359,7 +360,7 @@ def _spread(field: np.ndarray, known: np.ndarray, passes: int) -> np.ndarray:
         return field
     lo = np.maximum(nz.min(0) - passes - 1, 0)
     hi = np.minimum(nz.max(0) + passes + 2, known.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     f = np.pad(field[box], [(1, 1)] * 3 + [(0, 0)])
     k = np.pad(known[box], 1)
     for _ in range(passes):

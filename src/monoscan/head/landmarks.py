@@ -1,6 +1,7 @@
 """H3DS landmark vertex ids on a head mesh, and the ``landmarks.txt`` writer.
 
-The H3DS evaluation (:func:`monoscan.metrics.head.evaluate_scene`) first aligns a prediction to the ground truth by a
+The H3DS evaluation (:func:`monoscan.metrics.head.evaluate_scene`) first aligns a prediction
+to the ground truth by a
 similarity Procrustes on six landmark *vertex indices*: ``right_eye``, ``left_eye``,
 ``nose_tip``, ``nose_base``, ``right_lips``, ``left_lips`` ("right" is the subject's right,
 i.e. negative x in the world frame). We pick, for each, the head-mesh vertex nearest to the

@@ -154,7 +154,7 @@ def fuse_landmarks(
     info_local = np.diag([1.0, 1.0, 1.0 / DEPTH_SIGMA_RATIO**2])
     a_sum = np.zeros((len(ws[0]), 3, 3))
     b_sum = np.zeros((len(ws[0]), 3))
-    for (_s, rot, _t), p, f in zip(transforms, aligned, facing):
+    for (_s, rot, _t), p, f in zip(transforms, aligned, facing, strict=True):
         info = rot @ info_local @ rot.T
         a = f[:, None, None] * info[None]
         a_sum += a
@@ -162,6 +162,6 @@ def fuse_landmarks(
     fused = np.linalg.solve(a_sum, b_sum[..., None])[..., 0]
     residual = [
         float(np.sqrt((f * ((p - fused) ** 2).sum(1)).sum() / f.sum()) * 1000)
-        for p, f in zip(aligned, facing)
+        for p, f in zip(aligned, facing, strict=True)
     ]
     return FusedLandmarks(fused, ref, transforms, residual, yaws)

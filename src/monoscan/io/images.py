@@ -191,7 +191,8 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def save_png(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Write a uint8 (H, W) gray or (H, W, 3) RGB image (or a bool mask as 0/255) as PNG, atomically."""
+    """Write a uint8 (H, W) gray or (H, W, 3) RGB image (or a bool mask as 0/255) as PNG,
+    atomically."""
     return write_bytes(path, _encode(image, ".png"))
 
 

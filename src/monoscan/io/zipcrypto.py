@@ -279,7 +279,7 @@ def extract_zip(
                 )
             start_keys[i] = keys
         # Plain members first.
-        for i, m in enumerate(members):
+        for m in members:
             if m.encrypted:
                 continue
             fh.seek(m.data_offset)
@@ -321,7 +321,7 @@ def extract_zip(
                     results.append(data)
                     if progress:
                         progress(m.info.compress_size)
-            for i, data in zip(group, results):
+            for i, data in zip(group, results, strict=True):
                 path, n = _finish(members[i], data)
                 written.append(path)
                 total_in += members[i].info.compress_size

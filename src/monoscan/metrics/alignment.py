@@ -283,7 +283,8 @@ def similarity_from_landmarks(
     target = np.asarray(target, dtype=np.float64)
     if source.shape != target.shape or source.ndim != 2 or source.shape[1] != 3:
         raise ValueError(
-            f"landmarks must be two (K, 3) arrays of equal shape, got {source.shape}, {target.shape}"
+            "landmarks must be two (K, 3) arrays of equal shape, "
+            f"got {source.shape}, {target.shape}"
         )
     if len(source) < 3:
         raise ValueError(f"need at least 3 landmark pairs to align, got {len(source)}")

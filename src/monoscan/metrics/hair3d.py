@@ -218,7 +218,7 @@ def point_match(
                 near = np.isfinite(dist)
                 safe = np.where(near, idx, 0)
                 cos = np.abs(np.einsum("nkc,nc->nk", rt[safe], t[part]))
-                for i, (d, c) in enumerate(zip(dists, cos_min)):
+                for i, (d, c) in enumerate(zip(dists, cos_min, strict=True)):
                     hit = np.any((dist <= d) & (cos >= c - 1e-9), axis=1)
                     out[i, part[hit]] = True
                     # Undecided: no hit, all fetched neighbours within d, and more exist.

@@ -18,7 +18,8 @@ GT->prediction distance (the GT is moved by the ICP instead of the prediction by
 and the distances divided by the ICP scale); ICP re-queries only the points whose match may
 have changed (:class:`monoscan.metrics.alignment.NearestTracker`), the ICPs of all regions
 share their first query, the final ICP matches are the region's GT->prediction distances, and
-the trees on GT regions are kept per scan for the next prediction (view subsets of a sweep). Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
+the trees on GT regions are kept per scan for the next prediction (view subsets of a sweep).
+Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
 and 5 mm, and per-vertex error heat maps clipped at 5 mm like the H3DS figures.
 
 Units: millimetres throughout (H3DS scans are in mm; convert predictions before calling).
@@ -203,7 +204,9 @@ def _landmark_points(
     if bad.any():
         raise InputError(
             f"{what} landmark vertex index out of range for a mesh of {len(vertices)} vertices: "
-            + ", ".join(f"{n}={i}" for n, i in zip(names, idx) if i < 0 or i >= len(vertices))
+            + ", ".join(
+                f"{n}={i}" for n, i in zip(names, idx, strict=True) if i < 0 or i >= len(vertices)
+            )
         )
     return vertices[idx]
 

@@ -7,6 +7,7 @@ incomplete run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -379,8 +380,6 @@ def package_versions() -> dict[str, str]:
         "scipy",
         "scikit-image",
     ):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return out

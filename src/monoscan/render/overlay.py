@@ -30,7 +30,7 @@ def draw_overlay(recon) -> np.ndarray:
     for x, y in recon.landmarks68_photo[:, :2]:
         cv2.circle(img, (round(float(x)), round(float(y))), r, (255, 230, 0), -1, cv2.LINE_AA)
     if recon.pose is not None:
-        for (x, y), v in zip(recon.pose.landmarks[:, :2], recon.pose.visibility):
+        for (x, y), v in zip(recon.pose.landmarks[:, :2], recon.pose.visibility, strict=True):
             if v > 0.5:
                 cv2.circle(img, (round(float(x)), round(float(y))), r + 1, (0, 230, 230), lw)
     return img

@@ -153,7 +153,7 @@ def render_strands(
         vis = nz > 0
         shade = (120 + 100 * nz[vis]).astype(int)
         zt = z[f[vis]].mean(1)
-        for t, s_, zz in zip(f[vis], shade, zt):
+        for t, s_, zz in zip(f[vis], shade, zt, strict=True):
             items.append((zz, 0, (uv[t], s_)))
     rng = np.random.default_rng(seed)
     sel = np.arange(strands.n_strands)
@@ -166,7 +166,7 @@ def render_strands(
         zs = z[seg].mean(1)
         lo, hi = (np.percentile(z, 2), np.percentile(z, 98)) if len(z) else (0, 1)
         b = np.clip((zs - lo) / max(hi - lo, 1e-6), 0, 1)
-        for (i, j), zz, bb in zip(seg, zs, b):
+        for (i, j), zz, bb in zip(seg, zs, b, strict=True):
             items.append((zz, 1, (uv[i], uv[j], bb)))
     items.sort(key=lambda it: it[0])
     for _, kind, data in items:

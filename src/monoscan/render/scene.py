@@ -380,7 +380,7 @@ def render(
     if meshes:
         verts = [np.asarray(m.vertices, np.float64) for m in meshes]
         faces_all, offs, foffs = [], [0], [0]
-        for m, v in zip(meshes, verts):
+        for m, v in zip(meshes, verts, strict=True):
             faces_all.append(np.asarray(m.faces, np.int64) + offs[-1])
             offs.append(offs[-1] + len(v))
             foffs.append(foffs[-1] + len(m.faces))

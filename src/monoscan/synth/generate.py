@@ -366,7 +366,7 @@ def generate_scene(
         & ~head.scalp
     )
     uv, _ = view.project(head_w[list(lm.values())])
-    landmarks_px = {k: [float(a), float(b)] for k, (a, b) in zip(lm, uv)}
+    landmarks_px = {k: [float(a), float(b)] for k, (a, b) in zip(lm, uv, strict=True)}
     t["maps"] = time.perf_counter() - t0
     return Scene(
         params=params,

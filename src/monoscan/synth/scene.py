@@ -220,12 +220,10 @@ def random_scene(
     length = str(rng.choice(LENGTHS, p=[0.3, 0.35, 0.35]))
     lights = []
     key_az, key_el = rng.uniform(-60, 60), rng.uniform(10, 55)
-    for i, (az, el, power) in enumerate(
-        [
-            (key_az, key_el, rng.uniform(0.6, 0.85)),
-            (-key_az * rng.uniform(0.5, 1.5), rng.uniform(-10, 30), rng.uniform(0.15, 0.35)),
-        ]
-    ):
+    for az, el, power in [
+        (key_az, key_el, rng.uniform(0.6, 0.85)),
+        (-key_az * rng.uniform(0.5, 1.5), rng.uniform(-10, 30), rng.uniform(0.15, 0.35)),
+    ]:
         a, e = np.radians(az), np.radians(el)
         d = [np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)]
         tint = rng.uniform(0.9, 1.1, 3)

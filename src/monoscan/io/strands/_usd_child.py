@@ -7,6 +7,7 @@ crash inside the USD library cannot take the caller down.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 from pathlib import Path
@@ -17,10 +18,8 @@ import numpy as np
 def main(argv: list[str]) -> int:
     # Corrupted crate files can claim absurd sizes: cap memory so they fail fast.
     limit = 8 * 1024**3
-    try:
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
     from monoscan.core.errors import MonoscanError
     from monoscan.io.strands.usd import read_usd_arrays
 

@@ -175,7 +175,7 @@ def _read_ascii(
     cols: dict[str, list] = {n: [] for n, _, _ in el.props}
     try:
         for _ in range(el.count):
-            for n, t, c in el.props:
+            for n, _, c in el.props:
                 if c is None:
                     cols[n].append(float(tokens[pos]))
                     pos += 1

@@ -152,7 +152,9 @@ def read_usd_arrays(p: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
         stage = Usd.Stage.Open(str(p), Usd.Stage.LoadAll)
     except Exception as exc:  # noqa: BLE001 - pxr raises Tf.ErrorException when malformed
         msg = str(exc).strip().splitlines()
-        raise FormatError(f"{p}: not a readable USD file ({msg[-1][:200] if msg else exc})")
+        raise FormatError(
+            f"{p}: not a readable USD file ({msg[-1][:200] if msg else exc})"
+        ) from exc
     if stage is None:
         raise FormatError(f"{p}: not a readable USD file")
     try:
