@@ -34,6 +34,7 @@ LAYERS = {
     "commands": 10,
     "cli": 10,
     "__init__": 11,  # the lazy top-level API
+    "__main__": 11,  # python -m monoscan
 }
 
 

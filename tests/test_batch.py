@@ -146,6 +146,18 @@ def test_bad_arguments_and_duplicate_stems(tmp_path):
     assert "already used by" in report.items[1].error
 
 
+def test_rerun_removes_temporaries_a_killed_run_left(tmp_path):
+    inputs = make_inputs(tmp_path / "in", names=(), bad=True)
+    out = tmp_path / "out"
+    # What a worker killed outright (SIGKILL, power loss) leaves: nobody could delete it.
+    (out / "broken").mkdir(parents=True)
+    stale = out / "broken" / ".face.obj.tmp-k1ll3d.obj"
+    stale.write_text("half a mesh")
+    report = run_batch(inputs, out, workers=1, quiet=True, report=False)
+    assert [i.status for i in report.items] == ["failed"]
+    assert not stale.exists()
+
+
 def test_memory_budget_serialises_photos_that_do_not_fit(tmp_path):
     from PIL import Image
 

@@ -25,20 +25,22 @@ pytestmark = [
 NAMES = ("deca__exp_5.jpg", "deep3dfacerecon__000006.jpg")
 
 
-@pytest.fixture
-def local_ray(tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="module")
+def local_ray(tmp_path_factory):
+    """One Ray session for the module (a second start in one process can time out)."""
     # Ray writes ~/.ray and /tmp/ray: keep both inside the test's temporary folder.
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(
-        num_cpus=2,
-        _temp_dir=str(tmp_path_factory.mktemp("r")),
-        include_dashboard=False,
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(
+            num_cpus=2,
+            _temp_dir=str(tmp_path_factory.mktemp("r")),
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+        yield
+        ray.shutdown()
 
 
 def test_ray_equals_local(tmp_path, local_ray):
@@ -75,3 +77,34 @@ def test_ray_equals_local(tmp_path, local_ray):
     assert fingerprint(tmp_path / "ray" / Path(NAMES[0]).stem) == fingerprint(
         tmp_path / "local" / Path(NAMES[0]).stem
     )
+
+
+def test_interrupt_cancels_the_tasks_and_keeps_the_session(tmp_path, local_ray):
+    import _thread
+    import threading
+    import time
+
+    names = ("3ddfav2__JianzhuGuo.jpg", "deca__exp_5.jpg", "mica__connelly.jpg")
+    inputs = make_inputs(tmp_path / "in", names=names, bad=False)
+    out = tmp_path / "out"
+
+    def ctrl_c_once_photos_run() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(p.is_dir() for p in out.glob("*")):
+            time.sleep(0.1)
+        _thread.interrupt_main()  # as Ctrl-C would, in the thread running the batch
+
+    threading.Thread(target=ctrl_c_once_photos_run, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(inputs, out, engine="ray", workers=2, quiet=True, report=False)
+    assert ray.is_initialized()  # a session it did not start stays up
+
+    data = json.loads((out / "batch.json").read_text())
+    assert data["interrupted"] is True
+    pending = [Path(i["input"]).stem for i in data["items"] if i["status"] == "pending"]
+    assert pending
+    # The running tasks were stopped: long after a photo would have finished, none has.
+    time.sleep(12)
+    for stem in pending:
+        assert not (out / stem / "result.json").exists(), stem
+    assert not list(out.rglob(".*.tmp-*"))

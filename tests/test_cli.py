@@ -54,7 +54,7 @@ def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
     )
 
 
-def test_rerun_refuses_then_overwrites(tmp_path, astronaut_path):
+def test_rerun_skips_a_complete_result_then_overwrites(tmp_path, astronaut_path):
     args = (
         "reconstruct",
         astronaut_path,
@@ -67,9 +67,13 @@ def test_rerun_refuses_then_overwrites(tmp_path, astronaut_path):
         "obj",
     )
     assert run_cli(*args).returncode == 0
-    r = run_cli(*args)
-    assert r.returncode == 2 and "already holds a result; use --overwrite" in r.stderr
+    stamp = (tmp_path / "astronaut" / "result.json").stat().st_mtime_ns
+    r = run_cli(*args)  # a rerun (after Ctrl-C, say) skips what is finished, without recomputing
+    assert r.returncode == 0, r.stderr
+    assert f"note: {astronaut_path}: already complete, skipped (use --overwrite" in r.stderr
+    assert (tmp_path / "astronaut" / "result.json").stat().st_mtime_ns == stamp
     assert run_cli(*args, "--overwrite").returncode == 0
+    assert (tmp_path / "astronaut" / "result.json").stat().st_mtime_ns != stamp
     assert not (tmp_path / "astronaut" / "face.glb").exists()  # --formats obj only
 
 
@@ -132,3 +136,10 @@ def test_reconstruct_body_flag_writes_the_body_beside_the_face(tmp_path):
     body = json.loads((folder / "body" / "result.json").read_text())
     for name in ("body.obj", "front_depth.npy", "back_depth.npy", "keypoints.json"):
         assert name in body["files"] and (folder / "body" / name).is_file()
+    assert body["input"]["sha256"] and body["input"]["path"] == str(photo)
+    # complete, body included: a rerun resumes instead of redoing it
+    from monoscan.io.results import is_complete
+
+    assert is_complete(folder)
+    (folder / "body" / "body.obj").unlink()
+    assert not is_complete(folder)

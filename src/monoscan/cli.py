@@ -3,7 +3,8 @@
 Each sub-command lives in :mod:`monoscan.commands` as a module with ``register(subparsers)``
 that adds its parser and sets ``func`` (``func(args) -> int`` exit code). This module only
 parses arguments, turns user-facing errors into one ``error: ...`` line with exit code 2, and
-never shows a traceback for them.
+never shows a traceback for them; Ctrl-C and SIGTERM end it with 130 and 143
+(:mod:`monoscan.core.interrupt`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import sys
 
 from monoscan.core.errors import MonoscanError
+from monoscan.core.interrupt import exit_code, raise_if_interrupted, signals_handled
 from monoscan.core.version import __version__
 
 # Order is the order in ``monoscan --help``.
@@ -59,14 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    try:
-        return int(args.func(args) or 0)
-    except MonoscanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with signals_handled():
+        try:
+            code = int(args.func(args) or 0)
+            raise_if_interrupted()  # a signal that some library swallowed still ends the run
+            return code
+        except MonoscanError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return exit_code(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

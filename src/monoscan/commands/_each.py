@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from monoscan.core.errors import MonoscanError
+from monoscan.core.interrupt import raise_if_interrupted
 from monoscan.core.progress import progress
 
 T = TypeVar("T")
 
-__all__ = ["for_each_input", "say"]
+__all__ = ["ALREADY_COMPLETE", "for_each_input", "say"]
+
+#: The note for a photo whose result folder is already complete (a rerun resumes).
+ALREADY_COMPLETE = "already complete, skipped (use --overwrite to redo it)"
 
 
 def say(line: str, stream=sys.stdout, quiet: bool = False) -> None:
@@ -35,19 +40,28 @@ def for_each_input(
     """Run ``work(item)`` on every item; return exit code 0, or 2 if any item failed.
 
     ``work`` returns a line for stdout (or None) and notes for stderr. A
-    :class:`MonoscanError` becomes one ``error: ITEM: message`` line on stderr and the other
-    items still run. The bar shows only for several items and without ``quiet``.
+    :class:`MonoscanError` becomes one ``error: ITEM: message`` line on stderr, anything else
+    one ``error: ITEM: internal error: ...`` line (the traceback is logged, shown with
+    ``--verbose``), and the other items still run. ``KeyboardInterrupt`` (Ctrl-C, SIGTERM)
+    ends the loop. The bar shows only for several items and without ``quiet``.
     """
     failed = 0
     for item in progress(
         items, total=len(items), desc=desc, unit="photo", quiet=quiet or len(items) == 1
     ):
+        raise_if_interrupted()
         name = label(item)
         try:
             line, notes = work(item)
         except MonoscanError as exc:
-            msg = str(exc)
+            msg = " ".join(str(exc).split())
             say(f"error: {msg if msg.startswith(name) else f'{name}: {msg}'}", sys.stderr, quiet)
+            failed += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bug on one photo must not stop the others
+            logging.getLogger("monoscan").info("%s failed", name, exc_info=True)
+            detail = " ".join(str(exc).split())[:300]
+            say(f"error: {name}: internal error: {type(exc).__name__}: {detail}", sys.stderr, quiet)
             failed += 1
             continue
         if not quiet:

@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="reconstruct a folder of photos in parallel",
         description="Reconstruct every photo of a folder (or the files given) into "
         "OUT/<image-stem>/, in parallel, resumably; OUT/batch.json lists each input's status. "
-        "Exit code 0 when every input is done or skipped, 2 when any failed.",
+        "Exit code 0 when every input is done or skipped, 2 when any failed; 130 on Ctrl-C "
+        "and 143 on SIGTERM, after stopping the workers and listing the unfinished inputs "
+        "as pending in OUT/batch.json (rerun the same command to finish them).",
     )
     p.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="a folder of photos, or photo files"
@@ -25,7 +27,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--workers",
         type=int,
         default=None,
-        help="parallel processes (local default: min(2, CPUs); ray: photos in flight)",
+        help="parallel processes (local default: one per CPU, at most one per photo; "
+        "ray: photos in flight, default the cluster's CPUs)",
     )
     p.add_argument(
         "--engine",

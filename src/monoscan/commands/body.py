@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from monoscan.commands._each import for_each_input
 from monoscan.core.errors import MonoscanError
 
@@ -58,6 +60,7 @@ def register(subparsers, common) -> None:
 
 def run(args) -> int:
     from monoscan.body.reconstruct import BodyOptions
+    from monoscan.io.results import check_output_dir, check_output_root
     from monoscan.pipeline.body import run_body
 
     if args.max_size < 64:
@@ -74,7 +77,10 @@ def run(args) -> int:
         detail=args.detail,
     )
 
+    check_output_root(args.out)
+
     def one(image: str):
+        check_output_dir(Path(args.out) / Path(image).stem, overwrite=True)
         result, folder = run_body(image, args.out, options)
         m = result.mesh
         return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monoscan.commands._each import for_each_input
+from monoscan.commands._each import ALREADY_COMPLETE, for_each_input
 from monoscan.core.errors import InputError, MonoscanError
 
 
@@ -125,13 +125,15 @@ def options_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from monoscan.io.results import check_output_dir, check_output_root
     from monoscan.pipeline import reconstruct, write_outputs
 
     options = options_from_args(args)
+    if getattr(args, "cameras", None) is not None and not getattr(args, "same_person", False):
+        raise InputError("--cameras only applies with --same-person")
+    check_output_root(args.out)
     if getattr(args, "same_person", False):
         return _run_same_person(args, options)
-    if getattr(args, "cameras", None) is not None:
-        raise InputError("--cameras only applies with --same-person")
     seen: dict[str, str] = {}
 
     def one(image: str):
@@ -142,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
                 "this run; rename one of the files"
             )
         seen[stem] = image
+        if check_output_dir(Path(args.out) / stem, args.overwrite):
+            return None, [ALREADY_COMPLETE]
         recon = reconstruct(image, options)
         result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
         return str(result.parent), recon.notes
@@ -150,12 +154,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_same_person(args: argparse.Namespace, options) -> int:
+    from monoscan.io.results import check_output_dir
     from monoscan.pipeline import write_outputs
     from monoscan.pipeline.views import reconstruct_views
 
     images = [str(p) for p in args.images]
 
     def one(_label: str):
+        if check_output_dir(Path(args.out) / Path(images[0]).stem, args.overwrite):
+            return None, [ALREADY_COMPLETE]
         recon = reconstruct_views(images, options, cameras=args.cameras)
         result = write_outputs(
             recon, args.out, options, overwrite=args.overwrite, name=Path(images[0]).stem
@@ -169,7 +176,9 @@ def run_demo(args: argparse.Namespace) -> int:
     from skimage import data
 
     from monoscan.io.images import save_png
+    from monoscan.io.results import check_output_root
 
+    check_output_root(args.out)
     sample = save_png(Path(args.out) / "astronaut.png", data.astronaut())
     args.images = [sample]
     return run(args)

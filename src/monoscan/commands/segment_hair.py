@@ -73,12 +73,14 @@ def run(args: argparse.Namespace) -> int:
 
     from monoscan.hair.segmentation import person_gate_map, segment_hair
     from monoscan.io.images import load_image, save_png
+    from monoscan.io.results import check_output_root
 
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise MonoscanError(f"--threshold must be between 0 and 1, got {args.threshold}")
     if args.threads < 1:
         raise MonoscanError(f"--threads must be at least 1, got {args.threads}")
     paths = [Path(p) for p in args.images]
+    check_output_root(args.out)
 
     def one(item: tuple[Path, Path]):
         path, folder = item

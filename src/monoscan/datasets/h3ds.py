@@ -20,14 +20,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import struct
 import tomllib
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from monoscan.core.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError, MonoscanError
 from monoscan.io import results
+from monoscan.io.maps import read_npy_header
 from monoscan.io.results import H3DS_LANDMARK_FILES
 
 __all__ = [
@@ -54,6 +60,11 @@ LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "nose_base", "right_lips"
 #: Regions shipped with every scene: 'face' (face, ears, neck; used for ICP), 'face_sphere'
 #: (vertices within 95 mm of the nose tip; the "face" number of the tables), 'nose'.
 REGIONS = ("face", "face_sphere", "nose")
+#: Most views a config may declare (H3DS scenes have up to 72); guards against absurd counts.
+MAX_VIEWS = 10_000
+#: Largest vertex index accepted in landmark and region files.
+_MAX_INDEX = 2**31 - 1
+_MATRIX_KEY = re.compile(r"(world_mat|scale_mat)_\d+")
 
 
 @dataclass(frozen=True)
@@ -129,19 +140,126 @@ def read_h3ds_cameras(path: str | os.PathLike) -> dict[int, np.ndarray]:
 
     Each ``world_mat_i`` is the projection ``K [R | t]``; R comes from its RQ decomposition
     (:func:`decompose_projection`, as the H3DS reference).
+
+    Raises
+    ------
+    InputError
+        Missing file.
+    FormatError
+        Not a readable ``.npz``, no ``world_mat_i`` entry, or one that is not a finite,
+        non-singular 3x4 or 4x4 projection.
     """
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read cameras file {path}: {exc}") from None
+    path = Path(path)
+    mats = _camera_matrices(path)
     out = {}
-    for k in data.files:
-        tail = k[len("world_mat_") :]
-        if k.startswith("world_mat_") and tail.isdigit():
-            out[int(tail)] = decompose_projection(data[k]).pose[:3, :3].T
+    for k, P in mats.items():
+        if k.startswith("world_mat_"):
+            out[int(k[len("world_mat_") :])] = _camera(P, path, k).pose[:3, :3].T
     if not out:
-        raise InputError(f"{path} holds no world_mat_i entries")
+        raise FormatError(f"{path} holds no world_mat_i entries")
     return out
+
+
+def _camera_matrices(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The ``world_mat_i`` and ``scale_mat_i`` matrices of an H3DS ``cameras.npz``.
+
+    Each member's header is checked (a numeric 3x4 or 4x4 array) before its data is read, so a
+    corrupted file that claims a huge array fails at once; values must be finite. Other members
+    are ignored.
+
+    Returns
+    -------
+    dict
+        ``name -> (3, 4) or (4, 4) float64``, in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"camera file not found: {path}")
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else ""
+                if _MATRIX_KEY.fullmatch(key):
+                    with zf.open(info) as fh:
+                        out[key] = _read_matrix(fh, path, key)
+    except MonoscanError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,  # unsupported zip compression
+        RuntimeError,  # encrypted member
+        struct.error,
+        OverflowError,
+    ) as exc:
+        raise FormatError(f"cannot read cameras file {path}: {_first_line(exc)}") from None
+    return out
+
+
+def _read_matrix(fh, path: Path, key: str) -> np.ndarray:
+    shape, fortran, dtype = read_npy_header(fh, f"{path} ({key})")
+    if dtype.hasobject or dtype.kind not in "iuf" or tuple(shape) not in ((3, 4), (4, 4)):
+        raise FormatError(
+            f"{path}: {key} must be a numeric 3x4 or 4x4 matrix, got {dtype} {tuple(shape)}"
+        )
+    need = int(np.prod(shape)) * dtype.itemsize
+    data = fh.read(need)
+    if len(data) != need or fh.read(1):  # reading to the end also checks the member's CRC
+        raise FormatError(f"{path}: {key} holds {len(data)} data bytes, expected {need}")
+    order = "F" if fortran else "C"
+    m = np.frombuffer(data, dtype).reshape(shape, order=order).astype(np.float64)
+    if not np.isfinite(m).all():
+        raise FormatError(f"{path}: {key} contains NaN or infinite values")
+    return m
+
+
+def _camera(P: np.ndarray, path: Path, key: str) -> Camera:
+    """:func:`decompose_projection` of a file's matrix, refusing what is not a camera."""
+    M = P[:3, :3]
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(M) if np.isfinite(P).all() else np.inf
+    if not cond < 1e12:
+        raise FormatError(f"{path}: {key} is not a camera projection (singular or not finite)")
+    try:
+        cam = decompose_projection(P)
+    except Exception as exc:  # noqa: BLE001 - cv2.error and numerical failures alike
+        raise FormatError(f"{path}: {key} cannot be decomposed ({_first_line(exc)})") from None
+    if not all(np.isfinite(a).all() for a in (cam.K, cam.pose)):
+        raise FormatError(f"{path}: {key} is not a camera projection (degenerate intrinsics)")
+    return cam
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A small UTF-8 text file of the dataset; :class:`FormatError` if it is not text."""
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _vertex_index(text: str, path: Path, where: str) -> int:
+    try:
+        i = int(text)
+    except ValueError:
+        raise FormatError(
+            f"{path.name} {where}: vertex index {text[:24]!r} is not an integer"
+        ) from None
+    if not 0 <= i <= _MAX_INDEX:
+        raise FormatError(f"{path.name} {where}: vertex index {str(i)[:24]} is out of range")
+    return i
 
 
 def load_config(path: str | os.PathLike) -> H3DSConfig:
@@ -154,27 +272,51 @@ def load_config(path: str | os.PathLike) -> H3DSConfig:
             data = tomllib.load(fh)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"H3DS config {path.name} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise FormatError(f"H3DS config {path.name} is nested too deeply") from None
     if "scenes" not in data or not isinstance(data["scenes"], dict):
         raise FormatError(f"H3DS config {path.name} has no [scenes] table")
     scenes = {}
     for sid, entry in data["scenes"].items():
-        try:
-            views = int(entry["views"])
-            configs = {
-                str(k): tuple(int(i) for i in v)
-                for k, v in entry.get("default_views_configs", {}).items()
-            }
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FormatError(
-                f"H3DS config {path.name}: scene {sid} is malformed ({exc})"
-            ) from None
-        scenes[str(sid)] = SceneInfo(str(sid), frozenset(entry.get("tags", [])), views, configs)
+        scenes[str(sid)] = _scene_info(str(sid), entry, path)
+    md5 = data.get("file_md5")
     return H3DSConfig(
         version=str(data.get("version", "")),
         scenes=scenes,
-        file_md5=data.get("file_md5"),
+        file_md5=None if md5 is None else str(md5),
         source=path,
     )
+
+
+def _scene_info(sid: str, entry: object, path: Path) -> SceneInfo:
+    def bad(why: str) -> FormatError:
+        return FormatError(f"H3DS config {path.name}: scene {sid} is malformed ({why})")
+
+    if sid in ("", ".", "..") or "/" in sid or "\\" in sid:
+        raise bad("not a folder name")
+    if not isinstance(entry, dict):
+        raise bad(f"expected a table, got {type(entry).__name__}")
+    views = entry.get("views")
+    if isinstance(views, bool) or not isinstance(views, int):
+        raise bad(f"'views' must be an integer, got {views!r}")
+    if not 0 <= views <= MAX_VIEWS:
+        raise bad(f"'views' = {views} is outside 0..{MAX_VIEWS}")
+    tags = entry.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise bad("'tags' must be a list of strings")
+    subsets = entry.get("default_views_configs", {})
+    if not isinstance(subsets, dict):
+        raise bad("'default_views_configs' must be a table")
+    configs = {}
+    for name, idx in subsets.items():
+        # Indices are not checked against 'views': a subset naming a view the scene lacks
+        # fails when that view's camera or mask is loaded, naming the missing file.
+        if not isinstance(idx, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < MAX_VIEWS for i in idx
+        ):
+            raise bad(f"view subset {name!r} must list view indices in 0..{MAX_VIEWS - 1}")
+        configs[str(name)] = tuple(idx)
+    return SceneInfo(sid, frozenset(tags), views, configs)
 
 
 def find_config(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -208,21 +350,16 @@ def find_config(name: str, root: str | os.PathLike | None = None) -> Path:
 def read_landmarks(path: str | os.PathLike) -> dict[str, int]:
     """Read ``name vertex_index`` lines into a dict (file order kept)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"landmark file not found: {path}")
     out: dict[str, int] = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(_read_text(path, "landmark file").splitlines(), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
         if len(parts) != 2:
-            raise FormatError(f"{path.name} line {n}: expected 'name vertex_index', got {line!r}")
-        try:
-            out[parts[0]] = int(parts[1])
-        except ValueError:
             raise FormatError(
-                f"{path.name} line {n}: vertex index {parts[1]!r} is not an integer"
-            ) from None
+                f"{path.name} line {n}: expected 'name vertex_index', got {line[:80]!r}"
+            )
+        out[parts[0]] = _vertex_index(parts[1], path, f"line {n}")
     if not out:
         raise FormatError(f"landmark file {path.name} is empty")
     return out
@@ -231,14 +368,18 @@ def read_landmarks(path: str | os.PathLike) -> dict[str, int]:
 def read_region(path: str | os.PathLike) -> np.ndarray:
     """Read one vertex index per line into an int64 array (order and repeats kept)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"region file not found: {path}")
+    words = _read_text(path, "region file").split()
+    if not words:
+        raise FormatError(f"region file {path.name} is empty")
     try:
-        values = [int(x) for x in path.read_text().split()]
+        values = [int(w) for w in words]
     except ValueError as exc:
         raise FormatError(f"region file {path.name} holds a non-integer ({exc})") from None
-    if not values:
-        raise FormatError(f"region file {path.name} is empty")
+    if not all(0 <= v <= _MAX_INDEX for v in values):
+        bad = next(v for v in values if not 0 <= v <= _MAX_INDEX)
+        raise FormatError(
+            f"region file {path.name} holds an out-of-range vertex index {str(bad)[:24]}"
+        )
     return np.asarray(values, dtype=np.int64)
 
 
@@ -278,7 +419,10 @@ class H3DS:
     def version(self) -> str | None:
         """Content of ``version.txt`` (first line), or None."""
         f = self.root / "version.txt"
-        return f.read_text().splitlines()[0].strip() if f.is_file() and f.stat().st_size else None
+        if not f.is_file() or not f.stat().st_size:
+            return None
+        lines = _read_text(f, "H3DS version file").splitlines()
+        return lines[0].strip() if lines else ""
 
     def tags(self) -> set[str]:
         """All tags used by the config's scenes."""
@@ -374,40 +518,41 @@ class H3DS:
             raise InputError(f"unknown H3DS region {region!r}; available: {list(REGIONS)}")
         return read_region(self.region_path(scene_id, region))
 
-    def _camera_dict(self, scene_id: str):
+    def _camera_dict(self, scene_id: str) -> dict[str, np.ndarray]:
+        return _camera_matrices(self.cameras_path(scene_id))
+
+    def _scale_mat(self, scene_id: str, cams: dict[str, np.ndarray]) -> np.ndarray:
         path = self.cameras_path(scene_id)
-        if not path.is_file():
-            raise InputError(f"camera file not found: {path}")
-        try:
-            return np.load(path)
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"cannot read {path}: {exc}") from None
+        if "scale_mat_0" not in cams:
+            raise FormatError(f"{path} has no scale_mat_0")
+        scale = cams["scale_mat_0"]
+        if scale.shape != (4, 4) or not np.linalg.cond(scale) < 1e12:
+            raise FormatError(f"{path}: scale_mat_0 is not an invertible 4x4 matrix")
+        return scale
 
     def normalization_matrix(self, scene_id: str) -> np.ndarray:
         """4x4 similarity taking the scan (mm) into the unit-sphere frame: ``inv(scale_mat_0)``."""
         cams = self._camera_dict(scene_id)
-        if "scale_mat_0" not in cams:
-            raise FormatError(f"{self.cameras_path(scene_id)} has no scale_mat_0")
-        return np.linalg.inv(np.asarray(cams["scale_mat_0"], dtype=np.float64))
+        return np.linalg.inv(self._scale_mat(scene_id, cams))
 
     def load_cameras(
         self, scene_id: str, views_config: str | None = None, normalized: bool = False
     ) -> list[Camera]:
         cams = self._camera_dict(scene_id)
-        scale = None
-        if normalized:
-            scale = np.asarray(cams["scale_mat_0"], dtype=np.float64)
+        path = self.cameras_path(scene_id)
+        scale = self._scale_mat(scene_id, cams) if normalized else None
         out = []
         for i in self.views(scene_id, views_config):
             key = f"world_mat_{i}"
             if key not in cams:
-                raise FormatError(f"{self.cameras_path(scene_id)} has no {key}")
-            P = np.asarray(cams[key], dtype=np.float64)
+                raise FormatError(f"{path} has no {key}")
+            P = cams[key]
             if P.shape == (3, 4):
                 P = np.vstack([P, [0, 0, 0, 1]])
             if scale is not None:
-                P = P @ scale
-            out.append(decompose_projection(P))
+                with np.errstate(all="ignore"):
+                    P = P @ scale
+            out.append(_camera(P, path, key))
         return out
 
     def load_images(self, scene_id: str, views_config: str | None = None) -> list[np.ndarray]:
@@ -425,7 +570,15 @@ class H3DS:
             p = self.mask_path(scene_id, i)
             if not p.is_file():
                 raise InputError(f"mask not found: {p}")
-            out.append(np.asarray(Image.open(p).convert("L")) > 127)
+            try:
+                with warnings.catch_warnings():
+                    # A header claiming a giant image is an error, not a warning.
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(p) as img:
+                        mask = np.asarray(img.convert("L")) > 127
+            except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
+                raise FormatError(f"cannot read mask {p}: {_first_line(exc)}") from None
+            out.append(mask)
         return out
 
     def load_scene(

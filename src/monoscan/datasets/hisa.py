@@ -26,12 +26,14 @@ cannot run code.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import os
 import pickle
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +42,15 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from monoscan.core.errors import FormatError, InputError
+from monoscan.core.errors import FormatError, InputError, MonoscanError
 from monoscan.io.atomic import atomic_path, write_text
-from monoscan.io.maps import decode_strand_map, encode_strand_map, save_npy
+from monoscan.io.maps import (
+    decode_strand_map,
+    encode_strand_map,
+    read_npy,
+    read_npy_header,
+    save_npy,
+)
 
 __all__ = [
     "HisaSample",
@@ -71,6 +79,9 @@ SUBDIRS = {
     "labels": "relative_depth/labels",
     "depth": "dense_depth_pred/depth_map",
 }
+
+#: Largest image accepted (HiSa images are 512 x 512); refuses headers claiming giant images.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 
 @dataclass(frozen=True)
@@ -127,9 +138,24 @@ def _path(root: Path, key: str, name: str) -> Path:
 
 
 def read_png(path: Path, gray: bool) -> np.ndarray:
-    data = np.fromfile(str(path), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if img is None:
+    """Read a sample image (RGB uint8) or, with ``gray``, a mask (bool, first channel > 127).
+
+    The header is checked first (size at most :data:`MAX_IMAGE_PIXELS`, chunk checksums), so
+    a corrupted file fails at once instead of costing seconds or gigabytes in the decoder.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    _check_image_header(data, path)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise FormatError(f"{path}: not a readable image ({_first_line(exc)})") from None
+    if img is None or img.size == 0:
         raise FormatError(f"{path}: not a readable image")
     if gray:
         return (img if img.ndim == 2 else img[..., 0]) > 127
@@ -138,6 +164,32 @@ def read_png(path: Path, gray: bool) -> np.ndarray:
     if img.dtype != np.uint8:
         raise FormatError(f"{path}: expected an 8-bit image, got {img.dtype}")
     return cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB)
+
+
+def _check_image_header(data: bytes, path: Path) -> None:
+    from PIL import Image
+
+    if not data:
+        raise FormatError(f"{path}: empty image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise FormatError(
+                        f"{path}: image claims {w} x {h} pixels, more than {MAX_IMAGE_PIXELS}"
+                    )
+                im.verify()  # chunk lengths and checksums, without decoding
+    except FormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
+        raise FormatError(f"{path}: not a readable image ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def _write_png(path: Path, img: np.ndarray) -> None:
@@ -154,10 +206,18 @@ def _write_png(path: Path, img: np.ndarray) -> None:
 
 
 def load_npy(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
+    """Read a ``.npy`` array (no pickles; header checked against the file size)."""
+    return read_npy(path)
+
+
+def _numeric(a: np.ndarray, path: Path, what: str, kinds: str = "iuf") -> np.ndarray:
+    """``a`` as float64 if it is a finite numeric array, else :class:`FormatError`."""
+    if a.dtype.kind not in kinds or a.dtype.fields is not None:
+        raise FormatError(f"{path}: {what} must be numbers, got dtype {a.dtype}")
+    out = a.astype(np.float64)
+    if not np.isfinite(out).all():
+        raise FormatError(f"{path}: {what} contain NaN or infinite values")
+    return out
 
 
 def list_samples(root: str | os.PathLike) -> list[str]:
@@ -175,8 +235,12 @@ def read_split(root: str | os.PathLike, split: str) -> list[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such split file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply") from None
     if isinstance(data, dict):  # tolerate {"names": [...]} style files
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
@@ -220,32 +284,37 @@ def read_camera(path: str | os.PathLike) -> dict:
         in units of half the 1024 render, see its ``opt_lmk.py``).
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            np.lib.format._check_version(version)
-            _, _, dtype = np.lib.format._read_array_header(fh, version)
-            if dtype.hasobject:
-                obj = _ArrayUnpickler(fh).load()
-            else:
-                fh.seek(0)
-                obj = np.load(fh, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError, AttributeError) as exc:
-        raise FormatError(f"{path}: not a camera_param file ({exc})") from None
+            _, _, dtype = read_npy_header(fh, path)
+            obj = _ArrayUnpickler(fh).load() if dtype.hasobject else None
+    except MonoscanError:
+        raise
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupted pickle fails in many ways
+        raise FormatError(f"{path}: not a camera_param file ({_first_line(exc)})") from None
+    if obj is None:
+        obj = read_npy(path)
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
         obj = obj.item()
     if not isinstance(obj, dict) or not {"scale", "center", "R"} <= set(obj):
         raise FormatError(f"{path}: expected a dict with 'scale', 'center' and 'R'")
-    cam = {
-        "ortho_ratio": float(np.asarray(obj.get("ortho_ratio", 0.2)).reshape(-1)[0]),
-        "scale": np.asarray(obj["scale"], np.float64).reshape(-1),
-        "center": np.asarray(obj["center"], np.float64).reshape(3, 1),
-        "R": np.asarray(obj["R"], np.float64).reshape(3, 3),
-    }
-    if not all(np.isfinite(np.asarray(v)).all() for v in cam.values()):
+    cam = {}
+    for key, size, shape in (("ortho_ratio", 1, (1,)), ("scale", 1, (1,)), ("center", 3, (3, 1)),
+                             ("R", 9, (3, 3))):  # fmt: skip
+        try:
+            value = np.asarray(obj.get(key, 0.2), dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise FormatError(f"{path}: camera '{key}' is not numeric") from None
+        if value.size != size:
+            raise FormatError(f"{path}: camera '{key}' has {value.size} values, expected {size}")
+        cam[key] = value.reshape(shape)
+    if not all(np.isfinite(v).all() for v in cam.values()):
         raise FormatError(f"{path}: camera contains NaN or infinite values")
+    cam["ortho_ratio"] = float(cam["ortho_ratio"][0])
     return cam
 
 
@@ -272,18 +341,23 @@ def read_relative_depth(
     ``pair_order="yx"`` reads files whose columns are ``(y_A, x_A, y_B, x_B)``. Labels stored
     as {0, 1} are read as {-1, +1} (1: A closer).
     """
-    pairs = load_npy(Path(pairs_path))
-    labels = load_npy(Path(labels_path)).reshape(-1)
+    pairs_path, labels_path = Path(pairs_path), Path(labels_path)
+    pairs = _numeric(load_npy(pairs_path), pairs_path, "pixel pairs")
+    labels = _numeric(load_npy(labels_path), labels_path, "labels", "biuf").reshape(-1)
     if pairs.ndim == 3 and pairs.shape[1:] == (2, 2):
         pairs = pairs.reshape(-1, 4)
     if pairs.ndim != 2 or pairs.shape[1] != 4:
         raise FormatError(f"{pairs_path}: expected (N, 4) pixel pairs, got {pairs.shape}")
+    if pairs.size and not (pairs.min() >= 0 and pairs.max() < 2**31):
+        raise FormatError(f"{pairs_path}: pixel coordinates must lie in 0..2**31")
     if len(labels) != len(pairs):
         raise FormatError(f"{labels_path}: {len(labels)} labels for {len(pairs)} pairs")
     if pair_order == "yx":
         pairs = pairs[:, [1, 0, 3, 2]]
     elif pair_order != "xy":
         raise InputError(f"pair_order must be 'xy' or 'yx', got {pair_order!r}")
+    if labels.size and np.abs(labels).max() > 1.5:
+        raise FormatError(f"{labels_path}: labels must be -1, 0 or 1")
     labels = np.rint(labels).astype(np.int64)
     if labels.size and set(np.unique(labels)) <= {0, 1} and (labels == 0).any():
         labels = np.where(labels == 1, 1, -1)
@@ -298,16 +372,31 @@ def read_sample(root: str | os.PathLike, name: str, pair_order: str = "xy") -> H
     img_path = _path(root, "image", name)
     if not img_path.is_file():
         raise InputError(f"{img_path}: no such sample image")
-    fields: dict = {"name": name, "image": read_png(img_path, gray=False)}
+    image = read_png(img_path, gray=False)
+    shape = image.shape[:2]
+    fields: dict = {"name": name, "image": image}
+
+    def same_size(p: Path, a: np.ndarray) -> np.ndarray:
+        if a.shape[:2] != shape:
+            raise FormatError(
+                f"{p}: size {a.shape[1]} x {a.shape[0]} differs from the image {img_path} "
+                f"({shape[1]} x {shape[0]})"
+            )
+        return a
+
     for key, gray in (("hair_mask", True), ("body_mask", True), ("strand_map", False)):
         p = _path(root, key, name)
         if p.is_file():
-            fields[key] = read_png(p, gray)
+            fields[key] = same_size(p, read_png(p, gray))
     p = _path(root, "strokes", name)
     if p.is_file():
-        fields["strokes"] = parse_svg_strokes(
-            p.read_text(encoding="utf-8", errors="replace"), shape=fields["image"].shape[:2]
-        )
+        try:
+            text = p.read_bytes().decode("utf-8", errors="replace")
+            fields["strokes"] = parse_svg_strokes(text, shape=shape)
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        except FormatError as exc:
+            raise FormatError(f"{p}: {exc}") from None
     p = _path(root, "camera", name)
     if p.is_file():
         fields["camera"] = read_camera(p)
@@ -316,10 +405,13 @@ def read_sample(root: str | os.PathLike, name: str, pair_order: str = "xy") -> H
         fields["pairs"], fields["labels"] = read_relative_depth(pp, lp, pair_order)
     p = _path(root, "depth", name)
     if p.is_file():
-        d = load_npy(p).astype(np.float32)
+        with np.errstate(over="ignore"):  # overflow -> inf -> refused below
+            d = _numeric(load_npy(p), p, "depth values").astype(np.float32)
         if d.ndim != 2:
             raise FormatError(f"{p}: expected an (H, W) depth map, got {d.shape}")
-        fields["depth"] = d
+        if not np.isfinite(d).all():
+            raise FormatError(f"{p}: depth values overflow float32")
+        fields["depth"] = same_size(p, d)
     return HisaSample(**fields)
 
 
@@ -530,10 +622,13 @@ def parse_svg_strokes(
                 ]
             )
     strokes: list[np.ndarray] = []
-
-    def walk(el: ET.Element, m: np.ndarray) -> None:
-        m = m @ _affine(el.get("transform"))
-        tag = el.tag.rsplit("}", 1)[-1]
+    # Depth-first over the elements with an explicit stack (groups may nest deeply).
+    stack: list[tuple[ET.Element, np.ndarray]] = [(root, view)]
+    while stack:
+        el, m = stack.pop()
+        with np.errstate(all="ignore"):
+            m = m @ _affine(el.get("transform"))
+        tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
         polys: list[np.ndarray] = []
         if tag == "path" and el.get("d"):
             polys = _parse_path_d(el.get("d"), samples_per_curve)
@@ -545,22 +640,24 @@ def parse_svg_strokes(
                     pts = np.vstack([pts, pts[:1]])
                 polys = [pts]
         elif tag == "line":
-            polys = [
-                np.array(
-                    [
-                        [float(el.get(k, 0)) for k in ("x1", "y1")],
-                        [float(el.get(k, 0)) for k in ("x2", "y2")],
-                    ]
-                )
-            ]
+            polys = [np.array([[_attr_number(el, k) for k in ("x1", "y1")],
+                               [_attr_number(el, k) for k in ("x2", "y2")]])]  # fmt: skip
         for p in polys:
-            h = np.c_[p, np.ones(len(p))] @ m.T
+            with np.errstate(all="ignore"):
+                h = np.c_[p, np.ones(len(p))] @ m.T
+            if not np.isfinite(h).all():
+                raise FormatError(f"an SVG <{tag}> has coordinates that are not finite numbers")
             strokes.append(h[:, :2])
-        for child in el:
-            walk(child, m)
-
-    walk(root, view)
+        stack.extend((child, m) for child in reversed(list(el)))
     return strokes
+
+
+def _attr_number(el: ET.Element, key: str) -> float:
+    text = el.get(key, "0")
+    m = re.fullmatch(rf"\s*({_NUM})\s*(px)?\s*", text)
+    if m is None:
+        raise FormatError(f"SVG <line> attribute {key}={text[:40]!r} is not a number")
+    return float(m.group(1))
 
 
 def strokes_to_svg(strokes: list[np.ndarray], shape: tuple[int, int]) -> str:

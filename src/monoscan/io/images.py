@@ -8,6 +8,7 @@ one-line message.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -18,6 +19,7 @@ import numpy as np
 
 from monoscan.core.errors import InputError
 from monoscan.core.photo import Photo
+from monoscan.core.quiet import native_stderr_silenced
 from monoscan.io.atomic import write_bytes
 
 __all__ = ["MAX_PIXELS", "SUPPORTED_SUFFIXES", "load_image", "save_jpeg", "save_png"]
@@ -59,8 +61,13 @@ def load_image(source: str | os.PathLike | np.ndarray | Photo) -> Photo:
             notes=tuple(notes),
         )
     path = Path(source)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    try:
+        path.stat()
+    except OSError as exc:
+        reason = {errno.ENOENT: "no such file", errno.ELOOP: "symbolic link loop"}.get(
+            exc.errno, f"cannot read file ({exc.strerror or exc})"
+        )
+        raise InputError(f"{path}: {reason}") from None
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an image")
     try:
@@ -74,10 +81,24 @@ def load_image(source: str | os.PathLike | np.ndarray | Photo) -> Photo:
 
 
 def _decode(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
+    try:
+        return _decode_pillow(data, name)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        # Damaged files make the decoders fail in many ways (OSError, SyntaxError, struct.error,
+        # IndexError, ...); whatever the decoder says, the file is what is wrong.
+        detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise InputError(f"{name}: truncated or corrupt image file ({detail})") from None
+
+
+def _decode_pillow(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     notes: list[str] = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        # Decoder warnings (damaged EXIF, say) become notes instead of lines on the terminal.
+        warnings.simplefilter("always")
         # Pillow warns (and above 2x raises) for large images; we apply our own limit first.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         old_limit = Image.MAX_IMAGE_PIXELS
@@ -127,7 +148,8 @@ def _decode(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         notes.append(f"converted from {mode} (high bit depth grayscale)")
     rgb, more = _array_to_rgb(arr, name)
-    return rgb, notes + more
+    said = dict.fromkeys(" ".join(str(w.message).split()) for w in caught)
+    return rgb, notes + more + [f"decoder warning: {w}" for w in said]
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
@@ -141,7 +163,8 @@ def _decode_cv2(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
     import cv2
 
     buf = np.frombuffer(data, np.uint8)
-    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    with native_stderr_silenced():  # libpng/libtiff print their complaints to fd 2
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if arr is None:
         raise InputError(f"{name}: cannot decode image (corrupt or unsupported variant)")
     if arr.ndim == 3:  # OpenCV gives BGR(A)

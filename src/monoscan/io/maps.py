@@ -1,4 +1,5 @@
-"""Arrays and maps on disk: ``.npy`` written atomically, and HairStep's strand-map encoding.
+"""Arrays and maps on disk: ``.npy`` read safely and written atomically, and HairStep's
+strand-map encoding.
 
 Strand map (HairStep, CVPR 2023), an RGB uint8 image at the 512 crop:
 
@@ -14,16 +15,114 @@ With ``d = (dx, dy)`` in image axes (x right, y down): ``G = 0.5 - 0.5 dy``,
 from __future__ import annotations
 
 import io
+import math
 import os
+import struct
+import tokenize
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from monoscan.core.errors import InputError
+from monoscan.core.errors import FormatError, InputError
 from monoscan.core.masks import as_mask
 from monoscan.io.atomic import write_bytes
 
-__all__ = ["decode_strand_map", "encode_strand_map", "save_npy"]
+__all__ = ["decode_strand_map", "encode_strand_map", "read_npy", "read_npy_header", "save_npy"]
+
+#: Longest ``.npy`` header accepted (NumPy itself writes a few hundred bytes at most).
+MAX_NPY_HEADER = 65536
+
+
+def read_npy_header(
+    fh: BinaryIO, source: str | os.PathLike
+) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Read and check the header of a ``.npy`` stream; leaves ``fh`` at the first data byte.
+
+    Unlike :func:`numpy.lib.format.read_array_header_1_0`, the header length is checked before
+    the header is read, so a corrupted length cannot make it allocate gigabytes.
+
+    Returns
+    -------
+    shape, fortran_order, dtype
+        As stored. :class:`~monoscan.core.errors.FormatError` (naming ``source``) when the
+        bytes are not a ``.npy`` header or the shape has negative sizes.
+    """
+    prefix = fh.read(8)
+    if len(prefix) < 8 or prefix[:6] != b"\x93NUMPY":
+        raise FormatError(f"{source}: not a .npy file (no NUMPY magic)")
+    major, minor = prefix[6], prefix[7]
+    if (major, minor) not in ((1, 0), (2, 0)):
+        raise FormatError(f"{source}: unsupported .npy version {major}.{minor}")
+    size_format = "<H" if major == 1 else "<I"
+    raw_len = fh.read(struct.calcsize(size_format))
+    if len(raw_len) < struct.calcsize(size_format):
+        raise FormatError(f"{source}: truncated .npy header")
+    (length,) = struct.unpack(size_format, raw_len)
+    if length > MAX_NPY_HEADER:
+        raise FormatError(f"{source}: .npy header claims {length} bytes, more than allowed")
+    header = fh.read(length)
+    if len(header) < length:
+        raise FormatError(f"{source}: truncated .npy header")
+    stream = io.BytesIO(prefix + raw_len + header)
+    version = np.lib.format.read_magic(stream)
+    try:  # NumPy's own parser, on bytes already in memory
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    except (
+        ValueError,
+        SyntaxError,
+        TypeError,
+        RecursionError,
+        MemoryError,
+        UnicodeError,
+        tokenize.TokenError,
+    ) as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise FormatError(f"{source}: malformed .npy header ({msg})") from None
+    if any(d < 0 for d in shape):
+        raise FormatError(f"{source}: .npy header has a negative size in shape {shape}")
+    return tuple(shape), bool(fortran), dtype
+
+
+def read_npy(path: str | os.PathLike) -> np.ndarray:
+    """Read a ``.npy`` array without pickles, checking its header against the file's size.
+
+    Raises
+    ------
+    InputError
+        Missing file or a directory.
+    FormatError
+        Not a ``.npy`` file, Python objects (pickles), or a header whose shape does not match
+        the data that follows (truncated file, or a corrupted shape claiming gigabytes).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not a .npy file")
+    try:
+        with open(p, "rb") as fh:
+            shape, fortran, dtype = read_npy_header(fh, p)
+            if dtype.hasobject:
+                raise FormatError(f"{p}: holds Python objects; refusing to unpickle")
+            need = math.prod(shape) * dtype.itemsize
+            have = os.fstat(fh.fileno()).st_size - fh.tell()
+            if need != have:
+                raise FormatError(
+                    f"{p}: .npy header claims shape {shape} of {dtype} ({need} bytes) "
+                    f"but {have} data bytes follow"
+                )
+            data = bytearray(need)
+            if fh.readinto(data) != need:
+                raise FormatError(f"{p}: truncated .npy data")
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    count = math.prod(shape)
+    array = np.frombuffer(data, dtype, count) if dtype.itemsize else np.zeros(count, dtype)
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray, allow_pickle: bool = False) -> Path:

@@ -81,17 +81,31 @@ def load_mesh(path: str | os.PathLike, *, allow_points: bool = False) -> trimesh
         _validate(mesh, path.name, allow_points=allow_points)
         return mesh
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             loaded = trimesh.load(str(path), process=False)
+            # Flattening a scene copies its geometry (and derives colours from face indices),
+            # so a malformed file can still fail here.
+            mesh = _as_trimesh(loaded, path)
+    except FormatError:
+        raise
     except (IndexError, KeyError, ValueError, TypeError, AttributeError, EOFError) as exc:
-        raise FormatError(f"cannot read mesh {path.name}: malformed file ({exc})") from None
+        raise FormatError(
+            f"cannot read mesh {path.name}: malformed file ({_one_line(exc)})"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - trimesh raises many parser error types
-        raise FormatError(f"cannot read mesh {path.name}: {type(exc).__name__}: {exc}") from None
+        raise FormatError(
+            f"cannot read mesh {path.name}: {type(exc).__name__}: {_one_line(exc)}"
+        ) from None
 
-    mesh = _as_trimesh(loaded, path)
     _validate(mesh, path.name, allow_points=allow_points)
     return mesh
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def _tokens_per_line(lines: list[bytes]) -> np.ndarray:
@@ -113,7 +127,7 @@ def _floats(body: list[bytes], name: str, what: str) -> np.ndarray:
     try:
         values = np.array(b" ".join(body).split(), dtype=np.float64)
     except ValueError as exc:
-        raise FormatError(f"cannot read mesh {name}: bad {what} line ({exc})") from None
+        raise FormatError(f"cannot read mesh {name}: bad {what} line ({_one_line(exc)})") from None
     n = len(body)
     counts = _tokens_per_line(body)
     k = int(counts.min())
@@ -162,8 +176,10 @@ def _load_obj(raw: bytes, path: Path) -> trimesh.Trimesh:
         body = b" ".join(f_body)
         try:
             flat = np.array(re.sub(rb"/\S*", b"", body).split(), dtype=np.int64)
-        except ValueError as exc:
-            raise FormatError(f"cannot read mesh {name}: bad face line ({exc})") from None
+        except (ValueError, OverflowError) as exc:
+            raise FormatError(
+                f"cannot read mesh {name}: bad face line ({_one_line(exc)})"
+            ) from None
         if len(flat) != counts.sum():
             raise FormatError(f"cannot read mesh {name}: bad face line")
         flat = flat - 1
@@ -198,6 +214,8 @@ def _load_obj(raw: bytes, path: Path) -> trimesh.Trimesh:
     colors = None
     if vertices.shape[1] >= 6:
         rgb = vertices[:, 3:6]
+        if not np.isfinite(rgb).all():
+            raise FormatError(f"mesh {name} has NaN or infinite vertex colours")
         colors = np.clip(np.round(rgb * (255.0 if rgb.max() <= 1.0 else 1.0)), 0, 255)
         colors = colors.astype(np.uint8)
     vertices = np.ascontiguousarray(vertices[:, :3])
@@ -228,6 +246,15 @@ def _as_trimesh(loaded: object, path: Path) -> trimesh.Trimesh:
     if isinstance(loaded, trimesh.Trimesh):
         return loaded
     if isinstance(loaded, trimesh.Scene):
+        for geom in loaded.geometry.values():
+            faces = np.asarray(getattr(geom, "faces", np.zeros((0, 3))))
+            n = len(getattr(geom, "vertices", ()))
+            if faces.size and (faces.min() < 0 or faces.max() >= n):
+                # Checked before dump(): copying such a mesh fails deep inside trimesh.
+                raise FormatError(
+                    f"mesh {path.name} has face indices out of range [0, {n - 1}] "
+                    f"(min {int(faces.min())}, max {int(faces.max())})"
+                )
         geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
         if not geoms:
             points = [g for g in loaded.dump() if isinstance(g, trimesh.PointCloud)]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from monoscan.core.errors import InputError
+from monoscan.core.interrupt import raise_if_interrupted
 from monoscan.io.atomic import write_text
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "STRAND_FILES",
     "Artifacts",
+    "check_output_dir",
+    "check_output_root",
     "is_complete",
     "load_result",
     "mesh_name",
@@ -81,6 +85,55 @@ def output_dir(out: str | os.PathLike, stem: str) -> Path:
     return Path(out) / stem
 
 
+def check_output_root(out: str | os.PathLike) -> Path:
+    """Make sure results can be written under ``out`` before any work: create it if needed and
+    write a probe file. Raises :class:`InputError` naming the problem (a file where a folder
+    should be, a folder that cannot be created, a read-only or immutable folder)."""
+    out = Path(out)
+    for parent in (out, *out.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                where = "" if parent == out else f" ({parent} is a file)"
+                raise InputError(f"--out {out}: not a folder{where}")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create folder ({exc.strerror or exc})") from None
+    _probe_writable(out, f"--out {out}")
+    return out
+
+
+def check_output_dir(directory: str | os.PathLike, overwrite: bool) -> bool:
+    """Before computing a result for ``directory``: True when it already holds a complete
+    result and ``overwrite`` is off (the caller skips the photo; a rerun after an interruption
+    resumes). Raises :class:`InputError` when it holds an unfinished or older result without
+    ``overwrite``, is a file, or is not writable. Call :func:`check_output_root` first."""
+    directory = Path(directory)
+    if not overwrite:
+        if is_complete(directory):
+            return True
+        if (directory / RESULT_JSON).exists():
+            raise InputError(
+                f"{directory} holds an unfinished or older result; use --overwrite to replace it"
+            )
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory}: a file is in the way of the result folder")
+    if directory.is_dir():
+        _probe_writable(directory, str(directory))
+    return False
+
+
+def _probe_writable(directory: Path, label: str) -> None:
+    # os.access is not enough: it ignores read-only mounts for root and immutable folders.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".monoscan-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{label}: folder is not writable ({exc.strerror or exc})") from None
+
+
 def prepare_output_dir(directory: Path, overwrite: bool) -> None:
     """Refuse to silently replace a finished result; forget an incomplete one.
 
@@ -113,7 +166,8 @@ def _json_value(value):
 
 def write_result_json(directory: str | os.PathLike, result: dict, indent: int = 2) -> Path:
     """Write ``directory/result.json`` atomically (NumPy values as plain JSON); the last write
-    of a run, which marks the folder complete."""
+    of a run, which marks the folder complete, so not after a Ctrl-C that a library swallowed."""
+    raise_if_interrupted()
     return write_text(
         Path(directory) / RESULT_JSON, json.dumps(result, indent=indent, default=_json_value)
     )
@@ -130,7 +184,8 @@ def load_result(result_dir: str | os.PathLike) -> dict | None:
 
 def is_complete(result_dir: str | os.PathLike) -> bool:
     """True when ``result_dir/result.json`` is valid JSON with ``schema_version`` and every
-    artifact it lists (and their companion files) exists and is not empty."""
+    artifact it lists (and their companion files) exists and is not empty; a listed name
+    ending in ``/`` is a nested result folder that must be complete itself."""
     result_dir = Path(result_dir)
     data = load_result(result_dir)
     if data is None or data.get("schema_version") != SCHEMA_VERSION:
@@ -142,8 +197,11 @@ def is_complete(result_dir: str | os.PathLike) -> bool:
     for meta in artifacts.values():
         if isinstance(meta, dict):
             names.extend(meta.get("companions") or [])
-    for name in names:
-        path = result_dir / str(name)
-        if not path.is_file() or path.stat().st_size == 0:
+    for name in map(str, names):
+        path = result_dir / name
+        if name.endswith("/"):  # a nested result folder (``body/``) is complete on its own terms
+            if not is_complete(path):
+                return False
+        elif not path.is_file() or path.stat().st_size == 0:
             return False
     return True

@@ -20,16 +20,26 @@ from monoscan.core.quiet import native_stderr_silenced
 
 __all__ = [
     "MIN_FACE_PX",
+    "ROLL_CHECK_DEG",
+    "UPRIGHT_DEG",
     "FaceBox",
     "FaceLandmarks",
     "detect_face_landmarks",
     "detect_faces",
+    "detect_upright_face",
+    "eye_line_roll_deg",
     "landmarks_in_box",
 ]
 
 #: Smallest face accepted, in photo pixels (width of the detector's face box). Below this the
 #: mesh has too few pixels to be trusted.
 MIN_FACE_PX = 40
+
+#: A face whose eye line is tilted more than this (degrees) makes
+#: :func:`detect_upright_face` look for a photo turned on its side.
+ROLL_CHECK_DEG = 35.0
+#: How close to level (degrees) the eye line must be in a turned photo to take the turn.
+UPRIGHT_DEG = 30.0
 
 #: Side of the square cut-out the face mesh runs on, in pixels.
 MESH_INPUT_PX = 384
@@ -192,6 +202,68 @@ def detect_face_landmarks(
         if points is None:
             raise NoFaceError("a face was detected but its landmarks could not be fitted")
     return FaceLandmarks(points=points, box=box, face_index=face_index, n_faces=len(boxes))
+
+
+def eye_line_roll_deg(points: np.ndarray) -> float:
+    """Tilt of the eye line in the photo, in degrees: the direction from the outer corner of
+    the subject's right eye (mesh point 33) to the left's (263), 0 for an upright face,
+    positive when the face is turned clockwise (photo frame, y down), in (-180, 180]."""
+    dx, dy = np.asarray(points, np.float64)[263, :2] - np.asarray(points, np.float64)[33, :2]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def detect_upright_face(
+    rgb: np.ndarray, face_index: int = 0, min_face_px: float = MIN_FACE_PX
+) -> tuple[int, FaceLandmarks]:
+    """:func:`detect_face_landmarks` on the photo turned so that the face is upright.
+
+    Photos saved on their side without an EXIF orientation tag are common (scanners, some
+    phones, edited files). The face mesh still fits a face on its side, so a face found tilted
+    by more than :data:`ROLL_CHECK_DEG` says which quarter turn makes it upright; the turn is
+    taken when the face in the turned photo is within :data:`UPRIGHT_DEG` of level. When no
+    face is found at all, the photo turned by 90, 270 and 180 degrees is searched, and the turn
+    whose face the detector scores highest (and level) is taken. Upright photos cost nothing
+    extra. Not detected: an upside-down photo in which a face is still found.
+
+    Returns
+    -------
+    turns : int
+        Quarter turns counter-clockwise, as ``np.rot90(rgb, turns)``; 0 for an upright photo.
+    face : FaceLandmarks
+        The landmarks in the turned photo.
+
+    Raises
+    ------
+    NoFaceError
+        As :func:`detect_face_landmarks`, for the photo as given.
+    """
+
+    def in_turned(turns: int) -> FaceLandmarks | None:
+        try:
+            face = detect_face_landmarks(
+                np.ascontiguousarray(np.rot90(rgb, turns)), face_index, min_face_px
+            )
+        except NoFaceError:
+            return None
+        return face if abs(eye_line_roll_deg(face.points)) <= UPRIGHT_DEG else None
+
+    try:
+        face = detect_face_landmarks(rgb, face_index, min_face_px)
+    except NoFaceError as error:
+        # The face mesh fits a level (wrong) face in an upside-down window, so only a face the
+        # detector itself found (score > 0) counts, and the best scored turn wins.
+        found = [(f.box.score, t, f) for t in (1, 3, 2) if (f := in_turned(t)) is not None]
+        found = [c for c in found if c[0] > 0]
+        if not found:
+            raise error from None
+        _, turns, face = max(found, key=lambda c: c[0])
+        return turns, face
+    roll = eye_line_roll_deg(face.points)
+    if abs(roll) <= ROLL_CHECK_DEG:
+        return 0, face
+    turns = 2 if abs(roll) > 135 else (1 if roll > 0 else 3)
+    turned = in_turned(turns)
+    return (turns, turned) if turned is not None else (0, face)
 
 
 def landmarks_in_box(rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from monoscan.core.photo import check_rgb
+from monoscan.core.quiet import native_stderr_silenced
 
 __all__ = ["GENERAL", "LANDSCAPE", "segment_person"]
 
@@ -63,7 +64,7 @@ def segment_person(rgb: np.ndarray, model_selection: int = LANDSCAPE) -> np.ndar
     rgb = check_rgb(rgb)
     if model_selection not in (GENERAL, LANDSCAPE):
         raise ValueError(f"model_selection must be 0 or 1, got {model_selection!r}")
-    with _LOCK:
+    with _LOCK, native_stderr_silenced():
         result = _segmenter(int(model_selection)).process(rgb)
     mask = result.segmentation_mask
     if mask is None:  # pragma: no cover - MediaPipe always returns a mask

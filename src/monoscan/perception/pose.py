@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from monoscan.core.photo import check_rgb
+from monoscan.core.quiet import native_stderr_silenced
 
 __all__ = ["LANDMARK_INDEX", "LANDMARK_NAMES", "PoseResult", "detect_pose", "detect_poses"]
 
@@ -124,7 +125,7 @@ def detect_pose(rgb: np.ndarray) -> PoseResult | None:
     """
     rgb = check_rgb(rgb)
     h, w = rgb.shape[:2]
-    with _LOCK:
+    with _LOCK, native_stderr_silenced():
         res = _pose_solution().process(rgb)
     if res.pose_landmarks is None:
         return None

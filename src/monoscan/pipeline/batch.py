@@ -11,14 +11,23 @@
 ``failed``
     the pipeline refused or crashed on it; ``error`` holds the one-line reason;
 ``pending``
-    only after an interruption (Ctrl-C): not finished; a rerun does it.
+    only after an interruption (Ctrl-C, SIGTERM): not finished; a rerun does it.
 
 A failure never stops the batch. A rerun skips complete results and re-does incomplete ones
 (no ``result.json``, unreadable ``result.json`` or a listed artifact missing), so a batch that
-was killed is resumed by running the same command again. On Ctrl-C the workers are terminated,
-hidden temporary files they left are removed, and ``batch.json`` is written (atomically) with
-what finished; the pipeline writes ``result.json`` last and atomically, so a folder is either
-complete or visibly incomplete.
+was killed is resumed by running the same command again. On Ctrl-C, and on SIGTERM under the
+``monoscan`` command (exit codes 130 and 143), the workers are terminated (local) or their tasks
+cancelled (Ray), hidden temporary files they left are removed, and ``batch.json`` is written
+(atomically) with what finished and ``"interrupted": true``; the pipeline writes
+``result.json`` last and atomically, so a folder is either complete or visibly incomplete.
+
+No worker outlives the batch. A local worker ends when the batch process dies, however it
+dies (SIGKILL, a crash, the out-of-memory killer): Linux signals it (``PR_SET_PDEATHSIG``) and
+a thread in every worker checks that its parent still exists; it then unwinds its photo
+(deleting its temporary files) and exits within a few seconds. A worker terminated on its own
+is a lost worker (its photos are retried one at a time), never the end of the batch. A Ray the
+batch started is shut down with it; when the batch process is killed outright, Ray's own
+fate-sharing stops Ray's processes and their tasks.
 
 Engines
 -------
@@ -144,7 +153,7 @@ class BatchReport:
     wall_s : float
         Wall time of the whole batch (s).
     interrupted : bool
-        True when stopped by Ctrl-C (then some items are ``pending``).
+        True when stopped by Ctrl-C or SIGTERM (then some items are ``pending``).
     """
 
     items: tuple[BatchItem, ...]
@@ -263,12 +272,112 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()) or "unknown error"
 
 
-def _worker_init() -> None:
+#: After SIGTERM a worker unwinds its photo (the atomic writers delete their temporary files)
+#: and ends; it is ended hard this long after the signal whatever it was doing (s).
+WORKER_EXIT_GRACE_S = 3.0
+#: How often a worker checks that the batch process still exists (s).
+PARENT_POLL_S = 0.5
+
+_terminating = False
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Set up a local-engine worker; ``parent_pid`` is the batch process that spawned it."""
     # Ctrl-C reaches the whole process group; the parent decides what to do and terminates
-    # the workers, so they ignore SIGINT. SIGTERM unwinds Python (SystemExit) so the atomic
-    # writers delete their temporary files.
+    # the workers, so they ignore SIGINT. SIGTERM unwinds the photo (SystemExit), so the
+    # atomic writers delete their temporary files, then ends the worker (_pool_task).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _worker_sigterm)
+    # A worker must never outlive the batch (killed, crashed, out of memory): nobody would
+    # send it work or read its result, and it holds its models (0.6 GB) for nothing. Linux
+    # sends it SIGTERM when the batch process dies; elsewhere, and as a second line, a thread
+    # watches for the parent to disappear.
+    _set_parent_death_signal(signal.SIGTERM)
+    if _parent_gone(parent_pid):  # died before the line above took effect
+        os._exit(128 + signal.SIGTERM)
+    import threading
+
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="monoscan-parent-watch", daemon=True
+    ).start()
+
+
+def _worker_sigterm(signum: int, _frame) -> None:
+    global _terminating
+    if _terminating:  # a second SIGTERM must not interrupt the clean-up of the first
+        return
+    _terminating = True
+    _exit_later(WORKER_EXIT_GRACE_S)  # even if some library swallows the SystemExit
+    raise SystemExit(128 + signum)
+
+
+def _exit_later(seconds: float) -> None:
+    import threading
+
+    def _exit() -> None:
+        time.sleep(seconds)
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=_exit, name="monoscan-exit", daemon=True).start()
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent dies (``PR_SET_PDEATHSIG``).
+
+    The kernel sends it when the *thread* that spawned this process ends; the pool's workers
+    are spawned by ``submit`` on the thread running :func:`run_batch`, which outlives the pool.
+    Returns False where unsupported (not Linux, no usable libc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library Python itself runs on
+        return libc.prctl(pr_set_pdeathsig, ctypes.c_ulong(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _parent_gone(parent_pid: int) -> bool:
+    # An orphan is re-parented (to init or a subreaper) the moment its parent dies.
+    if os.getppid() != parent_pid:
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) would terminate it on Windows
+        return False
+    try:
+        os.kill(parent_pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (permission denied)
+        pass
+    return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while not _parent_gone(parent_pid):
+        time.sleep(PARENT_POLL_S)
+    # Unwind as on SIGTERM (the signal handler runs in the main thread), and make sure.
+    with contextlib.suppress(OSError):
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(WORKER_EXIT_GRACE_S)
+    os._exit(128 + signal.SIGTERM)
+
+
+def _pool_task(image: str, out: str, options: Options, report: bool) -> dict:
+    """:func:`process_one` in a local-engine worker: SIGTERM ends the worker, not the batch."""
+    try:
+        record = process_one(image, out, options, report)
+    except SystemExit as exc:
+        # The pool would send the SystemExit back as this photo's result, raise it in the
+        # batch process and end the whole batch, and keep this worker waiting for work.
+        # Unwound by now (temporary files deleted): end the worker; the batch sees a lost
+        # worker, or is terminating it anyway.
+        os._exit(exc.code if isinstance(exc.code, int) else 128 + signal.SIGTERM)
+    if _terminating:  # something swallowed the SystemExit: no result from a dying worker
+        os._exit(128 + signal.SIGTERM)
+    return record
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,7 +400,12 @@ def _run_local(
     ctx = mp.get_context("spawn")
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
 
     queue = [(job, estimate_peak_mb(job)) for job in jobs]
     running: dict = {}
@@ -314,7 +428,7 @@ def _run_local(
         while queue or running:
             while can_start():
                 job, mb = queue.pop(0)
-                running[pool.submit(process_one, job, out, options, report)] = (job, mb)
+                running[pool.submit(_pool_task, job, out, options, report)] = (job, mb)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             lost = []
             for fut in finished:
@@ -393,12 +507,14 @@ def available_memory_mb() -> float | None:
 
 
 def _terminate_pool(pool) -> None:
+    """End every worker of ``pool`` now: SIGTERM (they unwind their photo), then SIGKILL."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         with contextlib.suppress(Exception):
             p.terminate()
-    deadline = time.monotonic() + 10
+    # Workers end themselves WORKER_EXIT_GRACE_S after SIGTERM; this is the backstop.
+    deadline = time.monotonic() + WORKER_EXIT_GRACE_S + 2
     for p in procs:
         with contextlib.suppress(Exception):
             p.join(max(0.1, deadline - time.monotonic()))
@@ -426,20 +542,21 @@ def _run_ray(
 
     started = False
     running: dict = {}
-    if not ray.is_initialized():
-        import logging
-
-        kwargs: dict = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "logging_level": logging.ERROR if quiet else logging.WARNING,
-        }
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, **kwargs)
-        started = True
     try:
+        if not ray.is_initialized():
+            import logging
+
+            kwargs: dict = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.ERROR if quiet else logging.WARNING,
+            }
+            if address:
+                kwargs["address"] = address
+            else:
+                kwargs["num_cpus"] = workers or os.cpu_count() or 1
+            started = True  # set first: an interruption inside ray.init still shuts it down
+            _ray_init(ray, **kwargs)
         if not workers:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
@@ -457,7 +574,8 @@ def _run_ray(
                 if largest:
                     mem = min(mem, int(largest))
                 running[task.options(memory=mem).remote(job, out, options, report)] = job
-            ready, _ = ray.wait(list(running), num_returns=1)
+            # A bounded wait returns to Python every second, so Ctrl-C and SIGTERM are seen.
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
             for ref in ready:
                 job = running.pop(ref)
                 try:
@@ -473,13 +591,58 @@ def _run_ray(
                         }
                     )
     except BaseException:
-        for ref in list(running):
-            with contextlib.suppress(Exception):
-                ray.cancel(ref, force=True)
+        _cancel_ray_tasks(ray, list(running))
         raise
     finally:
         if started:
-            ray.shutdown()
+            with contextlib.suppress(Exception):
+                ray.shutdown()  # stops the Ray processes it started, and their workers
+
+
+def _ray_init(ray, **kwargs) -> None:
+    """``ray.init`` that leaves this process's SIGTERM handling as it was.
+
+    ``ray.init`` replaces the SIGTERM handler with ``sys.exit``, which ends the batch with an
+    exit code that does not say SIGTERM and without marking it interrupted. A handler set
+    before (``monoscan.core.interrupt`` under the CLI, or SIG_IGN) is put back; the default
+    action (kill at once) is not: Ray's handler at least unwinds the batch.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        ray.init(**kwargs)  # Ray sets no handler there either
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        ray.init(**kwargs)
+    except SystemExit as exc:
+        # SIGTERM during Ray's start-up reached Ray's handler: give it to ours instead.
+        if exc.code == signal.SIGTERM and callable(previous):
+            previous(signal.SIGTERM, None)
+        raise
+    finally:
+        if previous not in (None, signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _cancel_ray_tasks(ray, refs: list) -> None:
+    """Stop the tasks of ``refs``: interrupt them, then kill those still running.
+
+    ``ray.cancel`` raises KeyboardInterrupt inside a running task, which unwinds it (the
+    atomic writers delete their temporary files, on whatever machine it runs); a task not
+    finished :data:`WORKER_EXIT_GRACE_S` later is killed with its worker process.
+    """
+    if not refs:
+        return
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref)
+    left = refs
+    with contextlib.suppress(Exception):
+        _, left = ray.wait(refs, num_returns=len(refs), timeout=WORKER_EXIT_GRACE_S)
+    for ref in left:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref, force=True)
 
 
 def _ray_task(image: str, out: str, options: Options, report: bool) -> dict:
@@ -571,6 +734,9 @@ def run_batch(
         if not overwrite and is_complete(out / stem):
             records[k] = {"input": name, "status": "skipped"}
         else:
+            # Temporaries of a run killed too hard to clean up (SIGKILL, power loss) would
+            # otherwise stay beside the new result for ever.
+            _remove_temporaries(out / stem)
             jobs.append((k, name))
     if engine == "local" and workers is None:
         workers = max(1, min(os.cpu_count() or 1, len(jobs)))
@@ -602,7 +768,7 @@ def run_batch(
                 _run_local(names, str(out), options, workers, report, memory_mb, on_done)
             else:
                 _run_ray(names, str(out), options, workers, report, address, quiet, on_done)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM (CLI), or an exit mid-batch
         interrupted = True
         raise
     finally:

@@ -12,7 +12,9 @@ Layout of ``OUT/<image-stem>/``:
 ``keypoints.json``      33 MediaPipe landmarks (photo px, visibility, world m) + BODY_25
 ``keypoints_openpose.json``  the same as an OpenPose BODY_25 file (2K2K's input format)
 ``parts/*.png``         2K2K's 12 part crops; ``parts/parts.json`` their sizes and affines
-``result.json``         everything needed to interpret the above, timings and notes
+``result.json``         the result schema of every command (``schema_version``, ``input``,
+                        ``artifacts``) plus what is needed to interpret the above, timings
+                        and notes
 =====================  ===================================================================
 
 Maps have the photo's size scaled by ``map_scale`` (``--max-size``).
@@ -31,8 +33,10 @@ from monoscan.body.depth import encode_normals
 from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
+from monoscan.core.photo import Photo
+from monoscan.core.version import __version__
 from monoscan.io.atomic import write_text
-from monoscan.io.results import RESULT_JSON, write_result_json
+from monoscan.io.results import RESULT_JSON, SCHEMA_VERSION, Artifacts, write_result_json
 
 __all__ = ["result_summary", "run_body", "save_body"]
 
@@ -71,10 +75,37 @@ def result_summary(result: BodyResult) -> dict:
     }
 
 
+def _input_block(rgb: np.ndarray, photo: Photo | None) -> dict:
+    """``result.json``'s ``input``, shaped as the reconstruct command writes it."""
+    h, w = rgb.shape[:2]
+    if photo is None:  # a body inside a reconstruct result: its result.json names the photo
+        return {"path": None, "sha256": None, "width": int(w), "height": int(h), "notes": []}
+    return {
+        "path": str(photo.path) if photo.path else None,
+        "sha256": photo.sha256,
+        "width": photo.width,
+        "height": photo.height,
+        "notes": list(photo.notes),
+    }
+
+
 def save_body(
-    result: BodyResult, rgb: np.ndarray, out_dir: str | os.PathLike, extra: dict | None = None
+    result: BodyResult,
+    rgb: np.ndarray,
+    out_dir: str | os.PathLike,
+    extra: dict | None = None,
+    *,
+    photo: Photo | None = None,
 ) -> list[Path]:
-    """Write every body file into ``out_dir`` (created); returns the paths written."""
+    """Write every body file into ``out_dir`` (created), ``result.json`` last; returns the
+    paths written.
+
+    ``result.json`` follows the result schema of every command (:mod:`monoscan.io.results`):
+    ``schema_version``, ``input`` (the photo: ``path``, ``sha256``, ``width``, ``height``,
+    ``notes``; from ``photo``, or only the size of ``rgb`` without it) and ``artifacts`` (file
+    -> what it holds), plus the body's own keys (:func:`result_summary`) and ``files`` (every
+    file written). ``extra`` keys are added last.
+    """
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
     from monoscan.io.meshes import save_mesh
@@ -82,25 +113,60 @@ def save_body(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
+    artifacts = Artifacts()
+    record = artifacts.record
+    world = "world (y up, x subject's left, z toward camera)"
+    m = result.mesh
     for suffix in (".obj", ".glb", ".ply"):
-        files += save_mesh(out / f"body{suffix}", result.mesh)
-    save_npy(out / "front_depth.npy", result.front_depth)
-    save_npy(out / "back_depth.npy", result.back_depth)
-    files += [out / "front_depth.npy", out / "back_depth.npy"]
-    files.append(save_png(out / "front_normal.png", encode_normals(result.front_normal)))
-    files.append(save_png(out / "back_normal.png", encode_normals(result.back_normal)))
+        paths = save_mesh(out / f"body{suffix}", m)
+        files += paths
+        record(
+            f"body{suffix}",
+            "closed body mesh, vertex colours from the photo",
+            units="metres",
+            frame=world,
+            vertices=len(m.vertices),
+            faces=len(m.faces),
+            watertight=bool(m.is_watertight),
+            companions=[p.name for p in paths[1:]],
+        )
+    maps = f"map px ({result.map_scale:.4g} x photo px)"
+    for side in ("front", "back"):
+        save_npy(out / f"{side}_depth.npy", getattr(result, f"{side}_depth"))
+        files.append(out / f"{side}_depth.npy")
+        record(
+            f"{side}_depth.npy",
+            f"world z of the {side} surface (float32), NaN off the body",
+            units=f"metres, {maps}",
+        )
+    for side in ("front", "back"):
+        normal = encode_normals(getattr(result, f"{side}_normal"))
+        files.append(save_png(out / f"{side}_normal.png", normal))
+        record(
+            f"{side}_normal.png",
+            f"{side} world normals, RGB = (n + 1) / 2 * 255, black off the body",
+            units=maps,
+        )
     files.append(save_png(out / "mask.png", result.mask))
+    record("mask.png", "silhouette used, 255 = person", units=maps)
     files.append(
         write_text(
             out / "keypoints.json", json.dumps(keypoints_dict(result.pose, result.keypoints_world))
         )
     )
+    record(
+        "keypoints.json",
+        "33 MediaPipe landmarks (photo px, visibility, world m) and BODY_25",
+        units="photo pixels, metres",
+    )
     files.append(
         write_text(out / "keypoints_openpose.json", json.dumps(openpose_dict(result.pose)))
     )
+    record("keypoints_openpose.json", "OpenPose BODY_25 file (2K2K's input)", units="photo pixels")
     parts_meta = {}
     for crop in result.parts:
         files.append(save_png(out / "parts" / f"{crop.name}.png", crop_image(rgb, crop)))
+        record(f"parts/{crop.name}.png", f"2K2K part crop: {crop.name}", units="pixels")
         parts_meta[crop.name] = {
             "size_hw": list(crop.size),
             "affine_photo_to_crop": np.round(crop.affine, 6).tolist(),
@@ -117,7 +183,14 @@ def save_body(
             ),
         )
     )
-    summary = result_summary(result)
+    record("parts/parts.json", "sizes and photo-to-crop affines of the part crops", units="pixels")
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "monoscan_version": __version__,
+        "input": _input_block(rgb, photo),
+        **result_summary(result),
+        "artifacts": artifacts,
+    }
     summary.update(extra or {})
     summary["files"] = sorted({str(p.relative_to(out)) for p in files} | {RESULT_JSON})
     files.append(write_result_json(out, summary, indent=1))
@@ -139,13 +212,7 @@ def run_body(
     result = reconstruct_body(photo.rgb, options or BodyOptions())
     folder = Path(out_dir) / photo.stem
     t = time.perf_counter()
-    extra = {
-        "input": str(photo.path) if photo.path else None,
-        "input_sha256": photo.sha256,
-        "input_size": [photo.width, photo.height],
-        "input_notes": list(photo.notes),
-    }
     result.timings["load"] = load_s
-    save_body(result, photo.rgb, folder, extra)
+    save_body(result, photo.rgb, folder, photo=photo)
     result.timings["write"] = time.perf_counter() - t
     return result, folder

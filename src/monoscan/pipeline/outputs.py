@@ -139,7 +139,7 @@ def write_outputs(
         if recon.body is not None:
             from monoscan.pipeline.body import save_body
 
-            save_body(recon.body, recon.photo.rgb, directory / results.BODY_DIR)
+            save_body(recon.body, recon.photo.rgb, directory / results.BODY_DIR, photo=recon.photo)
             record(
                 "body/",
                 "full body: body.obj/.glb/.ply, front/back depth and normals, "

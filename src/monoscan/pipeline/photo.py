@@ -18,13 +18,14 @@ import numpy as np
 from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
 from monoscan.core.errors import InputError
+from monoscan.core.interrupt import raise_if_interrupted
 from monoscan.core.meshes import FaceMesh
 from monoscan.core.photo import Photo
 from monoscan.face.camera import estimate_camera
 from monoscan.face.mesh import build_face_mesh
 from monoscan.io.images import load_image
 from monoscan.perception.crop import hairstep_crop
-from monoscan.perception.face import FaceLandmarks, detect_face_landmarks
+from monoscan.perception.face import FaceLandmarks, detect_face_landmarks, detect_upright_face
 from monoscan.pipeline.options import Options
 
 __all__ = ["Reconstruction", "reconstruct", "timed"]
@@ -106,6 +107,7 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
+        raise_if_interrupted()  # a Ctrl-C that the stage's libraries swallowed
     finally:
         seconds = time.perf_counter() - start
         timings[stage] = timings.get(stage, 0.0) + seconds
@@ -144,7 +146,22 @@ def reconstruct(
         photo = load_image(image)
     notes = list(photo.notes)
     with timed(t, "face_landmarks"):
-        face = detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px)
+        if landmarks is None:
+            turns, face = detect_upright_face(photo.rgb, options.face_index, options.min_face_px)
+        else:  # given landmarks are in the photo as it is
+            turns, face = (
+                0,
+                detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px),
+            )
+    if turns:
+        note = (
+            f"photo turned {90 * turns} degrees counter-clockwise: the face was on its side "
+            "and no EXIF orientation said so"
+        )
+        photo = replace(
+            photo, rgb=np.ascontiguousarray(np.rot90(photo.rgb, turns)), notes=(*photo.notes, note)
+        )
+        notes.append(note)
     if landmarks is not None:
         lm = np.asarray(landmarks, np.float32)
         if lm.shape != face.points.shape or not np.isfinite(lm).all():

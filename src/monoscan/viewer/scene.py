@@ -20,8 +20,11 @@ from monoscan.io.results import MESH_FORMATS, STRAND_FILES, mesh_name
 
 __all__ = ["MESH_CANDIDATES", "STRAND_CANDIDATES", "merge_glb", "scene_glb", "split_glb"]
 
-#: Mesh files shown, first found wins (a head already contains the face).
-MESH_CANDIDATES = tuple(mesh_name(name, fmt) for name in ("head", "face") for fmt in MESH_FORMATS)
+#: Mesh files shown, first readable one wins (a head already contains the face; ``body.*`` is
+#: what ``monoscan body`` writes).
+MESH_CANDIDATES = tuple(
+    mesh_name(name, fmt) for name in ("head", "face", "body") for fmt in MESH_FORMATS
+)
 #: Strand files shown, first found wins.
 STRAND_CANDIDATES = (
     STRAND_FILES["glb"],
@@ -32,6 +35,8 @@ STRAND_CANDIDATES = (
 )
 #: At most this many strands go to the browser (an evenly spaced subset).
 MAX_VIEW_STRANDS = 4000
+
+_log = logging.getLogger(__name__)
 
 _JSON, _BIN = 0x4E4F534A, 0x004E4942
 # glTF top-level arrays and the fields that point into each of them.
@@ -149,12 +154,21 @@ def _shift_textures(obj, offset: int) -> None:
             _shift_textures(v, offset)
 
 
-def _mesh_glb(path: Path) -> bytes:
+def _mesh_glb(path: Path, obj_unit_m: float = 1.0) -> bytes:
+    """GLB bytes of a mesh file; raises when it cannot be read or holds no mesh."""
     if path.suffix == ".glb":
-        return path.read_bytes()
+        data = path.read_bytes()
+        split_glb(data)  # raises on anything that is not a GLB
+        return data
     import trimesh
 
-    return trimesh.load(path, force="scene").export(file_type="glb")
+    # trimesh reads an OBJ's material and texture only from inside the file's folder.
+    scene = trimesh.load(path, force="scene")
+    if scene.is_empty:
+        raise ValueError("no mesh in it")
+    if path.suffix == ".obj" and obj_unit_m != 1.0:
+        scene = scene.scaled(obj_unit_m)
+    return scene.export(file_type="glb")
 
 
 def _strands_glb(path: Path) -> bytes:
@@ -162,39 +176,74 @@ def _strands_glb(path: Path) -> bytes:
     from monoscan.io.strands.glb import encode_glb
 
     strands = read_strands(path)
+    if strands.n_strands == 0:
+        raise ValueError("no strands in it")
     if strands.n_strands > MAX_VIEW_STRANDS:
         keep = np.linspace(0, strands.n_strands - 1, MAX_VIEW_STRANDS).round().astype(int)
         strands = strands.subset(np.unique(keep))
     return encode_glb(strands, colors="auto")
 
 
+def _inside(base: Path, p: Path) -> bool:
+    """A regular file really inside the folder ``base`` (resolved), no link out."""
+    try:
+        return p.is_file() and p.resolve().parent == base
+    except (OSError, RuntimeError):
+        return False
+
+
 def scene_files(result_dir: str | os.PathLike) -> tuple[Path | None, Path | None]:
     """(mesh file, strands file) the viewer shows for ``result_dir``; None where absent."""
-    d = Path(result_dir)
+    meshes, strands = _candidates(Path(result_dir))
+    return next(iter(meshes), None), next(iter(strands), None)
+
+
+def _candidates(d: Path) -> tuple[list[Path], list[Path]]:
     base = d.resolve()
-
-    def ok(p: Path) -> bool:  # a regular file really inside the folder (no link out)
-        return p.is_file() and p.resolve().parent == base
-
-    mesh = next((d / n for n in MESH_CANDIDATES if ok(d / n)), None)
-    strands = next((d / n for n in STRAND_CANDIDATES if ok(d / n)), None)
-    return mesh, strands
+    meshes = [d / n for n in MESH_CANDIDATES if _inside(base, d / n)]
+    strands = [d / n for n in STRAND_CANDIDATES if _inside(base, d / n)]
+    return meshes, strands
 
 
-def scene_glb(result_dir: str | os.PathLike) -> bytes | None:
+def _first_readable(paths: list[Path], read, what: str, notes: list[str] | None) -> bytes | None:
+    for path in paths:
+        try:
+            return read(path)
+        except Exception as exc:  # noqa: BLE001  a broken file is a note; the next one is tried
+            _log.warning("%s: %s not shown: %s", path, what, exc)
+            if notes is not None:
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+                notes.append(f"{path.name} cannot be read as a {what}; not shown ({reason})")
+    return None
+
+
+def scene_glb(
+    result_dir: str | os.PathLike, notes: list[str] | None = None, obj_unit_m: float = 1.0
+) -> bytes | None:
     """GLB bytes of the result's mesh and strands merged, or None when it has neither.
 
-    A strands file that cannot be read is left out (the mesh is still shown).
+    A mesh or strands file that cannot be read is left out (the next candidate is tried, and
+    the rest of the scene is still shown); a short line saying so goes to ``notes``.
+    ``obj_unit_m`` is the length unit of OBJ meshes in metres (a synthetic scene's
+    ``head.obj`` is in millimetres); every other file is in metres already.
     """
-    mesh, strands = scene_files(result_dir)
-    parts = []
-    if mesh is not None:
-        parts.append(_mesh_glb(mesh))
-    if strands is not None:
-        try:
-            parts.append(_strands_glb(strands))
-        except Exception as exc:  # noqa: BLE001  a broken strands file must not hide the mesh
-            logging.getLogger(__name__).warning("%s: strands not shown: %s", strands, exc)
+    meshes, strands = _candidates(Path(result_dir))
+    parts = [
+        part
+        for part in (
+            _first_readable(meshes, lambda p: _mesh_glb(p, obj_unit_m), "mesh", notes),
+            _first_readable(strands, _strands_glb, "strands file", notes),
+        )
+        if part is not None
+    ]
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else merge_glb(parts)
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return merge_glb(parts)
+    except Exception as exc:  # noqa: BLE001  an odd but valid GLB: show the mesh alone
+        _log.warning("%s: strands not merged: %s", result_dir, exc)
+        if notes is not None:
+            notes.append(f"the strands could not be added to the mesh ({type(exc).__name__})")
+        return parts[0]

@@ -5,7 +5,9 @@ Routes (everything else is a 404):
 ``/``
     the index of results (:func:`monoscan.viewer.page.index_page`);
 ``/<name>/``
-    the page of result ``<name>`` (a direct sub-folder holding ``result.json``);
+    the page of result ``<name>`` (a direct sub-folder holding ``result.json``, or
+    ``scene.json``/``batch.json``: :data:`monoscan.viewer.page.KINDS`); a result with problems
+    still gets its page, listing them;
 ``/<name>/scene.glb``
     the merged 3D scene of that result (made on request, never written to disk);
 ``/<name>/<file>``
@@ -18,21 +20,36 @@ any ``..`` or ``.``-prefixed segment, backslash, NUL, absolute or nested path is
 the file's real path (symbolic links resolved) must still lie inside its result folder, so
 links pointing out are refused too. Refusals are plain 404s that reveal nothing. Binds to
 127.0.0.1 unless told otherwise.
+
+Against DNS rebinding (a page on another site whose name is made to resolve to 127.0.0.1, so
+the browser lets it read the replies), only requests whose ``Host`` header names
+``localhost``, ``127.0.0.1``, ``[::1]`` or the exact host the server was bound to (any port)
+are answered; any other ``Host``, or none, gets a 403 with a one-line text body. An error
+while answering is a 500 with a one-line body, never an empty reply.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import mimetypes
 import os
+import re
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from monoscan.core.errors import InputError
 
-__all__ = ["make_server", "resolve_file", "serve_in_thread"]
+__all__ = ["allowed_hosts", "host_allowed", "make_server", "resolve_file", "serve_in_thread"]
+
+_log = logging.getLogger(__name__)
+#: ``Host`` header values always accepted (with any port): this machine's loopback names.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/\s@]+)(?::([0-9]{1,5}))?")
 
 _TYPES = {
     ".glb": "model/gltf-binary",
@@ -76,10 +93,27 @@ def resolve_file(root: Path, name: str, filename: str) -> Path | None:
     return real
 
 
-def _handler(root: Path):
-    from monoscan.io.results import load_result
-    from monoscan.viewer.page import STATIC_DIR, index_page, result_page
-    from monoscan.viewer.scene import scene_glb
+def allowed_hosts(bound_host: str) -> frozenset[str]:
+    """Host names (lower case, IPv6 in brackets) a server bound to ``bound_host`` answers."""
+    host = bound_host.strip().lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return frozenset({*LOOPBACK_HOSTS, host} - {"", "[]"})
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    """True when a request's ``Host`` header (``name`` or ``name:port``) names one of
+    ``allowed`` (:func:`allowed_hosts`); a missing or malformed header is refused."""
+    if not header:
+        return False
+    match = _HOST_HEADER.fullmatch(header.strip())
+    return bool(match) and match.group(1).lower() in allowed
+
+
+def _handler(root: Path, bound_host: str):
+    from monoscan.viewer.page import STATIC_DIR, folder_scene, index_page, is_viewable, result_page
+
+    allowed = allowed_hosts(bound_host)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "monoscan-view"
@@ -105,6 +139,27 @@ def _handler(root: Path):
             self.do_GET()
 
         def do_GET(self) -> None:
+            if not host_allowed(self.headers.get("Host"), allowed):
+                return self._send(
+                    b"forbidden: this server answers only requests for localhost\n",
+                    "text/plain; charset=utf-8",
+                    HTTPStatus.FORBIDDEN,
+                )
+            try:
+                return self._route()
+            except (BrokenPipeError, ConnectionResetError):  # the client went away
+                return None
+            except Exception:  # noqa: BLE001  a short 500, never an empty reply
+                _log.warning("%s: error while answering", self.path, exc_info=True)
+                with contextlib.suppress(OSError):  # the client may be gone already
+                    self._send(
+                        b"internal error\n",
+                        "text/plain; charset=utf-8",
+                        HTTPStatus.INTERNAL_SERVER_ERROR,
+                    )
+                return None
+
+        def _route(self) -> None:
             try:
                 segs = _segments(self.path)
             except UnicodeDecodeError:
@@ -112,16 +167,18 @@ def _handler(root: Path):
             if segs is None:
                 return self._not_found()
             if segs == [""]:
-                return self._send(index_page(root).encode(), "text/html; charset=utf-8")
+                return self._send(
+                    index_page(root).encode("utf-8", "replace"), "text/html; charset=utf-8"
+                )
             if len(segs) == 3 and segs[:2] == ["-", "static"] and segs[2]:
                 path = STATIC_DIR / segs[2]
                 if segs[2] in {p.name for p in STATIC_DIR.iterdir()} and path.is_file():
                     return self._send(path.read_bytes(), _ctype(path))
                 return self._not_found()
             if len(segs) == 1:  # /<name> -> /<name>/
-                if load_result(root / segs[0]) is not None and not (root / segs[0]).is_symlink():
+                if is_viewable(root / segs[0]):
                     self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                    self.send_header("Location", f"/{segs[0]}/")
+                    self.send_header("Location", f"/{quote(segs[0], safe='')}/")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return None
@@ -130,14 +187,15 @@ def _handler(root: Path):
                 return self._not_found()
             name, filename = segs
             folder = root / name
-            if folder.is_symlink() or load_result(folder) is None:
+            if not is_viewable(folder):
                 return self._not_found()
             if filename == "":
                 return self._send(
-                    result_page(folder, inline=False).encode(), "text/html; charset=utf-8"
+                    result_page(folder, inline=False).encode("utf-8", "replace"),
+                    "text/html; charset=utf-8",
                 )
             if filename == "scene.glb":
-                glb = scene_glb(folder)
+                glb = folder_scene(folder)
                 return self._not_found() if glb is None else self._send(glb, _TYPES[".glb"])
             path = resolve_file(root, name, filename)
             if path is None:
@@ -165,12 +223,17 @@ def make_server(
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(f"{root}: not a folder")
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
     try:
-        server = ThreadingHTTPServer((host, port), _handler(root))
+        server = server_class((host, port), _handler(root, host))
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     server.daemon_threads = True
     return server
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def serve_in_thread(
@@ -180,4 +243,4 @@ def serve_in_thread(
     server = make_server(root, host, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     h, p = server.server_address[:2]
-    return server, f"http://{h}:{p}/"
+    return server, f"http://{f'[{h}]' if ':' in h else h}:{p}/"

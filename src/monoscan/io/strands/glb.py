@@ -135,6 +135,8 @@ def _chunks(data: bytes, p: Path) -> tuple[dict, bytes]:
                 js = json.loads(chunk.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
                 raise FormatError(f"{p}: GLB JSON chunk is not valid JSON ({exc})") from None
+            except RecursionError:
+                raise FormatError(f"{p}: GLB JSON chunk is nested too deeply") from None
         elif kind == _BIN and not binary:
             binary = chunk
     if not isinstance(js, dict):
@@ -189,7 +191,8 @@ def parse_glb(data: bytes, path: str | os.PathLike = "<bytes>") -> Strands:
             attrs = prim.get("attributes")
             if not isinstance(attrs, dict) or "POSITION" not in attrs:
                 raise FormatError(f"{p}: GLB line primitive has no POSITION")
-            pos = _accessor(js, binary, attrs["POSITION"], p).astype(np.float64)
+            with np.errstate(invalid="ignore"):  # signalling NaNs: refused with the points
+                pos = _accessor(js, binary, attrs["POSITION"], p).astype(np.float64)
             if pos.shape[1] != 3:
                 raise FormatError(f"{p}: GLB POSITION must be VEC3")
             if "indices" in prim:
@@ -208,7 +211,8 @@ def parse_glb(data: bytes, path: str | os.PathLike = "<bytes>") -> Strands:
                     if c.dtype.kind == "u"
                     else 1.0
                 )
-                col = c[:, :3].astype(np.float64) / scale
+                with np.errstate(invalid="ignore"):
+                    col = c[:, :3].astype(np.float64) / scale
             order, counts = chains_from_edges(p, len(pos), idx.reshape(-1, 2))
             parts.append((pos[order], counts, None if col is None else col[order]))
     if not parts:

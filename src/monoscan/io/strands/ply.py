@@ -169,7 +169,20 @@ def _read_ascii(
             block = np.array(tokens[pos : pos + need], dtype=np.float64).reshape(el.count, k)
         except ValueError:
             raise FormatError(f"{p}: non-numeric value in element '{el.name}'") from None
-        return {n: block[:, i].astype(t) for i, (n, t, _) in enumerate(el.props)}, pos + need
+        out = {}
+        for i, (n, t, _) in enumerate(el.props):
+            col = block[:, i]
+            if np.dtype(t).kind in "iu":
+                info = np.iinfo(t)
+                ok = np.isfinite(col) & (col == np.round(col)) & (col >= info.min)
+                if not np.all(ok & (col <= info.max)):
+                    raise FormatError(
+                        f"{p}: element '{el.name}' property '{n}' holds a value that is not "
+                        f"an integer in {info.min}..{info.max}"
+                    )
+            with np.errstate(over="ignore"):  # float overflow -> inf, refused with the points
+                out[n] = col.astype(t)
+        return out, pos + need
     if pos + el.count * len(el.props) > len(tokens):
         raise FormatError(f"{p}: truncated: element '{el.name}' claims {el.count} rows")
     cols: dict[str, list] = {n: [] for n, _, _ in el.props}
