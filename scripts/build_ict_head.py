@@ -4,7 +4,8 @@ Writes ``src/monoscan/models/ict_head.npz`` from ``../shared/data/ict_facekit/ic
 (ICT Face Model Light, USC Institute for Creative Technologies, MIT licence; the licence is
 ``src/monoscan/models/ICT_FACEKIT_LICENSE``). What is kept: the skin surface (face, head and
 neck: ICT vertices 0-11247), its neutral shape, the 100 identity components and the 57 expression
-shapes (float16 deltas, metres), its triangles, UVs and the 68 landmark ids; the eyeballs (neutral
+shapes (float16 deltas, metres), its triangles, its UVs (the kit's UDIM tiles, per triangle
+corner: the layout has seams) and the 68 landmark ids; the eyeballs (neutral
 and identity, for the eyes of the head). Units become metres, the frame stays y up, z forward
 (monoscan's world frame: x to the subject's left).
 
@@ -46,17 +47,21 @@ EYEBALLS = slice(21451, 24591)  # sclera and iris, left then right
 CM = 0.01
 
 
-def triangles(faces: np.ndarray, keep: int) -> np.ndarray:
-    """Split quads (and -1-padded triangles) into triangles; keep those within ``keep`` vertices."""
-    tri = []
-    for f in faces:
-        f = f[f >= 0]
+def triangles(faces: np.ndarray, keep: int, face_uv: np.ndarray | None = None):
+    """Split quads (and -1-padded triangles) into triangles; keep those within ``keep`` vertices.
+    With ``face_uv``, also the matching per-corner uv indices."""
+    tri, tri_uv = [], []
+    for k, f in enumerate(faces):
+        used = f >= 0
+        f = f[used]
         if len(f) < 3 or f.max() >= keep:
             continue
-        tri.append(f[[0, 1, 2]])
-        if len(f) == 4:
-            tri.append(f[[0, 2, 3]])
-    return np.asarray(tri, np.int32)
+        fu = face_uv[k][used] if face_uv is not None else f
+        for corners in ([0, 1, 2], [0, 2, 3])[: len(f) - 2]:
+            tri.append(f[corners])
+            tri_uv.append(fu[corners])
+    tri = np.asarray(tri, np.int32)
+    return tri if face_uv is None else (tri, np.asarray(tri_uv, np.int32))
 
 
 def mediapipe_world_points(data: Path) -> list[np.ndarray]:
@@ -108,7 +113,7 @@ def main() -> int:
     neutral = kit["neutral"][SKIN].astype(np.float64) * CM
     identity = kit["identity_deltas"][:, SKIN].astype(np.float64) * CM
     expression = kit["expression_deltas"][:, SKIN].astype(np.float64) * CM
-    faces = triangles(kit["faces"], n_skin)
+    faces, face_uv = triangles(kit["faces"], n_skin, kit["face_uv"])
     # The kit's Multi-PIE 68-point landmark vertex ids (its README), iBUG order.
     lm68 = np.array(
         [
@@ -183,14 +188,6 @@ def main() -> int:
         ],
         np.int32,
     )
-    # Per-vertex UVs of the skin: the kit stores them per polygon corner; a skin vertex takes the
-    # uv of its first corner (the skin's UV layout has no seams that split a vertex's uv).
-    uv = np.zeros((n_skin, 2), np.float32)
-    for f, fu in zip(kit["faces"], kit["face_uv"], strict=True):
-        for v, u in zip(f, fu, strict=True):
-            if 0 <= v < n_skin and u >= 0:
-                uv[v] = kit["uv"][u]
-
     # float16 deltas: measure what is lost at +-3 sigma of every identity component.
     worst = 0.0
     for k in range(len(identity)):
@@ -204,7 +201,8 @@ def main() -> int:
         expression=expression,
         expression_names=tuple(str(n) for n in kit["expression_names"]),
         faces=faces,
-        uv=uv,
+        uv_coords=kit["uv"].astype(np.float32),
+        face_uv=face_uv,
         landmarks68=lm68,
         mediapipe_faces=np.zeros(0, np.int32),
         mediapipe_bary=np.zeros((0, 3)),
@@ -239,7 +237,8 @@ def main() -> int:
         expression=expression.astype(np.float16),
         expression_names=np.array(model.expression_names),
         faces=faces,
-        uv=uv,
+        uv_coords=kit["uv"].astype(np.float32),
+        face_uv=face_uv,
         landmarks68=lm68,
         mediapipe_faces=faces[tri].astype(np.int32),
         mediapipe_bary=bary.astype(np.float32),

@@ -23,6 +23,7 @@ def test_model_file_is_small_licensed_and_consistent():
     assert m.mediapipe_faces.shape == (468, 3) and m.mediapipe_faces.max() < v
     assert np.allclose(m.mediapipe_bary.sum(1), 1, atol=1e-4) and (m.mediapipe_bary >= -1e-4).all()
     assert "jawOpen" in m.expression_names
+    assert m.face_uv.shape == m.faces.shape and m.face_uv.max() < len(m.uv_coords)
     # a head in metres: about 15 cm wide, the face forward (+z)
     width = np.ptp(m.neutral[:, 0])
     assert 0.14 < width < 0.3
@@ -103,3 +104,34 @@ def test_landmark_nme_on_aflw2000_stays_within_target():
         on_photo = camera.world_to_photo(m.mediapipe_points(fit.vertices))
         values.append(landmark_nme(landmarks68_from_mesh(on_photo)[:, :2], gt))
     assert len(values) == 8 and np.mean(values) <= 0.023
+
+
+def test_ict_head_is_closed_outward_and_coloured_from_the_photo(astronaut_rgb):
+    import trimesh
+
+    from monoscan.face.camera import estimate_camera
+    from monoscan.head.ict_head import build_ict_head, close_skin
+    from monoscan.perception.face import detect_face_landmarks
+
+    m = load_ict_model()
+    v, f = close_skin(m.neutral, m.faces)
+    closed = trimesh.Trimesh(v, f, process=False)
+    assert closed.is_watertight and closed.is_winding_consistent and closed.volume > 0
+    assert len(v) == len(m.neutral) + 4  # neck, two eyes, mouth: one cap centre each
+
+    face = detect_face_landmarks(astronaut_rgb)
+    camera = estimate_camera(face.points)
+    head = build_ict_head(
+        fit_ict_to_landmarks(camera.photo_to_world(face.points)), astronaut_rgb, camera
+    )
+    mesh = head.to_trimesh()
+    assert mesh.is_watertight and mesh.volume > 0.002  # litres of a head and neck
+    assert 40_000 < len(head.vertices) < 50_000 and 0.2 < head.seen.mean() < 0.6
+    # seen vertices carry the photo's colour where they project
+    px = camera.world_to_photo(head.vertices[head.seen])[:, :2].round().astype(int)
+    photo = astronaut_rgb[np.clip(px[:, 1], 0, 511), np.clip(px[:, 0], 0, 511)].astype(float)
+    assert np.median(np.abs(photo - head.vertex_colors[head.seen]).mean(1)) < 20
+    # the unseen back of the head relaxes to a skin tone, not to hair or background
+    back = head.vertices[:, 2] < np.percentile(head.vertices[:, 2], 10)
+    tone = head.vertex_colors[back].mean(0)
+    assert tone[0] > tone[2] and 120 < tone.mean() < 230

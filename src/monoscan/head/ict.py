@@ -64,8 +64,11 @@ class IctModel:
     expression_names : tuple of str
     faces : (F, 3) int32
         Triangles of the skin (open at the neck, eyes and mouth).
-    uv : (V, 2) float32
-        The kit's texture coordinates.
+    uv_coords : (T, 2) float32
+        The kit's texture coordinates (UDIM: u spans several tiles, v up).
+    face_uv : (F, 3) int32
+        Per triangle corner, its row of ``uv_coords`` (the layout has seams, so a vertex may
+        have several).
     landmarks68 : (68,) int32
         iBUG-68 landmark vertex ids (the kit's).
     mediapipe_faces, mediapipe_bary : (468, 3) int32, (468, 3) float32
@@ -77,7 +80,8 @@ class IctModel:
     expression: np.ndarray
     expression_names: tuple[str, ...]
     faces: np.ndarray
-    uv: np.ndarray
+    uv_coords: np.ndarray
+    face_uv: np.ndarray
     landmarks68: np.ndarray
     mediapipe_faces: np.ndarray
     mediapipe_bary: np.ndarray
@@ -109,7 +113,8 @@ def load_ict_model(path: str | None = None) -> IctModel:
             expression=d["expression"].astype(np.float32),
             expression_names=tuple(str(n) for n in d["expression_names"]),
             faces=d["faces"].astype(np.int32),
-            uv=d["uv"].astype(np.float32),
+            uv_coords=d["uv_coords"].astype(np.float32),
+            face_uv=d["face_uv"].astype(np.int32),
             landmarks68=d["landmarks68"].astype(np.int32),
             mediapipe_faces=d["mediapipe_faces"].astype(np.int32),
             mediapipe_bary=d["mediapipe_bary"].astype(np.float32),

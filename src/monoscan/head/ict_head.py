@@ -1,0 +1,189 @@
+"""A closed, coloured head mesh from a fitted ICT model (:mod:`monoscan.head.ict`).
+
+The ICT skin is open at the neck, the eyes and the mouth; :func:`close_skin` caps each opening
+with a fan around its centre so the mesh is one watertight manifold, as the H3DS protocol and
+3D printing expect. :func:`build_ict_head` poses the fitted skin in the world, subdivides it
+(midpoint, shape kept) and colours it: vertices the photo sees (facing the camera, in front in
+the depth test, on the kit's face region) take the photo's colour, and the rest is filled by
+harmonic interpolation over the mesh from them, so the unseen skull, ears and neck continue the
+skin tone of the face edge without a seam. World frame, metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monoscan.core.camera import Camera
+from monoscan.head.ict import IctFit, load_ict_model
+
+__all__ = ["IctHead", "build_ict_head", "close_skin"]
+
+#: ICT vertices 0-6705 are the kit's "narrow face" (its README): only they take the photo's
+#: colour (the wider face region reaches the hairline and the neck, where hair and clothes are).
+FACE_VERTICES = 6706
+#: A vertex takes the photo's colour when its normal faces the camera at least this much (cos).
+MIN_FACING = 0.35
+
+
+#: Pull of the unseen vertices' colour toward the skin tone (per edge; see build_ict_head).
+SKIN_PULL = 0.02
+
+
+def skin_tone(colours: np.ndarray) -> np.ndarray:
+    """Typical skin colour (RGB float) of face colours: the darkest 30 % (brows, shadows) and
+    brightest 10 % (highlights) by luminance dropped, the rest averaged."""
+    c = np.asarray(colours, np.float64)
+    lum = c @ np.array([0.299, 0.587, 0.114])
+    lo, hi = np.percentile(lum, [30, 90])
+    keep = (lum >= lo) & (lum <= hi)
+    return (c[keep] if keep.sum() >= 5 else c).mean(0)
+
+
+@dataclass(frozen=True)
+class IctHead:
+    """A closed head in the world frame (metres).
+
+    Attributes
+    ----------
+    vertices : (V, 3) float32
+    faces : (F, 3) int32
+        Outward, closed, manifold.
+    vertex_colors : (V, 3) uint8
+    seen : (V,) bool
+        Vertices coloured from the photo (the rest are filled).
+    fit : IctFit
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    vertex_colors: np.ndarray
+    seen: np.ndarray
+    fit: IctFit
+
+    def to_trimesh(self):
+        """A ``trimesh.Trimesh`` with vertex colours (vertex order kept)."""
+        import trimesh
+
+        return trimesh.Trimesh(
+            self.vertices, self.faces, vertex_colors=self.vertex_colors, process=False
+        )
+
+
+def close_skin(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cap every boundary loop with a fan around its centroid (one new vertex per loop).
+
+    The cap triangles follow the boundary edges' orientation, so the result keeps outward
+    normals. Returns new ``vertices, faces``.
+    """
+    faces = np.asarray(faces, np.int64)
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    key = np.sort(directed, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    boundary = directed[counts[inverse.ravel()] == 1]  # each as it runs in its one face
+    following = dict(zip(boundary[:, 0].tolist(), boundary[:, 1].tolist(), strict=True))
+    vertices = np.asarray(vertices, np.float64)
+    v, new_faces = [vertices], [faces]
+    centre = len(vertices)
+    while following:
+        loop, a = [], next(iter(following))
+        while a in following:  # walk the boundary edges back to where the loop started
+            loop.append(a)
+            a = following.pop(a)
+        loop = np.array(loop)
+        v.append(vertices[loop].mean(0)[None])
+        # boundary edge a -> b runs so in its face; the cap runs b -> a -> centre
+        new_faces.append(np.stack([np.roll(loop, -1), loop, np.full(len(loop), centre)], axis=1))
+        centre += 1
+    return np.concatenate(v), np.concatenate(new_faces).astype(np.int32)
+
+
+def build_ict_head(
+    fit: IctFit,
+    photo_rgb: np.ndarray,
+    camera: Camera,
+    subdivisions: int = 1,
+    not_skin: np.ndarray | None = None,
+) -> IctHead:
+    """Pose, close, subdivide and colour the fitted ICT skin.
+
+    Parameters
+    ----------
+    fit : IctFit
+        :func:`monoscan.head.ict.fit_ict_to_landmarks` of the photo's landmarks.
+    photo_rgb : (H, W, 3) uint8
+    camera : Camera
+        The camera the landmarks were lifted with.
+    subdivisions : int
+        Midpoint subdivisions (each multiplies the triangles by 4; 1 gives about 45,000
+        vertices, as many as the face's own mesh needs for the photo's detail).
+    not_skin : (H, W) bool, optional
+        Photo pixels not to take colour from (hair, occluders).
+
+    Returns
+    -------
+    IctHead
+    """
+    import trimesh
+    from scipy.sparse import coo_matrix, identity
+    from scipy.sparse.linalg import spsolve
+
+    from monoscan.core.geometry import vertex_normals
+    from monoscan.render.raster import rasterize, sample_image
+
+    model = load_ict_model()
+    rgb = np.asarray(photo_rgb)
+    face_flag = (np.arange(len(model.neutral)) < FACE_VERTICES).astype(np.float64)
+    v, f = close_skin(fit.vertices, model.faces)
+    flag = np.r_[face_flag, np.zeros(len(v) - len(face_flag))][:, None]
+    for _ in range(subdivisions):
+        v, f, flag = _subdivide(v, f, flag)
+    on_face = flag[:, 0] > 0.5
+    # Visible vertices: facing the camera and winning the depth test at their pixel.
+    px = camera.world_to_photo(v)[:, :2]
+    h, w = rgb.shape[:2]
+    depth, _, _ = rasterize(px, v[:, 2], f, (h, w), nearest="max")
+    xi = np.clip(np.round(px[:, 0] - 0.5).astype(int), 0, w - 1)
+    yi = np.clip(np.round(px[:, 1] - 0.5).astype(int), 0, h - 1)
+    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    front = np.nan_to_num(depth[yi, xi], nan=np.inf) - v[:, 2] < 0.004
+    normals = vertex_normals(v, f)
+    seen = on_face & inside & front & (normals[:, 2] > MIN_FACING)
+    if not_skin is not None:
+        seen &= ~np.asarray(not_skin, bool)[yi, xi]
+    colours = np.zeros((len(v), 3))
+    colours[seen] = sample_image(rgb, px[seen, 0] - 0.5, px[seen, 1] - 0.5)
+    # Harmonic fill of the unseen vertices from the seen ones over the mesh's edges.
+    edges = trimesh.geometry.faces_to_edges(f)
+    n = len(v)
+    adj = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.float64)
+    lap = coo_matrix((np.asarray(adj.sum(1)).ravel(), (np.arange(n), np.arange(n))), (n, n))
+    lap = (lap.tocsr() - adj).tocsr()
+    free = ~seen
+    if seen.any() and free.any():
+        # Screened: away from the seen face the colour relaxes to the skin tone within about
+        # 1 / sqrt(SKIN_PULL) edges, so hairline and shadow colours do not run over the skull.
+        tone = skin_tone(colours[seen])
+        a = (lap[free][:, free] + SKIN_PULL * identity(int(free.sum()))).tocsc()
+        rhs = -lap[free][:, seen] @ colours[seen] + SKIN_PULL * tone
+        colours[free] = np.column_stack([spsolve(a, rhs[:, c]) for c in range(3)])
+    return IctHead(
+        vertices=v.astype(np.float32),
+        faces=f.astype(np.int32),
+        vertex_colors=np.clip(np.round(colours), 0, 255).astype(np.uint8),
+        seen=seen,
+        fit=fit,
+    )
+
+
+def _subdivide(
+    vertices: np.ndarray, faces: np.ndarray, attributes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One midpoint subdivision, carrying per-vertex ``attributes`` (linear at new vertices)."""
+    import trimesh
+
+    stacked = np.column_stack([vertices, attributes])
+    new, new_faces = trimesh.remesh.subdivide(stacked, faces)
+    return new[:, :3], new_faces, new[:, 3:]
