@@ -114,7 +114,7 @@ def test_ict_head_is_closed_outward_and_coloured_from_the_photo(astronaut_rgb):
     from monoscan.perception.face import detect_face_landmarks
 
     m = load_ict_model()
-    v, f = close_skin(m.neutral, m.faces)
+    v, f, _ = close_skin(m.neutral, m.faces)
     closed = trimesh.Trimesh(v, f, process=False)
     assert closed.is_watertight and closed.is_winding_consistent and closed.volume > 0
     assert len(v) == len(m.neutral) + 4  # neck, two eyes, mouth: one cap centre each
@@ -124,8 +124,12 @@ def test_ict_head_is_closed_outward_and_coloured_from_the_photo(astronaut_rgb):
     head = build_ict_head(
         fit_ict_to_landmarks(camera.photo_to_world(face.points)), astronaut_rgb, camera
     )
-    mesh = head.to_trimesh()
+    mesh = head.to_trimesh(textured=False)
     assert mesh.is_watertight and mesh.volume > 0.002  # litres of a head and neck
+    textured = head.to_trimesh(textured=True)  # split at the UV seams, same surface
+    assert np.isclose(textured.area, mesh.area) and len(textured.vertices) > len(mesh.vertices)
+    assert head.texture.shape == (512, 1024, 3)
+    assert (head.corner_uv >= 0).all() and (head.corner_uv <= 1).all()
     assert 40_000 < len(head.vertices) < 50_000 and 0.2 < head.seen.mean() < 0.6
     # seen vertices carry the photo's colour where they project
     px = camera.world_to_photo(head.vertices[head.seen])[:, :2].round().astype(int)

@@ -53,6 +53,12 @@ class IctHead:
     vertex_colors : (V, 3) uint8
     seen : (V,) bool
         Vertices coloured from the photo (the rest are filled).
+    corner_uv : (F, 3, 2) float32
+        Texture coordinates per triangle corner in :attr:`texture` (v up): the kit's layout,
+        its two UDIM tiles (face; head and neck) side by side. The layout has seams, so a
+        vertex may have several.
+    texture : (H, 2H, 3) uint8
+        The photo on the seen face, the filled skin elsewhere (:func:`bake_texture`).
     fit : IctFit
     """
 
@@ -60,22 +66,43 @@ class IctHead:
     faces: np.ndarray
     vertex_colors: np.ndarray
     seen: np.ndarray
+    corner_uv: np.ndarray
+    texture: np.ndarray
     fit: IctFit
 
-    def to_trimesh(self):
-        """A ``trimesh.Trimesh`` with vertex colours (vertex order kept)."""
+    def to_trimesh(self, textured: bool = True):
+        """A ``trimesh.Trimesh``: textured (vertices split where the UV layout has seams, so
+        files keep one uv per vertex) or with vertex colours (vertex order kept, closed)."""
         import trimesh
+        from PIL import Image
 
+        if not textured:
+            return trimesh.Trimesh(
+                self.vertices, self.faces, vertex_colors=self.vertex_colors, process=False
+            )
+        corners = self.faces.ravel()
+        key = np.column_stack([corners, np.round(self.corner_uv.reshape(-1, 2) * 1e6)])
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(self.texture))
         return trimesh.Trimesh(
-            self.vertices, self.faces, vertex_colors=self.vertex_colors, process=False
+            self.vertices[corners[first]],
+            inverse.reshape(-1, 3),
+            visual=trimesh.visual.TextureVisuals(
+                uv=self.corner_uv.reshape(-1, 2)[first], material=material
+            ),
+            process=False,
         )
 
 
-def close_skin(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def close_skin(
+    vertices: np.ndarray, faces: np.ndarray, corner_uv: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Cap every boundary loop with a fan around its centroid (one new vertex per loop).
 
     The cap triangles follow the boundary edges' orientation, so the result keeps outward
-    normals. Returns new ``vertices, faces``.
+    normals. With ``corner_uv`` (F, 3, 2), cap corners take the uv their vertex has in the
+    face beside them, and the centre the mean of those. Returns new ``vertices, faces,
+    corner_uv`` (None when not given).
     """
     faces = np.asarray(faces, np.int64)
     directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
@@ -85,6 +112,12 @@ def close_skin(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.
     following = dict(zip(boundary[:, 0].tolist(), boundary[:, 1].tolist(), strict=True))
     vertices = np.asarray(vertices, np.float64)
     v, new_faces = [vertices], [faces]
+    uv_of = {}
+    if corner_uv is not None:
+        for corner in range(3):  # a boundary vertex's uv, from its own face
+            for vid, uv in zip(faces[:, corner].tolist(), corner_uv[:, corner], strict=True):
+                uv_of.setdefault(vid, uv)
+    cap_uv = []
     centre = len(vertices)
     while following:
         loop, a = [], next(iter(following))
@@ -94,9 +127,15 @@ def close_skin(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.
         loop = np.array(loop)
         v.append(vertices[loop].mean(0)[None])
         # boundary edge a -> b runs so in its face; the cap runs b -> a -> centre
-        new_faces.append(np.stack([np.roll(loop, -1), loop, np.full(len(loop), centre)], axis=1))
+        cap = np.stack([np.roll(loop, -1), loop, np.full(len(loop), centre)], axis=1)
+        new_faces.append(cap)
+        if corner_uv is not None:
+            ring = np.array([uv_of[i] for i in loop.tolist()])
+            middle = np.broadcast_to(ring.mean(0), ring.shape)
+            cap_uv.append(np.stack([np.roll(ring, -1, axis=0), ring, middle], axis=1))
         centre += 1
-    return np.concatenate(v), np.concatenate(new_faces).astype(np.int32)
+    uv = None if corner_uv is None else np.concatenate([corner_uv, *cap_uv]).astype(np.float32)
+    return np.concatenate(v), np.concatenate(new_faces).astype(np.int32), uv
 
 
 def build_ict_head(
@@ -127,7 +166,7 @@ def build_ict_head(
     """
     import trimesh
     from scipy.sparse import coo_matrix, identity
-    from scipy.sparse.linalg import spsolve
+    from scipy.sparse.linalg import splu
 
     from monoscan.core.geometry import vertex_normals
     from monoscan.render.raster import rasterize, sample_image
@@ -135,10 +174,11 @@ def build_ict_head(
     model = load_ict_model()
     rgb = np.asarray(photo_rgb)
     face_flag = (np.arange(len(model.neutral)) < FACE_VERTICES).astype(np.float64)
-    v, f = close_skin(fit.vertices, model.faces)
+    uv = model.uv_coords[model.face_uv]  # (F, 3, 2), u in tile 0 (face) or 1 (head, neck)
+    v, f, uv = close_skin(fit.vertices, model.faces, uv * [0.5, 1.0])  # both tiles in one
     flag = np.r_[face_flag, np.zeros(len(v) - len(face_flag))][:, None]
     for _ in range(subdivisions):
-        v, f, flag = _subdivide(v, f, flag)
+        v, f, flag, uv = _subdivide(v, f, flag, uv)
     on_face = flag[:, 0] > 0.5
     # Visible vertices: facing the camera and winning the depth test at their pixel.
     px = camera.world_to_photo(v)[:, :2]
@@ -168,22 +208,92 @@ def build_ict_head(
         tone = skin_tone(colours[seen])
         a = (lap[free][:, free] + SKIN_PULL * identity(int(free.sum()))).tocsc()
         rhs = -lap[free][:, seen] @ colours[seen] + SKIN_PULL * tone
-        colours[free] = np.column_stack([spsolve(a, rhs[:, c]) for c in range(3)])
+        colours[free] = splu(a).solve(np.ascontiguousarray(rhs))
+    colours = np.clip(np.round(colours), 0, 255).astype(np.uint8)
+    v = v.astype(np.float32)
     return IctHead(
-        vertices=v.astype(np.float32),
+        vertices=v,
         faces=f.astype(np.int32),
-        vertex_colors=np.clip(np.round(colours), 0, 255).astype(np.uint8),
+        vertex_colors=colours,
         seen=seen,
+        corner_uv=uv,
+        texture=bake_texture(v, f, uv, colours, seen, rgb, camera),
         fit=fit,
     )
 
 
 def _subdivide(
-    vertices: np.ndarray, faces: np.ndarray, attributes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One midpoint subdivision, carrying per-vertex ``attributes`` (linear at new vertices)."""
-    import trimesh
+    vertices: np.ndarray, faces: np.ndarray, attributes: np.ndarray, corner_uv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One midpoint subdivision: each triangle (a, b, c) becomes (a, ab, ca), (ab, b, bc),
+    (ca, bc, c), (ab, bc, ca); per-vertex ``attributes`` and per-corner uvs are linear."""
+    f = np.asarray(faces, np.int64)
+    edges = np.sort(np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1), axis=2)
+    unique, inverse = np.unique(edges.reshape(-1, 2), axis=0, return_inverse=True)
+    mid = len(vertices) + inverse.reshape(-1, 3)  # (F, 3): midpoints of ab, bc, ca
+    a, b, c = f.T
+    ab, bc, ca = mid.T
+    new_faces = np.concatenate(
+        [np.stack(t, axis=1) for t in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))]
+    )
 
-    stacked = np.column_stack([vertices, attributes])
-    new, new_faces = trimesh.remesh.subdivide(stacked, faces)
-    return new[:, :3], new_faces, new[:, 3:]
+    def halves(values):
+        return np.concatenate([values, values[unique].mean(axis=1)])
+
+    uv_a, uv_b, uv_c = corner_uv[:, 0], corner_uv[:, 1], corner_uv[:, 2]
+    uv_ab, uv_bc, uv_ca = (uv_a + uv_b) / 2, (uv_b + uv_c) / 2, (uv_c + uv_a) / 2
+    new_uv = np.concatenate(
+        [
+            np.stack(t, axis=1)
+            for t in (
+                (uv_a, uv_ab, uv_ca),
+                (uv_ab, uv_b, uv_bc),
+                (uv_ca, uv_bc, uv_c),
+                (uv_ab, uv_bc, uv_ca),
+            )
+        ]
+    )
+    return halves(np.asarray(vertices)), new_faces, halves(np.asarray(attributes)), new_uv
+
+
+#: Height of the baked texture in pixels (its width is twice that: two UDIM tiles). 512 keeps
+#: the bake fast; the face tile then holds a face at about the resolution of a 1 MP portrait.
+TEXTURE_PX = 512
+
+
+def bake_texture(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    corner_uv: np.ndarray,
+    vertex_colors: np.ndarray,
+    seen: np.ndarray,
+    photo_rgb: np.ndarray,
+    camera: Camera,
+    height: int = TEXTURE_PX,
+) -> np.ndarray:
+    """The head's colours as a (height, 2 height, 3) uint8 texture in ``corner_uv`` (v up).
+
+    Texels of triangles the photo sees sample the photo at full resolution, the others take
+    the interpolated vertex colours (the filled skin); empty texels are inpainted from their
+    neighbours so filtering at UV seams does not pull in black.
+    """
+    import cv2
+
+    from monoscan.render.raster import rasterize, sample_image
+
+    size = np.array([2 * height, height])
+    flat_uv = corner_uv.reshape(-1, 2)
+    texel = np.column_stack([flat_uv[:, 0], 1.0 - flat_uv[:, 1]]) * size - 0.5
+    corners = np.arange(len(flat_uv)).reshape(-1, 3)
+    _, tri, bary = rasterize(texel, np.zeros(len(texel)), corners, (height, 2 * height))
+    covered = tri >= 0
+    ids = faces[tri[covered]]
+    w = bary[covered]
+    colour = np.einsum("nk,nkc->nc", w, vertex_colors[ids].astype(np.float64))
+    from_photo = seen[ids].all(axis=1)
+    world = np.einsum("nk,nkc->nc", w[from_photo], vertices[ids[from_photo]].astype(np.float64))
+    px = camera.world_to_photo(world)[:, :2]
+    colour[from_photo] = sample_image(np.asarray(photo_rgb), px[:, 0] - 0.5, px[:, 1] - 0.5)
+    texture = np.zeros((height, 2 * height, 3), np.uint8)
+    texture[covered] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
+    return cv2.inpaint(texture, (~covered).astype(np.uint8), 3, cv2.INPAINT_TELEA)
