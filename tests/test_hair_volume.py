@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import _hair3d_fixtures as fx
 import numpy as np
 import pytest
+import trimesh
+from conftest import shared
 
 from monoscan.core.errors import InputError
 from monoscan.hair.reconstruct3d import occupancy_surface
-from monoscan.hair.volume import hair_occupancy, voxelize_mesh
+from monoscan.hair.volume import (
+    MIN_PIECE_FRACTION,
+    drop_small_pieces,
+    hair_occupancy,
+    voxelize_mesh,
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +113,56 @@ def test_bad_inputs(head):
         hair_occupancy(mask, zf[:10], fx.crop(), fx.camera(), head)
     with pytest.raises(InputError, match="triangle mesh"):
         hair_occupancy(mask, zf, fx.crop(), fx.camera(), object())
+
+
+def _pieces(mesh: trimesh.Trimesh) -> int:
+    """Connected components of a surface through shared edges."""
+    nodes = np.arange(len(mesh.faces))
+    return len(trimesh.graph.connected_components(mesh.face_adjacency, nodes=nodes))
+
+
+def test_drop_small_pieces_keeps_the_main_piece_and_fills_small_voids():
+    main = trimesh.creation.icosphere(subdivisions=3, radius=0.1)
+    island = trimesh.creation.icosphere(subdivisions=2, radius=0.02).apply_translation([0.2, 0, 0])
+    void = trimesh.creation.icosphere(subdivisions=1, radius=0.01)
+    void.invert()  # the inner wall of a cavity faces inward
+    big_void = trimesh.creation.icosphere(subdivisions=2, radius=0.06)
+    big_void.invert()
+    mesh = trimesh.util.concatenate([main, island, void, big_void])
+    assert _pieces(mesh) == 4
+    out, info = drop_small_pieces(mesh)
+    # The island (0.8 % of the main volume) and the small void go; the big void stays.
+    assert _pieces(out) == 2 and out.is_watertight
+    assert len(out.faces) == len(main.faces) + len(big_void.faces)
+    assert info["pieces"] == 4 and info["pieces_dropped"] == 2
+    assert info["volume_m3"] == pytest.approx(main.volume + big_void.volume, rel=1e-9)
+    expected = (island.volume + void.volume) / mesh.volume
+    assert info["volume_dropped_fraction"] == pytest.approx(expected, rel=1e-9)
+    # Vertex order of what is kept is preserved.
+    np.testing.assert_array_equal(out.vertices[: len(main.vertices)], main.vertices)
+    # 0 keeps everything; a fraction outside [0, 1] is refused.
+    assert drop_small_pieces(mesh, 0.0)[1]["pieces_dropped"] == 0
+    with pytest.raises(InputError, match="min_fraction"):
+        drop_small_pieces(mesh, 1.5)
+
+
+def test_written_hair_volume_is_one_closed_piece(tmp_path):
+    """A real reconstruction whose hair volume surface has a dozen stray pieces."""
+    import monoscan
+    from monoscan.io.meshes import load_mesh
+    from monoscan.pipeline.options import Options
+
+    photo = shared("portraits", "hairstep__0d285f5be7fa09c3dbbf1c9334047888.png")
+    options = Options(formats=("obj",))
+    recon = monoscan.reconstruct(photo, options)
+    raw = occupancy_surface(recon.hair_volume)
+    assert _pieces(raw) > 5  # what issue 19 saw: islands floating in front of the face
+    result = json.loads(monoscan.write_outputs(recon, tmp_path, options).read_text())
+    mesh = load_mesh(tmp_path / photo.stem / "hair_volume.obj")
+    assert _pieces(mesh) == 1
+    assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
+    assert mesh.volume > 0.97 * raw.volume  # lost at most 3 %
+    entry = result["artifacts"]["hair_volume.obj"]
+    assert entry["watertight"] and entry["pieces"] == 1
+    assert entry["pieces_dropped"] == _pieces(raw) - 1
+    assert f"{MIN_PIECE_FRACTION:.0%}" in entry["meaning"]

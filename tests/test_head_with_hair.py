@@ -26,6 +26,10 @@ def result(tmp_path_factory):
 
 
 def _load(path) -> trimesh.Trimesh:
+    if path.suffix == ".glb":  # COLOR_0 is linear behind a material: load_mesh gives sRGB
+        from monoscan.io.meshes import load_mesh
+
+        return load_mesh(path)
     return trimesh.load(path, force="mesh", process=False)
 
 

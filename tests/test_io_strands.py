@@ -6,6 +6,7 @@ import json
 import struct
 from pathlib import Path
 
+import _gltf
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -215,6 +216,73 @@ def test_glb_opens_in_trimesh(tmp_path):
     geoms = list(scene.geometry.values())
     assert len(geoms) == 1
     np.testing.assert_allclose(geoms[0].vertices, s.points, atol=1e-7)
+
+
+def _linear_dark_brown() -> list[float]:
+    c = np.array([60.0, 45.0, 35.0]) / 255.0  # the default hair colour, sRGB
+    return (((c + 0.055) / 1.055) ** 2.4).tolist()
+
+
+def test_glb_strands_have_a_material_and_linear_colours(tmp_path):
+    s = _strands(12)  # per-point linear colours, as Strands stores them
+    gltf, binary = _gltf.read_glb(write_strands(tmp_path / "hair.glb", s))
+    [prim] = _gltf.primitives(gltf)
+    pbr = _gltf.material_of(gltf, prim)["pbrMetallicRoughness"]
+    assert pbr.get("baseColorFactor", [1, 1, 1, 1]) == [1, 1, 1, 1]
+    assert pbr["metallicFactor"] == 0
+    colour = _gltf.accessor(gltf, binary, prim["attributes"]["COLOR_0"])
+    np.testing.assert_array_equal(colour, s.colors.astype(np.float32))  # already linear
+    # Without vertex colours the material carries the default hair colour (linear).
+    gltf, _ = _gltf.read_glb(write_strands(tmp_path / "plain.glb", s, colors="none"))
+    [prim] = _gltf.primitives(gltf)
+    assert "COLOR_0" not in prim["attributes"]
+    base = _gltf.material_of(gltf, prim)["pbrMetallicRoughness"]["baseColorFactor"]
+    np.testing.assert_allclose(base, [*_linear_dark_brown(), 1.0], atol=1e-6)
+
+
+def _bound_surface(stage, prim_path: str = "/Hair/Strands"):
+    """The UsdPreviewSurface shader bound to a prim (asserts the binding exists)."""
+    from pxr import UsdShade
+
+    prim = stage.GetPrimAtPath(prim_path)
+    material, _ = UsdShade.MaterialBindingAPI(prim).ComputeBoundMaterial()
+    assert material, "no material bound to the curves"
+    shader = material.ComputeSurfaceSource()[0]
+    assert shader and shader.GetIdAttr().Get() == "UsdPreviewSurface"
+    return shader
+
+
+@pytest.mark.parametrize("suffix", [".usda", ".usdc"])
+def test_usd_strands_bind_a_preview_surface_and_display_colour(tmp_path, suffix):
+    from pxr import Usd, UsdGeom
+
+    s = _strands(13)
+    stage = Usd.Stage.Open(str(write_strands(tmp_path / f"hair{suffix}", s)))
+    curves = UsdGeom.BasisCurves(stage.GetPrimAtPath("/Hair/Strands"))
+    primvar = UsdGeom.PrimvarsAPI(curves).GetPrimvar("displayColor")
+    assert primvar.GetInterpolation() == UsdGeom.Tokens.vertex
+    np.testing.assert_array_equal(np.asarray(primvar.Get()), s.colors.astype(np.float32))
+    shader = _bound_surface(stage)
+    diffuse = np.asarray(shader.GetInput("diffuseColor").Get())
+    np.testing.assert_allclose(diffuse, np.median(s.colors, axis=0), atol=1e-6)
+    assert shader.GetInput("metallic").Get() == 0
+    # The material lives under the default prim, so referencing /Hair brings it along.
+    assert str(shader.GetPath()).startswith("/Hair/")
+    # Readers that only want the curves still get them.
+    _assert_same(read_strands(tmp_path / f"hair{suffix}"), s)
+
+
+def test_usd_strands_without_colours_get_the_default_hair_colour(tmp_path):
+    from pxr import Usd, UsdGeom
+
+    s = _strands(14, colors=False)
+    stage = Usd.Stage.Open(str(write_strands(tmp_path / "hair.usdc", s)))
+    curves = UsdGeom.BasisCurves(stage.GetPrimAtPath("/Hair/Strands"))
+    primvar = UsdGeom.PrimvarsAPI(curves).GetPrimvar("displayColor")
+    assert primvar.GetInterpolation() == UsdGeom.Tokens.constant
+    np.testing.assert_allclose(np.asarray(primvar.Get()), [_linear_dark_brown()], atol=1e-6)
+    diffuse = np.asarray(_bound_surface(stage).GetInput("diffuseColor").Get())
+    np.testing.assert_allclose(diffuse, _linear_dark_brown(), atol=1e-6)
 
 
 def test_unit_option(tmp_path):

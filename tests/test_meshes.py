@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import _gltf
 import numpy as np
 import pytest
 import trimesh
@@ -152,3 +155,121 @@ def test_plain_formats_round_trip(tmp_path, suffix):
 def test_save_refuses_unknown_suffix(tmp_path):
     with pytest.raises(InputError, match="cannot write"):
         save_mesh(tmp_path / "x.fbx", trimesh.creation.box())
+
+
+# ------------------------------------------------------------------- GLB colour and material
+def _coloured_box(alpha: int = 255) -> tuple[trimesh.Trimesh, np.ndarray]:
+    box = trimesh.creation.box()
+    rgb = np.array(
+        [[128, 128, 128], [0, 0, 0], [255, 255, 255], [10, 20, 30],
+         [200, 100, 50], [64, 128, 192], [1, 2, 3], [250, 128, 5]], dtype=np.uint8,
+    )  # fmt: skip
+    rgba = np.c_[rgb, np.full(8, alpha, np.uint8)]
+    box.visual = trimesh.visual.ColorVisuals(box, vertex_colors=rgba)
+    return box, rgba
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.asarray(c, np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def test_glb_vertex_colours_are_linear_and_bound_by_a_material(tmp_path):
+    box, rgba = _coloured_box()
+    save_mesh(tmp_path / "box.glb", box)
+    gltf, binary = _gltf.read_glb(tmp_path / "box.glb")
+    [prim] = _gltf.primitives(gltf)
+    material = _gltf.material_of(gltf, prim)
+    pbr = material["pbrMetallicRoughness"]
+    # COLOR_0 multiplies the base colour: white, not metal (glTF's default metallic is 1).
+    assert pbr.get("baseColorFactor", [1, 1, 1, 1]) == [1, 1, 1, 1]
+    assert pbr["metallicFactor"] == 0
+    assert "baseColorTexture" not in pbr and material.get("alphaMode", "OPAQUE") == "OPAQUE"
+    colour = _gltf.accessor(gltf, binary, prim["attributes"]["COLOR_0"])
+    assert colour.dtype == np.float32 and colour.shape == (8, 3)
+    # glTF COLOR_0 is linear: sRGB 128/255 (0.502) is stored as 0.216 (0.5 would be 0.214),
+    # not 0.502 (the washed-out look of issue 19).
+    assert colour[0] == pytest.approx([0.2158] * 3, abs=1e-4)
+    assert colour[0] == pytest.approx([0.214] * 3, abs=0.002)
+    np.testing.assert_allclose(colour, _srgb_to_linear(rgba[:, :3] / 255.0), atol=1e-6)
+    normals = _gltf.accessor(gltf, binary, prim["attributes"]["NORMAL"])
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-6)
+    # Read back as the sRGB 8-bit vertex colours went in, geometry and order unchanged.
+    back = load_mesh(tmp_path / "box.glb")
+    assert back.visual.kind == "vertex"
+    np.testing.assert_array_equal(back.visual.vertex_colors, rgba)
+    np.testing.assert_allclose(back.vertices, box.vertices, atol=1e-7)
+    np.testing.assert_array_equal(back.faces, box.faces)
+    assert back.is_watertight
+
+
+def test_glb_translucent_vertex_colours_blend(tmp_path):
+    box, rgba = _coloured_box(alpha=128)
+    save_mesh(tmp_path / "a.glb", box)
+    gltf, binary = _gltf.read_glb(tmp_path / "a.glb")
+    [prim] = _gltf.primitives(gltf)
+    assert _gltf.material_of(gltf, prim)["alphaMode"] == "BLEND"
+    colour = _gltf.accessor(gltf, binary, prim["attributes"]["COLOR_0"])
+    assert colour.shape == (8, 4)
+    np.testing.assert_allclose(colour[:, 3], 128 / 255, atol=1e-6)  # alpha stays linear
+    np.testing.assert_array_equal(load_mesh(tmp_path / "a.glb").visual.vertex_colors, rgba)
+
+
+def test_glb_texture_is_the_base_colour_texture_in_srgb(tmp_path):
+    mesh, pixels = _textured_quad()
+    save_mesh(tmp_path / "face.glb", mesh)
+    gltf, binary = _gltf.read_glb(tmp_path / "face.glb")
+    [prim] = _gltf.primitives(gltf)
+    material = _gltf.material_of(gltf, prim)
+    pbr = material["pbrMetallicRoughness"]
+    assert pbr.get("baseColorFactor", [1, 1, 1, 1]) == [1, 1, 1, 1]  # trimesh wrote 0.4 grey
+    assert pbr["metallicFactor"] == 0
+    assert "COLOR_0" not in prim["attributes"]  # it would multiply the texture
+    texture = pbr["baseColorTexture"]
+    assert texture.get("texCoord", 0) == 0
+    png = _gltf.image_bytes(gltf, binary, texture["index"])
+    # The image is the photo's sRGB pixels, unchanged.
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), pixels)
+    uv = _gltf.accessor(gltf, binary, prim["attributes"]["TEXCOORD_0"])
+    # glTF's texture origin is the top-left corner: v flipped.
+    np.testing.assert_allclose(uv, np.c_[mesh.visual.uv[:, 0], 1 - mesh.visual.uv[:, 1]])
+    assert material["doubleSided"]  # an open surface
+
+
+def test_glb_without_colour_still_has_a_dielectric_material(tmp_path):
+    save_mesh(tmp_path / "plain.glb", trimesh.creation.icosphere(subdivisions=1))
+    gltf, _ = _gltf.read_glb(tmp_path / "plain.glb")
+    [prim] = _gltf.primitives(gltf)
+    material = _gltf.material_of(gltf, prim)
+    assert material["pbrMetallicRoughness"]["metallicFactor"] == 0
+    assert not material["doubleSided"]  # closed
+
+
+def test_glb_closed_textured_mesh_with_uv_seams_is_single_sided(tmp_path):
+    box = trimesh.creation.box()
+    # A UV seam: one corner of one face uses a copy of vertex 0.
+    vertices = np.vstack([box.vertices, box.vertices[:1]])
+    faces = box.faces.copy()
+    row = int(np.flatnonzero((faces == 0).any(axis=1))[0])
+    faces[row][faces[row] == 0] = len(vertices) - 1
+    image = Image.fromarray(np.full((4, 4, 3), 200, np.uint8))
+    visual = trimesh.visual.TextureVisuals(uv=vertices[:, :2] + 0.5, image=image)
+    save_mesh(tmp_path / "seam.glb", trimesh.Trimesh(vertices, faces, visual=visual, process=False))
+    gltf, _ = _gltf.read_glb(tmp_path / "seam.glb")
+    [prim] = _gltf.primitives(gltf)
+    material = _gltf.material_of(gltf, prim)
+    assert material["pbrMetallicRoughness"]["metallicFactor"] == 0  # not glTF's default metal
+    assert not material["doubleSided"]  # closed once the seam's copies are merged
+
+
+def test_obj_material_does_not_darken_the_texture(tmp_path):
+    mesh, _ = _textured_quad()
+    save_mesh(tmp_path / "face.obj", mesh)
+    mtl = (tmp_path / "face.mtl").read_text().splitlines()
+    kd = [line.split()[1:] for line in mtl if line.startswith("Kd")]
+    ks = [line.split()[1:] for line in mtl if line.startswith("Ks")]
+    # map_Kd is multiplied by Kd (three.js, trimesh's OBJ -> glTF): white, no highlight.
+    assert [[float(x) for x in k] for k in kd] == [[1.0, 1.0, 1.0]]
+    assert all(float(x) == 0 for k in ks for x in k)
+    back = load_mesh(tmp_path / "face.obj")
+    assert np.asarray(back.visual.material.diffuse)[:3].tolist() == [255, 255, 255]

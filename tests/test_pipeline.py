@@ -119,8 +119,12 @@ def test_head_and_strands_are_written_and_reread(astronaut_result):
     recon, result_path = astronaut_result
     folder = result_path.parent
     head = trimesh.load(folder / "head.obj", process=False, force="mesh")
-    assert len(head.vertices) == len(recon.head.vertices)
     ply = trimesh.load(folder / "head.ply", process=False)
+    # The textured OBJ is split where its UV layout has seams: the closed mesh's vertices come
+    # first, in order, so landmark ids hold for both files.
+    n = len(recon.head.vertices)
+    assert len(ply.vertices) == n <= len(head.vertices)
+    np.testing.assert_allclose(head.vertices[:n], ply.vertices, atol=1e-6)
     assert ply.is_watertight and ply.is_winding_consistent and ply.volume > 0
     height = np.ptp(ply.vertices[:, 1])
     assert 0.20 < height < 0.40  # chin-to-crown plus neck, metres

@@ -10,9 +10,12 @@ never shows a traceback for them; Ctrl-C and SIGTERM end it with 130 and 143
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
+import warnings
+from collections.abc import Iterator
 
 from monoscan.core.errors import MonoscanError
 from monoscan.core.interrupt import exit_code, raise_if_interrupted, signals_handled
@@ -42,16 +45,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="monoscan",
         description="One photo of a person to 3D: face, hair maps, strands, head, body.",
+        epilog="Run 'monoscan COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"monoscan {__version__}")
+    # -q/-v are accepted at every level ("eval -q head" and "eval head -q"); SUPPRESS keeps a
+    # nested command from resetting a flag given before it, the defaults live on the top level.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
-    common.add_argument("-v", "--verbose", action="store_true", help="log each stage")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress bars, notes, or library log lines and warnings",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log each stage (and a failed photo's traceback)",
+    )
+    parser.set_defaults(quiet=False, verbose=False)
+    sub = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", help="what to do:"
+    )
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, common)
     return parser
+
+
+@contextlib.contextmanager
+def _libraries_quiet(quiet: bool) -> Iterator[None]:
+    """Under ``--quiet``, no log record below ERROR and no warning from any library."""
+    if not quiet:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # also loggers with their own level or handler
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    with signals_handled():
+    with signals_handled(), _libraries_quiet(args.quiet):
         try:
             code = int(args.func(args) or 0)
             raise_if_interrupted()  # a signal that some library swallowed still ends the run

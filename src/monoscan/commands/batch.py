@@ -14,10 +14,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         parents=[common],
         help="reconstruct a folder of photos in parallel",
         description="Reconstruct every photo of a folder (or the files given) into "
-        "OUT/<image-stem>/, in parallel, resumably; OUT/batch.json lists each input's status. "
+        "DIR/<image-stem>/, in parallel, resumably; DIR/batch.json lists each input's status. "
         "Exit code 0 when every input is done or skipped, 2 when any failed; 130 on Ctrl-C "
         "and 143 on SIGTERM, after stopping the workers and listing the unfinished inputs "
-        "as pending in OUT/batch.json (rerun the same command to finish them).",
+        "as pending in DIR/batch.json (rerun the same command to finish them).",
     )
     p.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="a folder of photos, or photo files"
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--workers",
         type=int,
         default=None,
+        metavar="N",
         help="parallel processes (local default: one per CPU, at most one per photo; "
         "ray: photos in flight, default the cluster's CPUs)",
     )
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--address",
         default=None,
+        metavar="ADDR",
         help="Ray cluster address, e.g. HEAD_IP:6379 or auto (default: start a local Ray)",
     )
     p.add_argument(

@@ -23,7 +23,7 @@ def register(sub, common) -> None:
     p.add_argument(
         "--synthetic", type=int, default=20, metavar="N", help="number of synthetic scenes (20)"
     )
-    p.add_argument("--seed", type=int, default=0, help="first scene seed (0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="first scene seed (0)")
     p.add_argument(
         "--photos",
         default=None,

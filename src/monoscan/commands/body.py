@@ -17,10 +17,12 @@ def register(subparsers, common) -> None:
         help="reconstruct a person's full body (closed coloured mesh, depth/normal maps)",
         description="Reconstruct the largest person in each photo as a closed, coloured, "
         "metric mesh plus front/back depth and normal maps, keypoints and 2K2K part crops, "
-        "written to OUT/<image-stem>/.",
+        "written to DIR/<image-stem>/.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="photo(s) of a standing person")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per photo)"
+    )
     p.add_argument(
         "--height-m",
         type=float,
@@ -53,6 +55,7 @@ def register(subparsers, common) -> None:
         "--detail",
         type=float,
         default=0.5,
+        metavar="W",
         help="shading detail on the front, 0 = off (default 0.5)",
     )
     p.set_defaults(func=run)
@@ -89,4 +92,6 @@ def run(args) -> int:
             f"{result.timings.get('total', 0):.1f} s"
         ), result.notes
 
-    return for_each_input([str(p) for p in args.images], one, desc="body", quiet=args.quiet)
+    return for_each_input(
+        [str(p) for p in args.images], one, desc="body", quiet=args.quiet, verbose=args.verbose
+    )

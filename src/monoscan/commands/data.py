@@ -9,8 +9,15 @@ from monoscan.core.errors import InputError
 
 
 def register(subparsers, common) -> None:
-    p = subparsers.add_parser("data", parents=[common], help="dataset utilities")
-    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    p = subparsers.add_parser(
+        "data",
+        parents=[common],
+        help="dataset utilities",
+        description="Dataset utilities: 'monoscan data h3ds-extract' unpacks the H3DS archive.",
+    )
+    sub = p.add_subparsers(
+        title="actions", dest="data_command", metavar="ACTION", help="the utility to run:"
+    )
     sub.required = True
     x = sub.add_parser(
         "h3ds-extract",
@@ -20,9 +27,11 @@ def register(subparsers, common) -> None:
         "lockstep; every file is CRC-checked; with --config the archive MD5 and the scene file "
         "list are verified too.",
     )
-    x.add_argument("zip", type=Path, help="the downloaded H3DS zip")
+    x.add_argument("zip", type=Path, metavar="ZIP", help="the downloaded H3DS zip")
     x.add_argument("--token", required=True, help="the H3DS access token (zip password)")
-    x.add_argument("--out", required=True, type=Path, help="dataset folder to create")
+    x.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="DIR", help="dataset folder to create"
+    )
     x.add_argument(
         "--config",
         default=None,

@@ -22,7 +22,9 @@ def register(subparsers, common) -> None:
         help="score reconstructions against ground truth",
         description="Score reconstructions: head (H3DS protocol), body, face; hair, strands.",
     )
-    sub = p.add_subparsers(dest="eval_command", metavar="WHAT")
+    sub = p.add_subparsers(
+        title="what to score", dest="eval_command", metavar="WHAT", help="one of:"
+    )
     sub.required = True
     _register_head(sub, common)
     _register_body(sub, common)
@@ -43,15 +45,19 @@ def _register_head(sub, common) -> None:
         "(monoscan output, metres, h3ds_landmarks.txt) or PRED/<scene_id>.obj|.ply (mm, "
         "landmarks in <scene_id>_landmarks.txt); per view subset in PRED/<N>/.",
     )
-    p.add_argument("--dataset", required=True, type=Path, help="H3DS folder")
+    p.add_argument("--dataset", required=True, type=Path, metavar="DIR", help="H3DS folder")
     p.add_argument(
         "--config",
         default=None,
         help="v1, v2 or a config TOML (default: v2 if found, else scan the folder)",
     )
-    p.add_argument("--predictions", required=True, type=Path, help="predictions folder")
-    p.add_argument("--scenes", nargs="+", default=None, help="only these scene ids")
-    p.add_argument("--tags", nargs="+", default=(), help="only scenes with all these tags")
+    p.add_argument(
+        "--predictions", required=True, type=Path, metavar="DIR", help="predictions folder"
+    )
+    p.add_argument("--scenes", nargs="+", default=None, metavar="ID", help="only these scene ids")
+    p.add_argument(
+        "--tags", nargs="+", default=(), metavar="TAG", help="only scenes with all these tags"
+    )
     p.add_argument(
         "--pred-unit",
         default="auto",
@@ -73,11 +79,14 @@ def _register_head(sub, common) -> None:
         "--heatmaps",
         type=Path,
         default=None,
+        metavar="DIR",
         help="folder for per-vertex error PLYs (clipped at 5 mm)",
     )
-    p.add_argument("--json", type=Path, default=None, help="write results JSON")
-    p.add_argument("--csv", type=Path, default=None, help="write results CSV")
-    p.add_argument("--markdown", type=Path, default=None, help="write the face / head table")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write results JSON")
+    p.add_argument("--csv", type=Path, default=None, metavar="FILE", help="write results CSV")
+    p.add_argument(
+        "--markdown", type=Path, default=None, metavar="FILE", help="write the face / head table"
+    )
     p.set_defaults(func=run_head)
 
 
@@ -104,7 +113,7 @@ def run_head(args) -> int:
             quiet=args.quiet,
             mesh_name=args.mesh,
         )
-    for w in caught:
+    for w in () if args.quiet else caught:
         print(f"warning: {w.message}", file=sys.stderr)
     meta = {
         "protocol": "h3ds-0.4.0 (landmark similarity, ICP, nearest-vertex distances)",
@@ -126,19 +135,41 @@ def run_head(args) -> int:
 
 
 def _register_body(sub, common) -> None:
-    p = sub.add_parser("body", parents=[common], help="body metrics in cm (Chamfer, P2S, ...)")
-    p.add_argument("--pred", required=True, type=Path, help="predicted body mesh")
-    p.add_argument("--gt", required=True, type=Path, help="ground-truth scan")
+    p = sub.add_parser(
+        "body",
+        parents=[common],
+        help="body metrics in cm (Chamfer, P2S, ...)",
+        description="Compare a predicted body mesh with a ground-truth scan, both sampled on "
+        "their surfaces: Chamfer, point-to-surface (P2S) and surface-to-point (S2P) distances, "
+        "normal consistency and F-scores, all in cm.",
+    )
+    p.add_argument("--pred", required=True, type=Path, metavar="MESH", help="predicted body mesh")
+    p.add_argument("--gt", required=True, type=Path, metavar="MESH", help="ground-truth scan")
     p.add_argument("--unit", default="m", choices=["m", "cm", "mm"], help="unit of --pred")
     p.add_argument(
         "--gt-unit", default=None, choices=["m", "cm", "mm"], help="unit of --gt (default: --unit)"
     )
-    p.add_argument("--samples", type=int, default=10_000, help="surface samples per mesh")
     p.add_argument(
-        "--fscore-cm", type=float, nargs="+", default=[1.0], help="F-score thresholds, cm"
+        "--samples",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="surface samples per mesh (default 10000)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
+    p.add_argument(
+        "--fscore-cm",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        metavar="CM",
+        help="F-score thresholds, cm (default 1)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the surface sampling (default 0)"
+    )
+    p.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="write the numbers as JSON"
+    )
     p.set_defaults(func=run_body)
 
 
@@ -179,20 +210,31 @@ def _register_face(sub, common) -> None:
         "(landmarks as .npy (K,3) or text, same order). NME: --lmk-pred and --lmk-gt "
         "((68,2) .npy or text).",
     )
-    p.add_argument("--scan", type=Path, help="ground-truth scan mesh")
-    p.add_argument("--scan-landmarks", type=Path, help="(K,3) landmarks on the scan")
+    p.add_argument("--scan", type=Path, metavar="MESH", help="ground-truth scan mesh")
+    p.add_argument(
+        "--scan-landmarks", type=Path, metavar="FILE", help="(K,3) landmarks on the scan"
+    )
     p.add_argument("--scan-unit", default="mm", choices=["mm", "m"], help="unit of --scan")
-    p.add_argument("--pred", type=Path, help="predicted face mesh")
-    p.add_argument("--pred-landmarks", type=Path, help="(K,3) landmarks on the prediction")
+    p.add_argument("--pred", type=Path, metavar="MESH", help="predicted face mesh")
+    p.add_argument(
+        "--pred-landmarks", type=Path, metavar="FILE", help="(K,3) landmarks on the prediction"
+    )
     p.add_argument(
         "--crop-mm",
         type=float,
         default=None,
+        metavar="MM",
         help="keep scan points within this radius of the landmarks' mean",
     )
-    p.add_argument("--lmk-pred", type=Path, help="(68,2) predicted landmarks for NME")
-    p.add_argument("--lmk-gt", type=Path, help="(68,2) ground-truth landmarks for NME")
-    p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--lmk-pred", type=Path, metavar="FILE", help="(68,2) predicted landmarks for NME"
+    )
+    p.add_argument(
+        "--lmk-gt", type=Path, metavar="FILE", help="(68,2) ground-truth landmarks for NME"
+    )
+    p.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="write the numbers as JSON"
+    )
     p.set_defaults(func=run_face)
 
 

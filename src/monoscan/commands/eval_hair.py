@@ -22,8 +22,10 @@ def register(eval_subparsers, common) -> None:
         "PRED/dense_depth_pred/depth_map/<name>.npy. HairSale is reported both "
         "direction-aware (0-180 deg per pixel) and capped at 90 deg.",
     )
-    p.add_argument("--pred", required=True, type=Path, help="predictions folder")
-    p.add_argument("--gt", required=True, type=Path, help="ground truth folder (HiSa layout)")
+    p.add_argument("--pred", required=True, type=Path, metavar="DIR", help="predictions folder")
+    p.add_argument(
+        "--gt", required=True, type=Path, metavar="DIR", help="ground truth folder (HiSa layout)"
+    )
     p.add_argument(
         "--split", default=None, help="only the samples of GT/split_<SPLIT>.json (e.g. test)"
     )
@@ -33,7 +35,9 @@ def register(eval_subparsers, common) -> None:
         choices=["xy", "yx"],
         help="column order of relative_depth/pairs (default x_A, y_A, x_B, y_B)",
     )
-    p.add_argument("--json", type=Path, default=None, help="write per-image and mean metrics")
+    p.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="write per-image and mean metrics"
+    )
     p.set_defaults(func=run)
 
 

@@ -27,15 +27,25 @@ def register(eval_subparsers, common: argparse.ArgumentParser) -> argparse.Argum
             "point precision/recall/F1 at (2 mm, 20 deg), (3 mm, 30 deg), (4 mm, 40 deg)."
         ),
     )
-    p.add_argument("--pred", required=True, help="predicted strands (.data .hair .ply .usd* .glb)")
-    p.add_argument("--gt", required=True, help="ground-truth strands (same formats)")
+    p.add_argument(
+        "--pred",
+        required=True,
+        metavar="FILE",
+        help="predicted strands (.data .hair .ply .usd* .glb)",
+    )
+    p.add_argument(
+        "--gt", required=True, metavar="FILE", help="ground-truth strands (same formats)"
+    )
     p.add_argument("--pred-unit", default="m", choices=sorted(UNITS), help="unit of --pred")
     p.add_argument("--gt-unit", default="m", choices=sorted(UNITS), help="unit of --gt")
-    p.add_argument("--resolution", type=int, default=128, help="voxels per side (default 128)")
+    p.add_argument(
+        "--resolution", type=int, default=128, metavar="N", help="voxels per side (default 128)"
+    )
     p.add_argument(
         "--spacing-mm",
         type=float,
         default=1.0,
+        metavar="MM",
         help="resample strands to points this far apart before point matching (default 1 mm)",
     )
     p.add_argument("--json", metavar="FILE", help="also write all numbers to this JSON file")

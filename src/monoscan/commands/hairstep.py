@@ -12,11 +12,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "hairstep",
         parents=[common],
         help="HairStep hair maps only (mask, strand map, depth)",
-        description="Write the HairStep representation of each photo into OUT/<image-stem>/: "
+        description="Write the HairStep representation of each photo into DIR/<image-stem>/: "
         "crop.png, hair_mask.png, parsing.png, strand_map.png, orientation.npy, confidence.npy, "
         "hair_depth.npy, hair_depth_vis.png, landmarks68.npy, crop.json, result.json.",
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
     reconstruct.add_options(p, meshes=False)
     p.set_defaults(func=run, formats="")
 

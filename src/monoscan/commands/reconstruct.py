@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "reconstruct",
         parents=[common],
         help="reconstruct one or more photos",
-        description="Reconstruct each photo into OUT/<image-stem>/ (result.json lists the files).",
+        description="Reconstruct each photo into DIR/<image-stem>/ (result.json lists the files).",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WebP, TIFF or BMP")
     add_options(p)
@@ -22,12 +22,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--same-person",
         action="store_true",
         help="the images are views of one person: fuse them into one result, "
-        "OUT/<first image's stem>/ (monoscan.head.multiview)",
+        "DIR/<first image's stem>/ (monoscan.head.multiview)",
     )
     p.add_argument(
         "--cameras",
         type=Path,
         default=None,
+        metavar="NPZ",
         help="with --same-person: an H3DS cameras.npz; img_0007.jpg takes "
         "world_mat_7, names without a number go by position (default: rotations "
         "estimated from the landmarks)",
@@ -38,8 +39,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "demo",
         parents=[common],
         help="reconstruct the bundled sample photo (astronaut)",
-        description="Write scikit-image's public-domain astronaut photo to OUT/astronaut.png and "
-        "reconstruct it into OUT/astronaut/.",
+        description="Write scikit-image's public-domain astronaut photo to DIR/astronaut.png and "
+        "reconstruct it into DIR/astronaut/.",
     )
     add_options(d)
     d.set_defaults(func=run_demo)
@@ -48,29 +49,45 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
-    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS
+    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS, HEAD_MODELS
 
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder (one sub-folder per photo)",
+    )
     p.add_argument(
         "--face-index",
         type=int,
         default=0,
+        metavar="N",
         help="which face when several are found, 0 = largest (default)",
     )
     p.add_argument(
         "--min-face-px",
         type=float,
         default=MIN_FACE_PX,
+        metavar="PX",
         help=f"refuse faces narrower than this (default {MIN_FACE_PX} px)",
     )
     if meshes:
         p.add_argument(
             "--formats",
             default=",".join(DEFAULT_FORMATS),
+            metavar="LIST",
             help="comma-separated outputs to write, from "
             f"{','.join(ALL_FORMATS)} (default: %(default)s)",
         )
-    p.add_argument("--subdivisions", type=int, default=2, help="face mesh refinement passes")
+    p.add_argument(
+        "--subdivisions",
+        type=int,
+        default=2,
+        metavar="N",
+        help="face mesh refinement passes (default 2)",
+    )
     p.add_argument(
         "--no-person", action="store_true", help="skip person segmentation and body pose"
     )
@@ -79,9 +96,16 @@ def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
         p.add_argument(
             "--body",
             action="store_true",
-            help="also reconstruct the full body into OUT/<stem>/body/",
+            help="also reconstruct the full body into DIR/<stem>/body/",
         )
         p.add_argument("--no-head", action="store_true", help="skip the closed head mesh")
+        p.add_argument(
+            "--head-model",
+            choices=HEAD_MODELS,
+            default="ict",
+            help="the head: 'ict', the ICT Face Model fitted to the landmarks (default), or "
+            "'parametric', our earlier parametric head with the photo's face mesh blended in",
+        )
         p.add_argument(
             "--no-occlusion",
             action="store_true",
@@ -92,9 +116,10 @@ def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
             "--strands",
             type=int,
             default=10_000,
+            metavar="N",
             help="hair strands to grow, 0 for none (default: %(default)s)",
         )
-        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
         p.add_argument(
             "--face-detail",
             action="store_true",
@@ -116,6 +141,7 @@ def options_from_args(args: argparse.Namespace):
         hair=not args.no_hair,
         body=getattr(args, "body", False),
         head=not getattr(args, "no_head", True),
+        head_model=getattr(args, "head_model", "ict"),
         strands=getattr(args, "strands", 0),
         occlusion=not getattr(args, "no_occlusion", True),
         seed=getattr(args, "seed", 0),
@@ -150,7 +176,13 @@ def run(args: argparse.Namespace) -> int:
         result = write_outputs(recon, args.out, options, overwrite=args.overwrite)
         return str(result.parent), recon.notes
 
-    return for_each_input([str(p) for p in args.images], one, desc="reconstruct", quiet=args.quiet)
+    return for_each_input(
+        [str(p) for p in args.images],
+        one,
+        desc="reconstruct",
+        quiet=args.quiet,
+        verbose=args.verbose,
+    )
 
 
 def _run_same_person(args: argparse.Namespace, options) -> int:
@@ -169,7 +201,9 @@ def _run_same_person(args: argparse.Namespace, options) -> int:
         )
         return str(result.parent), recon.notes
 
-    return for_each_input([images[0]], one, desc="reconstruct", quiet=args.quiet)
+    return for_each_input(
+        [images[0]], one, desc="reconstruct", quiet=args.quiet, verbose=args.verbose
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:

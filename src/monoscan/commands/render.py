@@ -42,6 +42,7 @@ def register(sub, common) -> None:
     )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="image size (512)")
     p.add_argument(
+        "-o",
         "--out",
         default=None,
         metavar="FILE_OR_DIR",

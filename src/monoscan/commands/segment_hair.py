@@ -27,8 +27,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="photo files (JPEG, PNG, ...)")
     p.add_argument(
-        "--out",
         "-o",
+        "--out",
         required=True,
         type=Path,
         metavar="DIR",
@@ -38,6 +38,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=None,
+        metavar="P",
         help="hair probability threshold in (0, 1) (default: the model's, 0.5)",
     )
     p.add_argument(
@@ -47,7 +48,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="keep hair only on the person (MediaPipe selfie segmentation): "
         "auto = when a face is found (default), on = always, off = never",
     )
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (1)")
+    p.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="CPU threads for the network (1)"
+    )
     p.add_argument(
         "--save-probability",
         action="store_true",
@@ -106,5 +109,6 @@ def run(args: argparse.Namespace) -> int:
         one,
         desc="segment-hair",
         quiet=args.quiet,
+        verbose=args.verbose,
         label=lambda item: str(item[0]),
     )

@@ -19,11 +19,13 @@ def register_body(synth_subparsers, common) -> None:
         parents=[common],
         help="render OBJ/PLY scans of people into front/back colour, depth, normal maps",
         description="Render each scan in --scans (y up, facing +z) with an orthographic "
-        "camera into OUT/<stem>/: front/back colour, depth and normal maps, mask, keypoints "
+        "camera into DIR/<stem>/: front/back colour, depth and normal maps, mask, keypoints "
         "(from <stem>_keypoints.json beside the scan, else MediaPipe Pose), camera.json.",
     )
     p.add_argument("--scans", required=True, metavar="DIR", help="folder of .obj/.ply scans")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per scan)"
+    )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="image size (512)")
     p.add_argument(
         "--no-detect",

@@ -21,8 +21,11 @@ def add_arguments(p, require_out: bool = True) -> None:
     reports a missing ``--out`` itself.
     """
     p.add_argument("--n", type=int, default=10, metavar="N", help="number of scenes (10)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; scene i uses seed S+i (0)")
     p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="first seed; scene i uses seed S+i (0)"
+    )
+    p.add_argument(
+        "-o",
         "--out",
         required=require_out,
         default=None,
@@ -50,7 +53,7 @@ def register_scenes(synth_subparsers, common) -> None:
         "scenes",
         parents=[common],
         help="render synthetic people with hair, head and camera ground truth",
-        description="Write N synthetic scenes, each in OUT/scene_<seed>/: image.png, "
+        description="Write N synthetic scenes, each in DIR/scene_<seed>/: image.png, "
         "hair_mask.png, body_mask.png, parsing.png, strand_map.png, orientation.npy, "
         "hair_depth.npy, hair_depth_m.npy, camera.json, strands.data (m), head.obj (mm), "
         "landmarks.txt, regions/{face,face_sphere}.txt, scene.json. Deterministic by seed.",
@@ -64,7 +67,7 @@ def run(args) -> int:
     from monoscan.synth.generate import generate_scene, write_scene
 
     if getattr(args, "out", None) is None:
-        raise InputError("--out DIR is required")
+        raise InputError("-o/--out DIR is required")
     if args.n < 0:
         raise InputError(f"--n {args.n}: expected >= 0")
     if not 64 <= args.size <= 2048:

@@ -19,10 +19,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "3D view of each result. Only that folder is served, on 127.0.0.1 by default.",
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="results folder")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    p.add_argument(
+        "--port", type=int, default=8000, metavar="P", help="port (default 8000; 0 = any free)"
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
+        metavar="H",
         help="address to bind (default 127.0.0.1, this machine only); only requests naming "
         "localhost, 127.0.0.1, [::1] or this exact host are answered",
     )

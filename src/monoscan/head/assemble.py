@@ -84,6 +84,11 @@ class HeadMesh:
     skin_color : (3,) uint8
     timings : dict
         Seconds per step.
+    corner_uv : (F, 3, 2) float32 or None
+        Per-corner texture coordinates when the UV layout has seams (the ICT head); ``uv``
+        then holds one of each vertex's.
+    ict : IctFit or None
+        The ICT model fit this head was made from (:mod:`monoscan.head.ict_head`), else None.
     """
 
     vertices: np.ndarray
@@ -96,6 +101,8 @@ class HeadMesh:
     head: FittedHead
     skin_color: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    corner_uv: np.ndarray | None = None
+    ict: object | None = None
 
     def vertex_normals(self) -> np.ndarray:
         """(V, 3) unit outward vertex normals (area-weighted face normals)."""

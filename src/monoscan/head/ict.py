@@ -162,6 +162,22 @@ class IctFit:
     def to_model(self, points: np.ndarray) -> np.ndarray:
         return (np.asarray(points, np.float64) - self.translation) @ self.rotation / self.scale
 
+    def to_json(self) -> dict:
+        names = load_ict_model().expression_names
+        return {
+            "model": "ICT Face Model Light (USC ICT, MIT licence), skin",
+            "frame": "model: metres, y up, z forward, x subject's left; "
+            "world = scale * rotation @ model + translation",
+            "identity": np.round(self.identity, 5).tolist(),
+            "expression": {
+                n: round(float(w), 5) for n, w in zip(names, self.expression, strict=True)
+            },
+            "scale": self.scale,
+            "rotation": self.rotation.tolist(),
+            "translation": self.translation.tolist(),
+            "residual_mm": self.residual_mm,
+        }
+
 
 def _points(values: np.ndarray, faces: np.ndarray, bary: np.ndarray) -> np.ndarray:
     """Barycentric points of per-vertex ``values`` (..., V, 3) -> (..., K, 3)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monoscan.core.camera import Camera
+from monoscan.core.meshes import textured_trimesh
 from monoscan.head.ict import IctFit, load_ict_model
 
 __all__ = ["IctHead", "build_ict_head", "close_skin"]
@@ -27,6 +28,8 @@ FACE_VERTICES = 6706
 MIN_FACING = 0.35
 
 
+#: Side of the grid (pixels) the visibility depth test runs on.
+VISIBILITY_PX = 640
 #: Pull of the unseen vertices' colour toward the skin tone (per edge; see build_ict_head).
 SKIN_PULL = 0.02
 
@@ -71,27 +74,9 @@ class IctHead:
     fit: IctFit
 
     def to_trimesh(self, textured: bool = True):
-        """A ``trimesh.Trimesh``: textured (vertices split where the UV layout has seams, so
-        files keep one uv per vertex) or with vertex colours (vertex order kept, closed)."""
-        import trimesh
-        from PIL import Image
-
-        if not textured:
-            return trimesh.Trimesh(
-                self.vertices, self.faces, vertex_colors=self.vertex_colors, process=False
-            )
-        corners = self.faces.ravel()
-        key = np.column_stack([corners, np.round(self.corner_uv.reshape(-1, 2) * 1e6)])
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(self.texture))
-        return trimesh.Trimesh(
-            self.vertices[corners[first]],
-            inverse.reshape(-1, 3),
-            visual=trimesh.visual.TextureVisuals(
-                uv=self.corner_uv.reshape(-1, 2)[first], material=material
-            ),
-            process=False,
-        )
+        """A ``trimesh.Trimesh``: textured (vertices split at the UV seams) or with vertex
+        colours (vertex order kept, closed); see :func:`monoscan.core.meshes.textured_trimesh`."""
+        return textured_trimesh(self, textured)
 
 
 def close_skin(
@@ -183,11 +168,18 @@ def build_ict_head(
     # Visible vertices: facing the camera and winning the depth test at their pixel.
     px = camera.world_to_photo(v)[:, :2]
     h, w = rgb.shape[:2]
-    depth, _, _ = rasterize(px, v[:, 2], f, (h, w), nearest="max")
+    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    # The depth test on a grid of at most VISIBILITY_PX over the head (not the whole photo).
+    lo = px.min(0)
+    scale = min(1.0, VISIBILITY_PX / max(float(np.ptp(px, axis=0).max()), 1.0))
+    grid = (px - lo) * scale
+    gh, gw = (np.ceil(grid.max(0)) + 1).astype(int)[::-1]
+    depth, _, _ = rasterize(grid, v[:, 2], f, (gh, gw), nearest="max")
+    gx = np.clip(np.round(grid[:, 0] - 0.5).astype(int), 0, gw - 1)
+    gy = np.clip(np.round(grid[:, 1] - 0.5).astype(int), 0, gh - 1)
+    front = np.nan_to_num(depth[gy, gx], nan=np.inf) - v[:, 2] < 0.004
     xi = np.clip(np.round(px[:, 0] - 0.5).astype(int), 0, w - 1)
     yi = np.clip(np.round(px[:, 1] - 0.5).astype(int), 0, h - 1)
-    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
-    front = np.nan_to_num(depth[yi, xi], nan=np.inf) - v[:, 2] < 0.004
     normals = vertex_normals(v, f)
     seen = on_face & inside & front & (normals[:, 2] > MIN_FACING)
     if not_skin is not None:
@@ -297,3 +289,43 @@ def bake_texture(
     texture = np.zeros((height, 2 * height, 3), np.uint8)
     texture[covered] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
     return cv2.inpaint(texture, (~covered).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+
+
+def ict_head_mesh(
+    fit: IctFit,
+    fitted_head,
+    photo_rgb: np.ndarray,
+    camera: Camera,
+    not_skin: np.ndarray | None = None,
+):
+    """The fitted ICT head as the pipeline's :class:`~monoscan.head.assemble.HeadMesh`.
+
+    The scalp (where hair roots grow) is where the parametric head ``fitted_head``
+    (:func:`monoscan.head.fit.fit_head`, fitted to the same landmarks) puts it, minus the
+    photographed face; its frame also places the strands in the USC-HairSalon frame.
+    """
+    import time
+
+    from monoscan.head.assemble import HeadMesh
+    from monoscan.head.model import scalp_mask
+
+    t0 = time.perf_counter()
+    head = build_ict_head(fit, photo_rgb, camera, not_skin=not_skin)
+    uv = np.zeros((len(head.vertices), 2), np.float32)
+    uv[head.faces.ravel()] = head.corner_uv.reshape(-1, 2)  # one of each vertex's uvs
+    scalp = scalp_mask(fitted_head.to_head(head.vertices), fitted_head.shape) & ~head.seen
+    tone = skin_tone(head.vertex_colors[head.seen]) if head.seen.any() else (200, 160, 140)
+    return HeadMesh(
+        vertices=head.vertices,
+        faces=head.faces,
+        uv=uv,
+        texture=head.texture,
+        vertex_colors=head.vertex_colors,
+        face_region=head.seen,
+        scalp=scalp,
+        head=fitted_head,
+        skin_color=np.clip(np.round(tone), 0, 255).astype(np.uint8),
+        timings={"ict_head": time.perf_counter() - t0},
+        corner_uv=head.corner_uv,
+        ict=fit,
+    )

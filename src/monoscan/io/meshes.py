@@ -9,19 +9,33 @@ monoscan head's landmark ids, are vertex indices). Everything a user can get wro
 :func:`save_mesh` writes atomically by suffix: ``.obj`` (with ``<stem>.mtl`` and ``<stem>.png``
 when the mesh carries a texture), ``.ply`` (binary, vertex colours kept), ``.glb`` (texture
 embedded), ``.off`` and ``.stl``.
+
+Colour conventions. In memory (``trimesh`` vertex colours, texture images) and in OBJ/PLY,
+colours are sRGB, 8 bits. glTF differs: ``COLOR_0`` is *linear* RGB while a
+``baseColorTexture`` image is sRGB (glTF 2.0 specification, Meshes and Materials). The GLB
+writer therefore stores vertex colours as float32 linear values (IEC 61966-2-1 transfer
+function; sRGB 0.5 becomes about 0.214), keeps texture images as they are, and binds every
+primitive to a PBR material (``baseColorFactor`` white, ``metallicFactor`` 0) that uses them:
+the texture as ``baseColorTexture``, or the vertex colours (glTF multiplies ``COLOR_0`` into
+the base colour). Without a material Blender, Unreal and three.js ignore ``COLOR_0``; with
+glTF's default ``metallicFactor`` of 1 a textured mesh renders as dark metal.
+:func:`load_mesh` turns a GLB's ``COLOR_0`` back into sRGB 8-bit vertex colours.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
+from monoscan.core.colour import srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path, write_bytes
 
@@ -100,6 +114,39 @@ def load_mesh(path: str | os.PathLike, *, allow_points: bool = False) -> trimesh
 
     _validate(mesh, path.name, allow_points=allow_points)
     return mesh
+
+
+def _linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB(A) in [0, 1] to 8-bit sRGB (alpha, the 4th column, stays linear)."""
+    c = np.clip(np.nan_to_num(np.asarray(linear, np.float64)), 0.0, 1.0)
+    rgb = c[:, :3]
+    rgb = np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * rgb ** (1 / 2.4) - 0.055)
+    out = np.concatenate([rgb, c[:, 3:4]], axis=1) if c.shape[1] > 3 else rgb
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def _gltf_colours_to_srgb(mesh: trimesh.Trimesh) -> None:
+    """Give a loaded glTF mesh sRGB 8-bit vertex colours, as OBJ and PLY meshes have.
+
+    trimesh keeps ``COLOR_0`` as stored (linear). On a primitive with a material it lands in
+    ``visual.vertex_attributes["color"]`` beside a texture visual; when that material has no
+    image the vertex colours are the colour, so they become the visual.
+    """
+    visual = mesh.visual
+    n = len(mesh.vertices)
+    if _texture_image(mesh) is not None and getattr(visual, "uv", None) is not None:
+        return
+    raw = getattr(visual, "vertex_attributes", {}).get("color")
+    if raw is not None and len(raw) == n:
+        raw = np.asarray(raw)
+        linear = raw / float(np.iinfo(raw.dtype).max) if raw.dtype.kind in "ui" else raw
+    elif getattr(visual, "kind", None) == "vertex":
+        linear = np.asarray(visual.vertex_colors, np.float64) / 255.0
+    else:
+        return
+    if linear.ndim != 2 or linear.shape[1] not in (3, 4):
+        return
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=_linear_to_srgb8(linear))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -243,7 +290,10 @@ def _attach_texture(mesh: trimesh.Trimesh, path: Path, vt: np.ndarray, tri_t: np
 
 
 def _as_trimesh(loaded: object, path: Path) -> trimesh.Trimesh:
+    gltf = path.suffix.lower() in (".glb", ".gltf")
     if isinstance(loaded, trimesh.Trimesh):
+        if gltf:
+            _gltf_colours_to_srgb(loaded)
         return loaded
     if isinstance(loaded, trimesh.Scene):
         for geom in loaded.geometry.values():
@@ -255,6 +305,9 @@ def _as_trimesh(loaded: object, path: Path) -> trimesh.Trimesh:
                     f"mesh {path.name} has face indices out of range [0, {n - 1}] "
                     f"(min {int(faces.min())}, max {int(faces.max())})"
                 )
+            if gltf and isinstance(geom, trimesh.Trimesh):
+                # Before dump(): its copies drop the per-vertex attributes COLOR_0 lands in.
+                _gltf_colours_to_srgb(geom)
         geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
         if not geoms:
             points = [g for g in loaded.dump() if isinstance(g, trimesh.PointCloud)]
@@ -302,7 +355,10 @@ def save_mesh(path: str | os.PathLike, mesh: trimesh.Trimesh) -> list[Path]:
     path : str or PathLike
         ``.obj``: also writes ``<stem>.mtl`` and ``<stem>.png`` (referenced by relative name) when
         the mesh has a texture image, vertex colours otherwise if present. ``.ply``: binary, with
-        vertex colours if any. ``.glb``: binary glTF with the texture embedded. ``.off``, ``.stl``.
+        vertex colours if any. ``.glb``: binary glTF, one primitive bound to a PBR material:
+        the texture embedded (PNG, sRGB) as its ``baseColorTexture``, or the vertex colours as
+        linear float ``COLOR_0`` (module docstring); vertex normals included. ``.off``,
+        ``.stl``.
     mesh : trimesh.Trimesh
         Written as is (vertex order kept); units are not converted.
 
@@ -322,7 +378,7 @@ def save_mesh(path: str | os.PathLike, mesh: trimesh.Trimesh) -> list[Path]:
     if suffix == ".ply":
         data = trimesh.exchange.ply.export_ply(mesh, encoding="binary")
     elif suffix == ".glb":
-        data = trimesh.exchange.gltf.export_glb(mesh)
+        data = _encode_glb(mesh, path.stem)
     elif suffix in (".off", ".stl"):
         data = mesh.export(file_type=suffix[1:])
         if isinstance(data, str):
@@ -363,6 +419,10 @@ def _save_obj(path: Path, mesh: trimesh.Trimesh) -> list[Path]:
     mtl = re.sub(r"^(\s*map_Kd\s+).*$", lambda m: m.group(1) + png_name, mtl, flags=re.MULTILINE)
     if "map_Kd" not in mtl:
         mtl += f"\nmap_Kd {png_name}\n"
+    # The texture is the colour: readers multiply map_Kd by Kd (trimesh writes 0.4 grey) and
+    # add Ks highlights, so Kd is white and Ks black.
+    mtl = re.sub(r"^(\s*Kd\s+).*$", r"\g<1>1.0 1.0 1.0", mtl, flags=re.MULTILINE)
+    mtl = re.sub(r"^(\s*Ks\s+).*$", r"\g<1>0.0 0.0 0.0", mtl, flags=re.MULTILINE)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     png_path = path.with_name(png_name)
@@ -373,3 +433,174 @@ def _save_obj(path: Path, mesh: trimesh.Trimesh) -> list[Path]:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return [path, mtl_path, png_path]
+
+
+# ------------------------------------------------------------------------------------- GLB
+_GLB_JSON, _GLB_BIN = 0x4E4F534A, 0x004E4942
+_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+_FLOAT, _UINT32 = 5126, 5125
+#: Roughness of the written material: scanned colours already hold the photo's shading, so
+#: almost no specular highlight is added on top.
+GLB_ROUGHNESS = 0.9
+
+
+def _glb_container(gltf: dict, binary: bytes) -> bytes:
+    """Pack a glTF JSON document and its one binary buffer as GLB bytes."""
+    js = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
+    js += b" " * (-len(js) % 4)
+    binary += b"\x00" * (-len(binary) % 4)
+    total = 12 + 8 + len(js) + 8 + len(binary)
+    return b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, total),
+            struct.pack("<II", len(js), _GLB_JSON),
+            js,
+            struct.pack("<II", len(binary), _GLB_BIN),
+            binary,
+        ]
+    )
+
+
+def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (float32); +z where a vertex has no face."""
+    n = np.zeros((len(vertices), 3))
+    if len(faces):
+        tri = vertices[faces]
+        cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        for c in range(3):
+            n[:, c] = np.bincount(faces.ravel(), np.repeat(cross[:, c], 3), len(vertices))
+    length = np.linalg.norm(n, axis=1)
+    ok = length > 1e-30
+    n[ok] /= length[ok, None]
+    n[~ok] = (0.0, 0.0, 1.0)
+    return n.astype(np.float32)
+
+
+def _closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """Every edge shared by exactly two faces, vertices merged by position (UV seams split a
+    closed textured mesh into copies of its vertices)."""
+    if len(faces) == 0:
+        return False
+    rows = np.ascontiguousarray(vertices, np.float32).view(np.dtype((np.void, 12))).ravel()
+    _, same = np.unique(rows, return_inverse=True)
+    f = same.reshape(-1)[faces]
+    edges = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    _, counts = np.unique(edges[:, 0] * (int(same.max()) + 1) + edges[:, 1], return_counts=True)
+    return bool((counts == 2).all())
+
+
+def _vertex_rgba(mesh: trimesh.Trimesh) -> np.ndarray | None:
+    """(V, 4) uint8 sRGB vertex colours of a mesh, or None when it defines none."""
+    visual = mesh.visual
+    if getattr(visual, "kind", None) in ("vertex", "face"):
+        rgba = np.asarray(visual.vertex_colors)
+    else:
+        rgba = getattr(visual, "vertex_attributes", {}).get("color")
+        if rgba is None:
+            return None
+        rgba = np.asarray(rgba)
+        if rgba.dtype.kind == "f":
+            rgba = np.clip(np.rint(rgba * 255.0), 0, 255)
+    if rgba.ndim != 2 or len(rgba) != len(mesh.vertices) or rgba.shape[1] not in (3, 4):
+        return None
+    rgba = rgba.astype(np.uint8)
+    if rgba.shape[1] == 3:
+        rgba = np.c_[rgba, np.full(len(rgba), 255, np.uint8)]
+    return rgba
+
+
+def _encode_glb(mesh: trimesh.Trimesh, name: str = "mesh") -> bytes:
+    """GLB bytes of one mesh: one primitive, vertex order kept, bound to a PBR material.
+
+    Attributes: ``POSITION`` and ``NORMAL`` (float32), then either ``TEXCOORD_0`` (glTF's
+    top-left origin: ``v`` flipped) with the texture image as the material's
+    ``baseColorTexture``, or ``COLOR_0`` (float32 linear RGB, RGBA when some alpha is below
+    255) multiplied into a white ``baseColorFactor``. A mesh with neither gets a plain white
+    material. Metres, y up (the monoscan world frame is glTF's).
+    """
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
+    faces = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
+    chunks: list[bytes] = []
+    views: list[dict] = []
+    accessors: list[dict] = []
+
+    def view(blob: bytes, target: int | None = None) -> int:
+        offset = sum(len(c) for c in chunks)
+        item = {"buffer": 0, "byteOffset": offset, "byteLength": len(blob)}
+        if target is not None:
+            item["target"] = target
+        views.append(item)
+        chunks.append(blob + b"\x00" * (-len(blob) % 4))
+        return len(views) - 1
+
+    def accessor(array: np.ndarray, kind: str, component: int, target: int, **extra) -> int:
+        accessors.append(
+            {
+                "bufferView": view(np.ascontiguousarray(array).tobytes(), target),
+                "componentType": component,
+                "count": len(array),
+                "type": kind,
+                **extra,
+            }
+        )
+        return len(accessors) - 1
+
+    primitive: dict = {"attributes": {}, "mode": 4 if len(faces) else 0}
+    if len(faces):
+        primitive["indices"] = accessor(
+            faces.astype("<u4").ravel(), "SCALAR", _UINT32, _ELEMENT_ARRAY_BUFFER
+        )
+    attributes = primitive["attributes"]
+    attributes["POSITION"] = accessor(
+        vertices, "VEC3", _FLOAT, _ARRAY_BUFFER,
+        min=vertices.min(axis=0).tolist(), max=vertices.max(axis=0).tolist(),
+    )  # fmt: skip
+    attributes["NORMAL"] = accessor(
+        _vertex_normals(vertices.astype(np.float64), faces), "VEC3", _FLOAT, _ARRAY_BUFFER
+    )
+    pbr: dict = {"baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0,
+                 "roughnessFactor": GLB_ROUGHNESS}  # fmt: skip
+    material: dict = {"name": f"{name}_material", "pbrMetallicRoughness": pbr}
+    gltf: dict = {}
+    image = _texture_image(mesh)
+    uv = getattr(mesh.visual, "uv", None)
+    if image is not None and uv is not None and len(uv) == len(vertices):
+        uv = np.asarray(uv, dtype=np.float32)[:, :2].copy()
+        uv[:, 1] = 1.0 - uv[:, 1]
+        attributes["TEXCOORD_0"] = accessor(uv, "VEC2", _FLOAT, _ARRAY_BUFFER)
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        gltf["images"] = [{"bufferView": view(png.getvalue()), "mimeType": "image/png"}]
+        # Linear filtering with mipmaps; clamped, so atlas islands do not bleed at the border.
+        gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}]
+        gltf["textures"] = [{"sampler": 0, "source": 0}]
+        pbr["baseColorTexture"] = {"index": 0, "texCoord": 0}
+    else:
+        rgba = _vertex_rgba(mesh)
+        if rgba is not None:
+            colour = srgb_to_linear(rgba[:, :3] / 255.0)
+            if (rgba[:, 3] < 255).any():
+                colour = np.c_[colour, rgba[:, 3] / 255.0]
+                material["alphaMode"] = "BLEND"
+            attributes["COLOR_0"] = accessor(
+                colour.astype(np.float32), "VEC4" if colour.shape[1] == 4 else "VEC3", _FLOAT,
+                _ARRAY_BUFFER,
+            )  # fmt: skip
+    # An open surface (the face) is seen from both sides; a closed one only from outside.
+    material["doubleSided"] = not _closed(vertices, faces)
+    primitive["material"] = 0
+    binary = b"".join(chunks)
+    gltf = {
+        "asset": {"version": "2.0", "generator": "monoscan"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0, "name": name}],
+        "meshes": [{"name": name, "primitives": [primitive],
+                    "extras": {"units": "m", "up": "y"}}],
+        "materials": [material],
+        **gltf,
+        "accessors": accessors,
+        "bufferViews": views,
+        "buffers": [{"byteLength": len(binary)}],
+    }  # fmt: skip
+    return _glb_container(gltf, binary)

@@ -16,6 +16,10 @@ ALL_FORMATS = MESH_FORMATS + STRAND_FORMATS
 DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
 
 
+#: The head models ``Options.head_model`` names.
+HEAD_MODELS = ("ict", "parametric")
+
+
 @dataclass(frozen=True)
 class Options:
     """What :func:`reconstruct` does.
@@ -35,7 +39,11 @@ class Options:
     body : bool
         Also reconstruct the full body (``monoscan body``), written to ``body/``.
     head : bool
-        Fit our parametric head and assemble the closed textured head mesh.
+        Fit a head model and write the closed textured head mesh.
+    head_model : {"ict", "parametric"}
+        ``"ict"``: the ICT Face Model (identity and expression fitted to the landmarks,
+        :mod:`monoscan.head.ict`); ``"parametric"``: our earlier parametric head with the
+        photo's face mesh blended in (:mod:`monoscan.head.assemble`).
     occlusion : bool
         Find what covers the face (hair, hands, objects), fill the face texture under it and
         fit the head to landmarks re-fitted on the filled photo (``monoscan.face.occlusion``).
@@ -59,6 +67,7 @@ class Options:
     hair: bool = True
     body: bool = False
     head: bool = True
+    head_model: str = "ict"
     occlusion: bool = True
     strands: int = 10_000
     seed: int = 0
@@ -75,3 +84,5 @@ class Options:
             raise InputError(f"unknown format(s) {sorted(unknown)}; choose from {ALL_FORMATS}")
         if not 0 <= self.strands <= 1_000_000:
             raise InputError(f"strands must be 0..1000000, got {self.strands}")
+        if self.head_model not in HEAD_MODELS:
+            raise InputError(f"unknown head model {self.head_model!r}; choose from {HEAD_MODELS}")

@@ -219,17 +219,23 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
         "H3DS landmarks on head.*: lines 'name vertex_index'",
         units="vertex indices",
     )
-    write_text(directory / "head_fit.json", json.dumps(head.head.to_json(), indent=2))
+    fit = {"parametric": head.head.to_json()}
+    if head.ict is not None:
+        fit["ict"] = head.ict.to_json()
+    write_text(directory / "head_fit.json", json.dumps(fit, indent=2))
     record(
         "head_fit.json",
-        "fitted parametric head: shape, scale, pose, fit residuals",
-        units="metres, degrees",
+        "head fits: 'ict' (the ICT Face Model's identity and expression coefficients, scale, "
+        "pose; head.* when present) and 'parametric' (our parametric head: its frame places "
+        "the scalp and the USC strands)",
+        units="metres; identity in standard deviations, expression weights 0-1",
     )
 
 
 def _write_strands(recon: Reconstruction, directory: Path, options: Options, record) -> None:
     from monoscan.hair.frames import to_usc_frame
     from monoscan.hair.reconstruct3d import occupancy_surface
+    from monoscan.hair.volume import MIN_PIECE_FRACTION, drop_small_pieces
     from monoscan.io.meshes import save_mesh
     from monoscan.io.strands import write_strands
 
@@ -255,11 +261,19 @@ def _write_strands(recon: Reconstruction, directory: Path, options: Options, rec
             units="metres, USC-HairSalon frame (y up; its head spans y 1.55-1.89)",
         )
     if "obj" in options.formats:
-        save_mesh(directory / results.HAIR_VOLUME, occupancy_surface(recon.hair_volume))
+        surface, pieces = drop_small_pieces(occupancy_surface(recon.hair_volume))
+        save_mesh(directory / results.HAIR_VOLUME, surface)
         record(
             results.HAIR_VOLUME,
-            "closed surface of the hair volume the strands grew in",
+            "closed surface of the hair volume the strands grew in (stray pieces enclosing "
+            f"under {MIN_PIECE_FRACTION:.0%} of the largest's volume dropped)",
             units=world,
+            vertices=len(surface.vertices),
+            faces=len(surface.faces),
+            watertight=bool(surface.is_watertight),
+            pieces=pieces["pieces"] - pieces["pieces_dropped"],
+            pieces_dropped=pieces["pieces_dropped"],
+            volume_dropped_fraction=round(pieces["volume_dropped_fraction"], 4),
         )
 
 

@@ -21,6 +21,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.interrupt import raise_if_interrupted
 from monoscan.core.meshes import FaceMesh
 from monoscan.core.photo import Photo
+from monoscan.core.progress import stage_started
 from monoscan.face.camera import estimate_camera
 from monoscan.face.mesh import build_face_mesh
 from monoscan.io.images import load_image
@@ -104,6 +105,13 @@ class Reconstruction:
 
 @contextlib.contextmanager
 def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Time the block into ``timings[stage]`` (seconds), log it, and report the stage's start.
+
+    The start goes to :func:`monoscan.core.progress.stage_started`: shown only when a caller
+    asked (``show_stages``, as the command line does on a terminal); the log line at INFO is
+    what ``--verbose`` prints.
+    """
+    stage_started(stage)
     start = time.perf_counter()
     try:
         yield
@@ -235,7 +243,17 @@ def reconstruct(
 
         with timed(t, "head"):
             world = camera.photo_to_world(head_points)
-            head = assemble_head(face_mesh, fit_head(world), face_rgb, camera)
+            fitted = fit_head(world)
+            if options.head_model == "ict":
+                from monoscan.head.ict import fit_ict_to_landmarks
+                from monoscan.head.ict_head import ict_head_mesh
+
+                not_skin = _not_skin(photo.rgb.shape[:2], hair_in_photo, occlusion)
+                head = ict_head_mesh(
+                    fit_ict_to_landmarks(world), fitted, face_rgb, camera, not_skin
+                )
+            else:
+                head = assemble_head(face_mesh, fitted, face_rgb, camera)
             head_landmarks = h3ds_landmark_ids(head.vertices, world)
     strands = hair_volume = None
     grow = options.strands and head is not None and hair is not None and hair.depth_m is not None
@@ -308,3 +326,10 @@ def reconstruct(
         timings=t,
         notes=notes,
     )
+
+
+def _not_skin(shape, *masks) -> np.ndarray | None:
+    """Photo pixels the head's texture must not come from (hair, occluders): the union of the
+    masks that exist at the photo's size."""
+    found = [np.asarray(m, bool) for m in masks if m is not None and np.shape(m) == shape]
+    return np.logical_or.reduce(found) if found else None

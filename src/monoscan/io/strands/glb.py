@@ -5,7 +5,13 @@ points are written unchanged. One mesh, one primitive with ``mode = 1`` (LINES),
 ``POSITION`` (float32 VEC3), optional ``COLOR_0`` (float32 VEC3) and uint32 ``indices``
 holding the segment pairs of every strand, root to tip. Colours (``colors=``): ``"auto"``
 uses the stored colours if any else ``"direction"`` (0.5 + 0.5 * unit growth direction,
-the usual normal-map colouring), or ``"none"``.
+the usual normal-map colouring), or ``"none"``. ``COLOR_0`` is linear RGB in glTF, as
+:class:`~monoscan.core.strands.Strands` colours are, so they are written unchanged.
+
+The primitive is bound to a PBR material (``metallicFactor`` 0): with ``COLOR_0`` its
+``baseColorFactor`` is white (the vertex colours are the colour); without, it is the default
+hair colour (:data:`monoscan.core.colour.DARK_BROWN_SRGB`, linearised). Blender, Unreal and
+three.js show vertex colours only through a material.
 
 :func:`read_glb` reads back the ``LINES`` primitives of a GLB (any writer) as strands.
 """
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.core.colour import DARK_BROWN_SRGB, srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
@@ -77,14 +84,22 @@ def encode_glb(strands: Strands, *, colors: str = "auto") -> bytes:
             {"bufferView": 2, "componentType": 5126, "count": len(col), "type": "VEC3"}
         )
         attributes["COLOR_0"] = 2
+    base = [1.0, 1.0, 1.0] if col is not None else srgb_to_linear(DARK_BROWN_SRGB / 255.0).tolist()
+    material = {
+        "name": "hair_strands_material",
+        "pbrMetallicRoughness": {"baseColorFactor": [*base, 1.0], "metallicFactor": 0.0,
+                                 "roughnessFactor": 0.6},
+    }  # fmt: skip
     gltf = {
         "asset": {"version": "2.0", "generator": "monoscan"},
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "name": "hair_strands"}],
         "meshes": [{"name": "hair_strands",
-                    "primitives": [{"attributes": attributes, "indices": 1, "mode": 1}],
+                    "primitives": [{"attributes": attributes, "indices": 1, "mode": 1,
+                                    "material": 0}],
                     "extras": {"n_strands": s.n_strands, "units": "m", "up": "y"}}],
+        "materials": [material],
         "accessors": accessors,
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],

@@ -6,6 +6,15 @@ holding one ``BasisCurves`` prim ``/Hair/Strands`` with ``type = "linear"``,
 per-vertex ``widths`` (diameters; default 0.08 mm). Blender, Houdini, Unreal and usdview read
 it as hair curves.
 
+Colour: ``primvars:displayColor`` holds the strands' colours, linear RGB as USD expects and
+as :class:`~monoscan.core.strands.Strands` stores them (``vertex`` interpolation), or, for
+strands without colours, the default hair colour (:data:`monoscan.core.colour.DARK_BROWN_SRGB`
+linearised, ``constant``). The curves are bound (``material:binding``) to the material
+``<parent>/Materials/Hair``, a ``UsdPreviewSurface`` whose ``diffuseColor`` is the median of
+those colours (``roughness`` 0.6, ``metallic`` 0), a plain value rather than a primvar reader
+so that importers which only take ``UsdPreviewSurface`` constants still get the hair's colour;
+renderers that draw ``displayColor`` show every strand's own.
+
 On read every ``BasisCurves`` prim of the stage is collected (in traversal order), its
 local-to-world transform applied, and the stage converted to metres and y up from its
 ``metersPerUnit`` and ``upAxis`` metadata.
@@ -21,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.core.colour import DARK_BROWN_SRGB, srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
@@ -87,13 +97,39 @@ def write_usd(
         if s.n_points:
             lo, hi = s.bounds
             curves.CreateExtentAttr(Vt.Vec3fArray.FromNumpy(np.stack([lo, hi]).astype(np.float32)))
-        if s.colors is not None:
+        if s.colors is not None and s.n_points:
+            colors = np.clip(np.asarray(s.colors, np.float32), 0.0, 1.0)
             pv = curves.CreateDisplayColorPrimvar(UsdGeom.Tokens.vertex)
-            pv.Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(s.colors)))
+            pv.Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(colors)))
+            diffuse = np.median(colors, axis=0)
+        else:
+            diffuse = srgb_to_linear(DARK_BROWN_SRGB / 255.0).astype(np.float32)
+            pv = curves.CreateDisplayColorPrimvar(UsdGeom.Tokens.constant)
+            pv.Set(Vt.Vec3fArray.FromNumpy(diffuse[None, :]))
+        _bind_preview_material(stage, curves, diffuse)
         stage.GetRootLayer().documentation = "monoscan strands: metres, y up, root to tip"
         stage.GetRootLayer().Save()
         del stage
     return p
+
+
+def _bind_preview_material(stage, curves, diffuse: np.ndarray) -> None:
+    """Define ``<parent>/Materials/Hair`` (a ``UsdPreviewSurface``) and bind ``curves`` to it."""
+    from pxr import Gf, Sdf, UsdGeom, UsdShade
+
+    parent = curves.GetPath().GetParentPath()
+    scope = parent.AppendChild("Looks" if curves.GetPath().name == "Materials" else "Materials")
+    UsdGeom.Scope.Define(stage, scope)
+    material = UsdShade.Material.Define(stage, scope.AppendChild("Hair"))
+    shader = UsdShade.Shader.Define(stage, material.GetPath().AppendChild("PreviewSurface"))
+    shader.CreateIdAttr("UsdPreviewSurface")
+    rgb = Gf.Vec3f(*(float(c) for c in diffuse))
+    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set(rgb)
+    shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(0.6)
+    shader.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(0.0)
+    surface = shader.CreateOutput("surface", Sdf.ValueTypeNames.Token)
+    material.CreateSurfaceOutput().ConnectToSource(surface)
+    UsdShade.MaterialBindingAPI.Apply(curves.GetPrim()).Bind(material)
 
 
 def read_usd(path: str | os.PathLike, *, isolate: bool = True) -> Strands:
