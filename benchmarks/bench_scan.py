@@ -2,10 +2,12 @@
 
     python benchmarks/bench_scan.py [--scan ../shared/data/head_scan] [--lightings studio,side,top]
                                     [--yaws -30,0,30] [--size 640] [--no-multiview]
+                                    [--head-model ict|parametric]
 
 The scan (51 landmarks, no photo) is painted and rendered (:mod:`monoscan.evaluation.head_scan`) per
 lighting set-up and yaw, each render is reconstructed with
-``Options(hair=False, person=False, strands=0)``, and the closed head is scored against the scan:
+``Options(hair=False, person=False, strands=0, head_model=...)``, and the closed head is
+scored against the scan:
 landmark Procrustes + ICP + nearest-vertex distances (H3DS) and point-to-surface, in mm.
 Columns: face = face_sphere (scan vertices within 95 mm of the nose tip), gt->pred (the H3DS
 number), pred->gt over the prediction cut to the same sphere, p2s = gt->pred point-to-surface;
@@ -39,24 +41,6 @@ def _row(label, numbers, seconds, found=True):
     ]
 
 
-def _ict_row(label, scan, recon):
-    """The same reconstruction's landmarks fitted with the ICT head (issue 15, not yet the
-    product's head): the closed skin subdivided once, scored the same way."""
-    from monoscan.evaluation.head_scan import evaluate_against_scan, scan_summary
-    from monoscan.head.ict import fit_ict_to_landmarks
-    from monoscan.head.ict_head import build_ict_head
-    from monoscan.head.landmarks import h3ds_landmark_ids
-
-    t0 = time.perf_counter()
-    world = recon.camera.photo_to_world(recon.face.points)
-    head = build_ict_head(fit_ict_to_landmarks(world), recon.photo.rgb, recon.camera)
-    v = head.vertices.astype(float)
-    ev = evaluate_against_scan(scan, v, head.faces, h3ds_landmark_ids(v, world))
-    return _row(
-        [*label[:-1], label[-1] + " (ICT)"], scan_summary(ev, scan, v), time.perf_counter() - t0
-    )
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scan", default=str(SHARED_DATA / "head_scan"))
@@ -64,7 +48,12 @@ def main() -> None:
     ap.add_argument("--yaws", default="-30,0,30")
     ap.add_argument("--size", type=int, default=640)
     ap.add_argument("--no-multiview", action="store_true")
-    ap.add_argument("--no-ict", action="store_true", help="skip the ICT head rows")
+    ap.add_argument(
+        "--head-model",
+        default="ict",
+        choices=("ict", "parametric"),
+        help="the head to score (run once per model to compare them)",
+    )
     ap.add_argument(
         "--baselines",
         type=int,
@@ -81,7 +70,7 @@ def main() -> None:
     from monoscan.pipeline import Options
 
     scan = load_head_scan(args.scan)
-    options = Options(hair=False, person=False, strands=0)
+    options = Options(hair=False, person=False, strands=0, head_model=args.head_model)
     lightings = [s for s in args.lightings.split(",") if s]
     yaws = [float(y) for y in args.yaws.split(",") if y]
     header = [
@@ -110,9 +99,6 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             rows.append(_row([lighting, f"{yaw:+.0f}"], score_reconstruction(scan, recon), seconds))
             print(" ".join(str(c) for c in rows[-1]), flush=True)
-            if not args.no_ict:
-                rows.append(_ict_row([lighting, f"{yaw:+.0f}"], scan, recon))
-                print(" ".join(str(c) for c in rows[-1]), flush=True)
     if not args.no_multiview and len(yaws) > 1:
         try:
             from monoscan.pipeline.views import reconstruct_views
@@ -161,9 +147,6 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             rows.append(_row(["other person", name], score_reconstruction(scan, recon), seconds))
             print(" ".join(str(c) for c in rows[-1]), flush=True)
-            if not args.no_ict:
-                rows.append(_ict_row(["other person", name], scan, recon))
-                print(" ".join(str(c) for c in rows[-1]), flush=True)
     print()
     print_table(header, rows)
 

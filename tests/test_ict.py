@@ -139,3 +139,12 @@ def test_ict_head_is_closed_outward_and_coloured_from_the_photo(astronaut_rgb):
     back = head.vertices[:, 2] < np.percentile(head.vertices[:, 2], 10)
     tone = head.vertex_colors[back].mean(0)
     assert tone[0] > tone[2] and 120 < tone.mean() < 230
+
+
+def test_landmarks_under_an_occluder_count_less():
+    from monoscan.head.ict import OCCLUDED_WEIGHT, occlusion_weights
+
+    mask = np.zeros((100, 100), bool)
+    mask[:, 50:] = True  # the right half is covered
+    pts = np.array([[10.0, 10.0, 0.0], [80.0, 40.0, 0.0], [-5.0, 500.0, 0.0]])
+    np.testing.assert_allclose(occlusion_weights(pts, mask), [1.0, OCCLUDED_WEIGHT, 1.0])

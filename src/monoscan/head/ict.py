@@ -37,6 +37,7 @@ __all__ = [
     "fit_ict",
     "fit_ict_to_landmarks",
     "load_ict_model",
+    "occlusion_weights",
 ]
 
 ICT_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "ict_head.npz"
@@ -48,6 +49,9 @@ SIGMA_Z_M = 0.005
 EXPRESSION_PRIOR = 0.3
 #: Identity coefficients are kept within this many standard deviations.
 IDENTITY_BOUND = 3.0
+#: Weight of a landmark under an occluder (:func:`occlusion_weights`): measured on the real
+#: scan's renders, the detected landmarks weighted so fit better than re-fitted ones.
+OCCLUDED_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -286,3 +290,15 @@ def fit_ict_to_landmarks(
     model = load_ict_model()
     w = None if weights is None else np.asarray(weights, np.float64)[:468]
     return fit_ict(model, lm[:468], model.mediapipe_faces, model.mediapipe_bary, w, **kwargs)
+
+
+def occlusion_weights(
+    points_px: np.ndarray, occlusion: np.ndarray, weight: float = OCCLUDED_WEIGHT
+) -> np.ndarray:
+    """Per-landmark weights for :func:`fit_ict_to_landmarks`: ``weight`` where the (H, W)
+    ``occlusion`` mask covers the landmark (photo pixels), else 1."""
+    mask = np.asarray(occlusion, bool)
+    h, w = mask.shape[:2]
+    x = np.clip(np.round(np.asarray(points_px)[:, 0] - 0.5).astype(int), 0, w - 1)
+    y = np.clip(np.round(np.asarray(points_px)[:, 1] - 0.5).astype(int), 0, h - 1)
+    return np.where(mask[y, x], weight, 1.0)

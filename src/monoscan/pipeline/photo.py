@@ -245,13 +245,17 @@ def reconstruct(
             world = camera.photo_to_world(head_points)
             fitted = fit_head(world)
             if options.head_model == "ict":
-                from monoscan.head.ict import fit_ict_to_landmarks
+                from monoscan.head.ict import fit_ict_to_landmarks, occlusion_weights
                 from monoscan.head.ict_head import ict_head_mesh
 
                 not_skin = _not_skin(photo.rgb.shape[:2], hair_in_photo, occlusion)
-                head = ict_head_mesh(
-                    fit_ict_to_landmarks(world), fitted, face_rgb, camera, not_skin
-                )
+                # The ICT fit takes the detected landmarks, those under an occluder counting
+                # less, rather than the re-fitted ones (benchmarks/bench_scan.py: better).
+                ict_points, weights = camera.photo_to_world(face.points), None
+                if occlusion is not None:
+                    weights = occlusion_weights(face.points, occlusion)
+                ict = fit_ict_to_landmarks(ict_points, weights)
+                head = ict_head_mesh(ict, fitted, face_rgb, camera, not_skin)
             else:
                 head = assemble_head(face_mesh, fitted, face_rgb, camera)
             head_landmarks = h3ds_landmark_ids(head.vertices, world)
