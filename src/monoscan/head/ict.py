@@ -248,11 +248,11 @@ def fit_ict(
         # Residual s R (base + basis x) + t - p is linear in x.
         jac = (s * basis @ rot.T).reshape(n, -1).T * row_w[:, None]
         rhs = (p - t - s * base @ rot.T).ravel() * row_w
-        # The bounded solve on the QR factor: the same minimiser, an (n, n) system instead of
-        # (3K + n, n), which makes the active-set iterations cheap.
-        q, r = np.linalg.qr(np.vstack([jac, np.diag(prior)]))
-        qtb = q.T @ np.r_[rhs, np.zeros(n)]
-        x = lsq_linear(r, qtb, bounds=(lower, upper), method="bvls").x
+        # The bounded solve on the Cholesky factor of the normal equations: the same
+        # minimiser as on the (3K + n, n) system, with cheap active-set steps.
+        chol = np.linalg.cholesky(jac.T @ jac + np.diag(prior**2)).T
+        qtb = np.linalg.solve(chol.T, jac.T @ rhs)
+        x = lsq_linear(chol, qtb, bounds=(lower, upper), method="bvls").x
     current = base + np.tensordot(x, basis, axes=1)
     s, rot, t = similarity_transform(current, p, weights=w)
     fitted = s * current @ rot.T + t
