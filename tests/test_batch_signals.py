@@ -204,8 +204,9 @@ def test_a_terminated_worker_does_not_end_the_batch(tmp_path):
         os.kill(victim, signal.SIGTERM)  # as an administrator or a supervisor might
         stdout, stderr = proc.communicate(timeout=180)
         # The lost worker's photos are retried one at a time and finish.
-        assert proc.returncode == 0, f"exit code {proc.returncode}:\n{stdout}\n{stderr}"
         data = json.loads((out / "batch.json").read_text())
+        errors = [i.get("error") for i in data["items"]]
+        assert proc.returncode == 0, f"exit code {proc.returncode}:\n{stdout}\n{stderr}\n{errors}"
         assert not data["interrupted"]
         assert data["counts"]["done"] == 2, data
         assert not _alive(workers)

@@ -152,7 +152,9 @@ def test_written_hair_volume_is_one_closed_piece(tmp_path):
     from monoscan.io.meshes import load_mesh
     from monoscan.pipeline.options import Options
 
-    photo = shared("portraits", "hairstep__0d285f5be7fa09c3dbbf1c9334047888.png")
+    # (hairstep__0d285f... keeps a second piece of 37 % with the ICT head: long hair cut in
+    # front of and behind its shoulders; the size rule keeps it: see MIN_PIECE_FRACTION)
+    photo = shared("portraits", "hairstep__97460f1480c7c477919a68ebb1a660ba.png")
     options = Options(formats=("obj",))
     recon = monoscan.reconstruct(photo, options)
     raw = occupancy_surface(recon.hair_volume)

@@ -16,6 +16,10 @@ def test_model_file_is_small_licensed_and_consistent():
     assert ICT_MODEL_PATH.stat().st_size <= 25 * 1024**2
     licence = ICT_MODEL_PATH.with_name("ICT_FACEKIT_LICENSE").read_text()
     assert "MIT License" in licence and "USC Institute for Creative Technologies" in licence
+    import json
+
+    meta = json.loads(ICT_MODEL_PATH.with_suffix(".json").read_text())
+    assert meta["licence"].startswith("MIT") and "build_ict_head.py" in meta["command"]
     m = load_ict_model()
     v = len(m.neutral)
     assert v == 11248 and m.identity.shape == (100, v, 3) and m.expression.shape == (57, v, 3)
