@@ -42,6 +42,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.geometry import vertex_normals
 from monoscan.core.meshes import FaceMesh, textured_trimesh
 from monoscan.head.fit import FittedHead
+from monoscan.head.ict_head import skin_tone
 from monoscan.head.model import head_bounds, head_sdf, scalp_mask
 from monoscan.render.raster import sample_image
 
@@ -588,11 +589,7 @@ def skin_color(face: FaceMesh, head: FittedHead) -> np.ndarray:
     forehead = (x < 0.03) & (y > 0.038) & (y < 0.06)
     sel = cheeks | forehead
     colors = face.vertex_colors[sel] if sel.sum() >= 30 else face.vertex_colors
-    lum = colors.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    lo, hi = np.percentile(lum, [30, 90])
-    keep = (lum >= lo) & (lum <= hi)
-    chosen = colors[keep] if keep.sum() >= 5 else colors
-    return np.clip(np.round(chosen.astype(np.float64).mean(0)), 0, 255).astype(np.uint8)
+    return np.clip(np.round(skin_tone(colors)), 0, 255).astype(np.uint8)
 
 
 def _harmonic_fill_coarse(
