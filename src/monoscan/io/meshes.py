@@ -25,10 +25,8 @@ glTF's default ``metallicFactor`` of 1 a textured mesh renders as dark metal.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
-import struct
 import warnings
 from pathlib import Path
 
@@ -38,6 +36,7 @@ import trimesh
 from monoscan.core.colour import srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path, write_bytes
+from monoscan.io.gltf import pack_glb
 
 __all__ = ["MESH_SUFFIXES", "load_mesh", "save_mesh"]
 
@@ -436,29 +435,11 @@ def _save_obj(path: Path, mesh: trimesh.Trimesh) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------- GLB
-_GLB_JSON, _GLB_BIN = 0x4E4F534A, 0x004E4942
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _FLOAT, _UINT32 = 5126, 5125
 #: Roughness of the written material: scanned colours already hold the photo's shading, so
 #: almost no specular highlight is added on top.
 GLB_ROUGHNESS = 0.9
-
-
-def _glb_container(gltf: dict, binary: bytes) -> bytes:
-    """Pack a glTF JSON document and its one binary buffer as GLB bytes."""
-    js = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
-    js += b" " * (-len(js) % 4)
-    binary += b"\x00" * (-len(binary) % 4)
-    total = 12 + 8 + len(js) + 8 + len(binary)
-    return b"".join(
-        [
-            struct.pack("<4sII", b"glTF", 2, total),
-            struct.pack("<II", len(js), _GLB_JSON),
-            js,
-            struct.pack("<II", len(binary), _GLB_BIN),
-            binary,
-        ]
-    )
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -603,4 +584,4 @@ def _encode_glb(mesh: trimesh.Trimesh, name: str = "mesh") -> bytes:
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],
     }  # fmt: skip
-    return _glb_container(gltf, binary)
+    return pack_glb(gltf, binary)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monoscan.io.gltf import GLB_BIN, GLB_JSON, pack_glb, pad4
 from monoscan.io.results import MESH_FORMATS, STRAND_FILES, mesh_name
 
 __all__ = ["MESH_CANDIDATES", "STRAND_CANDIDATES", "merge_glb", "scene_glb", "split_glb"]
@@ -38,7 +39,6 @@ MAX_VIEW_STRANDS = 4000
 
 _log = logging.getLogger(__name__)
 
-_JSON, _BIN = 0x4E4F534A, 0x004E4942
 # glTF top-level arrays and the fields that point into each of them.
 _REFS = {
     "nodes": {"mesh": "meshes", "children": "nodes", "skin": "skins", "camera": "cameras"},
@@ -64,17 +64,13 @@ def split_glb(data: bytes) -> tuple[dict, bytes]:
         length, kind = struct.unpack_from("<II", data, pos)
         chunk = data[pos + 8 : pos + 8 + length]
         pos += 8 + length
-        if kind == _JSON and js is None:
+        if kind == GLB_JSON and js is None:
             js = json.loads(chunk.decode("utf-8"))
-        elif kind == _BIN and not binary:
+        elif kind == GLB_BIN and not binary:
             binary = chunk
     if js is None:
         raise ValueError("GLB without a JSON chunk")
     return js, binary
-
-
-def _pad(b: bytes, fill: bytes = b"\x00") -> bytes:
-    return b + fill * (-len(b) % 4)
 
 
 def merge_glb(parts: list[bytes]) -> bytes:
@@ -91,7 +87,7 @@ def merge_glb(parts: list[bytes]) -> bytes:
         js, blob = split_glb(data)
         offsets = {key: len(out.get(key, [])) for key in _REFS}
         base = len(binary)
-        binary += _pad(blob)
+        binary += pad4(blob)
         for key, refs in _REFS.items():
             for item in js.get(key, []):
                 item = json.loads(json.dumps(item))
@@ -129,17 +125,7 @@ def merge_glb(parts: list[bytes]) -> bytes:
     out["buffers"] = [{"byteLength": len(binary)}]
     if used:
         out["extensionsUsed"] = sorted(used)
-    js_bytes = _pad(json.dumps(out, separators=(",", ":")).encode("utf-8"), b" ")
-    total = 12 + 8 + len(js_bytes) + 8 + len(binary)
-    return b"".join(
-        [
-            struct.pack("<4sII", b"glTF", 2, total),
-            struct.pack("<II", len(js_bytes), _JSON),
-            js_bytes,
-            struct.pack("<II", len(binary), _BIN),
-            binary,
-        ]
-    )
+    return pack_glb(out, binary)
 
 
 def _shift_textures(obj, offset: int) -> None:

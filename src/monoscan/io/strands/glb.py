@@ -29,6 +29,7 @@ from monoscan.core.colour import DARK_BROWN_SRGB, srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.core.strands import Strands
 from monoscan.io.atomic import atomic_path
+from monoscan.io.gltf import GLB_BIN, GLB_JSON, pack_glb, pad4
 from monoscan.io.strands._common import (
     chains_from_edges,
     check_strands,
@@ -38,14 +39,8 @@ from monoscan.io.strands._common import (
 
 __all__ = ["encode_glb", "parse_glb", "read_glb", "write_glb"]
 
-_MAGIC = b"glTF"
-_JSON, _BIN = 0x4E4F534A, 0x004E4942
 _COMPONENT = {5120: "i1", 5121: "u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 _NCOMP = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
-
-
-def _pad(b: bytes, fill: bytes = b"\x00") -> bytes:
-    return b + fill * (-len(b) % 4)
 
 
 def encode_glb(strands: Strands, *, colors: str = "auto") -> bytes:
@@ -69,7 +64,7 @@ def encode_glb(strands: Strands, *, colors: str = "auto") -> bytes:
     for i, blob in enumerate(blobs):
         target = 34963 if i == 1 else 34962
         views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(blob), "target": target})
-        binary += _pad(blob)
+        binary += pad4(blob)
         offset = len(binary)
     lo = pos.min(axis=0).tolist() if len(pos) else [0.0, 0.0, 0.0]
     hi = pos.max(axis=0).tolist() if len(pos) else [0.0, 0.0, 0.0]
@@ -104,17 +99,7 @@ def encode_glb(strands: Strands, *, colors: str = "auto") -> bytes:
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],
     }  # fmt: skip
-    js = _pad(json.dumps(gltf, separators=(",", ":")).encode("utf-8"), b" ")
-    total = 12 + 8 + len(js) + 8 + len(binary)
-    return b"".join(
-        [
-            struct.pack("<4sII", _MAGIC, 2, total),
-            struct.pack("<II", len(js), _JSON),
-            js,
-            struct.pack("<II", len(binary), _BIN),
-            binary,
-        ]
-    )
+    return pack_glb(gltf, binary)
 
 
 def write_glb(path: str | os.PathLike, strands: Strands, *, colors: str = "auto") -> Path:
@@ -129,7 +114,7 @@ def _chunks(data: bytes, p: Path) -> tuple[dict, bytes]:
     if len(data) < 20:
         raise FormatError(f"{p}: file too short for a GLB")
     magic, version, total = struct.unpack_from("<4sII", data, 0)
-    if magic != _MAGIC:
+    if magic != b"glTF":
         raise FormatError(f"{p}: not a GLB file (magic {magic!r})")
     if version != 2:
         raise FormatError(f"{p}: unsupported glTF container version {version}")
@@ -145,14 +130,14 @@ def _chunks(data: bytes, p: Path) -> tuple[dict, bytes]:
             raise FormatError(f"{p}: GLB chunk of {length} bytes runs past the end of the file")
         chunk = data[pos : pos + length]
         pos += length
-        if kind == _JSON and js is None:
+        if kind == GLB_JSON and js is None:
             try:
                 js = json.loads(chunk.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
                 raise FormatError(f"{p}: GLB JSON chunk is not valid JSON ({exc})") from None
             except RecursionError:
                 raise FormatError(f"{p}: GLB JSON chunk is nested too deeply") from None
-        elif kind == _BIN and not binary:
+        elif kind == GLB_BIN and not binary:
             binary = chunk
     if not isinstance(js, dict):
         raise FormatError(f"{p}: GLB has no JSON chunk")
