@@ -201,15 +201,22 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
     head = recon.head
     for fmt in (f for f in options.formats if f in MESH_FORMATS):
         textured = fmt != "ply"
-        paths = save_mesh(directory / mesh_name("head", fmt), head.to_trimesh(textured=textured))
+        written = head.to_trimesh(textured=textured)
+        paths = save_mesh(directory / mesh_name("head", fmt), written)
         record(
             mesh_name("head", fmt),
-            "closed head: the photo's face blended into our parametric "
-            "skull, ears and neck, " + ("textured" if textured else "vertex colours"),
+            (
+                "closed head and neck: the ICT Face Model fitted to the photo (vertices split "
+                "at UV seams when textured; the first ones are the closed mesh's), "
+                if head.ict is not None
+                else "closed head: the photo's face blended into our parametric skull, ears "
+                "and neck, "
+            )
+            + ("textured" if textured else "vertex colours"),
             units="metres",
             frame="world (y up, x subject's left, z toward camera)",
-            vertices=len(head.vertices),
-            faces=len(head.faces),
+            vertices=len(written.vertices),
+            faces=len(written.faces),
             watertight=True,
             companions=[p.name for p in paths[1:]],
         )
