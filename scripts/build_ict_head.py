@@ -12,8 +12,9 @@ and identity, for the eyes of the head). Units become metres, the frame stays y 
 The correspondence from MediaPipe's 468 face-mesh points to the ICT skin (a triangle and
 barycentric weights for each) is made here, once:
 
-1. MediaPipe's landmarks of the development photos (``../shared/data/portraits`` and
-   ``landmarks_aflw2000``: research-only photos; only this correspondence is derived from them)
+1. MediaPipe's landmarks of the development portraits (``../shared/data/portraits``:
+   research-only photos; only this correspondence is derived from them; the AFLW2000 photos
+   are held out for the 68-point NME of ``benchmarks/bench_ict_fit.py``)
    are lifted to metres with monoscan's camera and brought into one frame by similarity
    Procrustes: their mean is a MediaPipe "canonical face" of real people.
 2. The ICT model is fitted to that mean through the 51 inner iBUG-68 points (the ICT kit's
@@ -71,8 +72,8 @@ def mediapipe_world_points(data: Path) -> list[np.ndarray]:
     from monoscan.io.images import load_image
     from monoscan.perception.face import detect_face_landmarks
 
+    # Only the portraits: landmarks_aflw2000 stays held out for the 68-point NME.
     photos = sorted((data / "portraits").glob("*"))
-    photos += sorted((data / "landmarks_aflw2000").glob("*.jpg"))
     out = []
     for p in photos:
         if p.suffix.lower() not in (".jpg", ".jpeg", ".png"):
