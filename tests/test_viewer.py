@@ -18,7 +18,7 @@ from monoscan.core.errors import InputError
 from monoscan.pipeline import Options
 from monoscan.viewer.page import STATIC_DIR, list_results
 from monoscan.viewer.report import write_report, write_reports
-from monoscan.viewer.scene import merge_glb, scene_glb, split_glb
+from monoscan.viewer.scene import LAYER_NODE_PREFIX, merge_glb, scene_glb, split_glb
 from monoscan.viewer.server import serve_in_thread
 
 
@@ -101,10 +101,21 @@ def test_result_page_and_its_files(server, results):
     assert f"{result['face']['detector_score']:.3f}" in page
     status, glb, ctype = _get(server + "astronaut/scene.glb")
     assert status == 200 and ctype == "model/gltf-binary" and glb[:4] == b"glTF"
-    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
-    # The 3D view shows the head when there is one (strands are line primitives, not faces).
-    shown = "head.glb" if "head.glb" in result["artifacts"] else "face.glb"
-    assert len(mesh.faces) == result["artifacts"][shown]["faces"]
+    # Every 3D layer of the result is in the scene, one named root node each, with a labelled
+    # checkbox; the head and the strands start on, the others off.
+    js, _ = split_glb(glb)
+    roots = [js["nodes"][i]["name"] for i in js["scenes"][0]["nodes"]]
+    layers = ["head", "strands", "hair_volume", "face", "relief"]
+    assert roots == [LAYER_NODE_PREFIX + k for k in layers]
+    boxes = re.findall(r'<input type="checkbox" data-layer="(\w+)"( checked)?>', page)
+    assert boxes == [(k, " checked" if k in ("head", "strands") else "") for k in layers]
+    scene = trimesh.load(io.BytesIO(glb), file_type="glb")
+    head = trimesh.load(results / "astronaut" / "head.glb")
+
+    def faces(s):
+        return sorted(len(g.faces) for g in s.geometry.values() if isinstance(g, trimesh.Trimesh))
+
+    assert set(faces(head)) <= set(faces(scene))
     status, js, ctype = _get(server + "-/static/model-viewer.min.js")
     assert status == 200 and ctype == "text/javascript"
     assert js == (STATIC_DIR / "model-viewer.min.js").read_bytes()
@@ -181,7 +192,7 @@ def test_report_never_embeds_files_linked_from_outside(results, tmp_path):
     assert re.findall(r'<img src="data:[^"]*" alt="([^"]+)"', page) == ["crop.png"]
     from monoscan.viewer.scene import scene_files
 
-    assert scene_files(d) == (d / "face.glb", None)
+    assert scene_files(d) == {"face": d / "face.glb"}
 
 
 def test_vendored_asset_has_licence_and_provenance():
@@ -211,7 +222,13 @@ def test_scene_merges_mesh_and_strands(results, tmp_path):
     js, _ = split_glb(glb)
     modes = [p.get("mode", 4) for m in js["meshes"] for p in m["primitives"]]
     assert sorted(modes) == [1, 4]  # one line set, one triangle mesh
-    assert js["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]["index"] == 0
+    tri = next(p for m in js["meshes"] for p in m["primitives"] if p.get("mode", 4) == 4)
+    texture = js["materials"][tri["material"]]["pbrMetallicRoughness"]["baseColorTexture"]
+    assert texture["index"] == 0
+    # One named root node per layer, in the page's order; each holds that part's own roots.
+    roots = [js["nodes"][i] for i in js["scenes"][0]["nodes"]]
+    assert [n["name"] for n in roots] == [LAYER_NODE_PREFIX + "strands", LAYER_NODE_PREFIX + "face"]
+    assert all(n["children"] and "mesh" not in n for n in roots)
     strands = parse_glb(glb)
     assert strands.n_strands == 3
     np.testing.assert_allclose(strands.points, pts, atol=1e-6)
@@ -225,6 +242,62 @@ def test_scene_merges_mesh_and_strands(results, tmp_path):
     assert len(trimesh.load(io.BytesIO(twice), file_type="glb", force="mesh").faces) == 2 * len(
         face.faces
     )
+
+
+def test_hair_volume_is_a_translucent_layer_and_scenes_are_cached(results, tmp_path):
+    from monoscan.viewer.scene import build_scene
+
+    d = tmp_path / "r"
+    d.mkdir()
+    for name in ("head.glb", "hair_volume.obj", "result.json"):
+        (d / name).write_bytes((results / "astronaut" / name).read_bytes())
+    scene = build_scene(d)
+    assert [(x.key, x.file, x.on) for x in scene.layers] == [
+        ("head", "head.glb", True),
+        ("hair_volume", "hair_volume.obj", False),
+    ]
+    js, _ = split_glb(scene.glb)
+    volume = next(n for n in js["nodes"] if n.get("name") == LAYER_NODE_PREFIX + "hair_volume")
+    prims = [
+        p for c in volume["children"] for p in js["meshes"][js["nodes"][c]["mesh"]]["primitives"]
+    ]
+    for prim in prims:
+        material = js["materials"][prim["material"]]
+        assert material["alphaMode"] == "BLEND"
+        assert material["pbrMetallicRoughness"]["baseColorFactor"][3] < 1
+    # The page and its scene.glb request build the scene once; a changed file rebuilds it.
+    assert build_scene(d) is scene
+    (d / "hair_volume.obj").unlink()
+    assert [x.key for x in build_scene(d).layers] == ["head"]
+
+
+@pytest.mark.parametrize(
+    ("files", "on"),
+    [
+        (("face.glb", "relief.obj"), ["face"]),
+        (("body.glb",), ["body"]),
+        (("relief.obj",), ["relief"]),
+        (("head.glb", "face.glb", "hair.glb", "body/body.glb"), ["head", "strands"]),
+    ],
+)
+def test_layers_shown_first(tmp_path, files, on):
+    """The head (else the face) and the strands start on; a body alone is shown; otherwise
+    the first layer there is."""
+    from monoscan.core.strands import Strands
+    from monoscan.io.strands import write_strands
+    from monoscan.viewer.scene import build_scene
+
+    box = trimesh.creation.box(extents=(0.2, 0.25, 0.2))
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        if name == "hair.glb":
+            pts = np.array([[0.0, 0.1, 0.0], [0.0, 0.0, 0.02]])
+            write_strands(tmp_path / name, Strands(points=pts, counts=np.array([2])))
+        else:
+            box.export(tmp_path / name)
+    scene = build_scene(tmp_path)
+    assert [x.key for x in scene.layers if x.on] == on
+    assert len(scene.layers) == len(files) and not scene.notes
 
 
 def test_make_server_refuses_missing_folder(tmp_path):

@@ -27,7 +27,7 @@ from monoscan.cli import main
 from monoscan.io.results import SCHEMA_VERSION, is_complete
 from monoscan.viewer.page import index_page, list_results, result_page
 from monoscan.viewer.report import write_report, write_reports
-from monoscan.viewer.scene import split_glb
+from monoscan.viewer.scene import LAYER_NODE_PREFIX, split_glb
 from monoscan.viewer.server import make_server, serve_in_thread
 
 SECRET = "SECRET-OUTSIDE-THE-FOLDER"
@@ -246,9 +246,11 @@ def test_body_result_renders(server_root, capsys):
     assert 'src="scene.glb"' in page  # the body mesh is the 3D view
     assert "front_normal.png" in page and "mask.png" in page
     assert "height_m" in page and "12 x 16 px" in page
+    assert _layers(page) == [("body", True)]  # the body alone starts on
     status, glb = _request(url, "/body_result/scene.glb")
     mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
     np.testing.assert_allclose(mesh.extents, (0.4, 1.7, 0.25), atol=1e-6)
+    assert _card_thumbnail(url, "body_result") == "body_result/front_normal.png"
     assert main(["view", str(root), "--write-reports"]) == 0
     assert str(folder / "report.html") in capsys.readouterr().out
     shutil.rmtree(folder)
@@ -287,6 +289,58 @@ def test_old_body_result_renders_with_notes(server_root):
     shutil.rmtree(folder)
 
 
+def _layers(page: str) -> list[tuple[str, bool]]:
+    """(layer, starts on) of the page's 3D layer checkboxes."""
+    found = re.findall(r'<input type="checkbox" data-layer="(\w+)"( checked)?>', page)
+    return [(key, bool(on)) for key, on in found]
+
+
+def _roots(glb: bytes) -> list[str]:
+    js, _ = split_glb(glb)
+    return [js["nodes"][i]["name"] for i in js["scenes"][0]["nodes"]]
+
+
+def _card_thumbnail(url: str, name: str) -> str | None:
+    _, body = _request(url, "/")
+    card = re.search(
+        rf'<figure class="card"><a href="{name}/">(?:<img src="([^"]+)")?', body.decode()
+    )
+    assert card, name
+    return card.group(1)
+
+
+def test_reconstruct_with_body_shows_the_body_as_a_layer(server_root):
+    """``reconstruct --body`` writes ``body/``: its mesh is a layer of the result's scene (off
+    at first), beside the face."""
+    root, url = server_root
+    folder = _reconstruct_like(root / "with_body")
+    _body(folder / "body")
+    page = _assert_renders(folder, url, root)
+    assert "<h2>Problems</h2>" not in page
+    assert _layers(page) == [("face", True), ("body", False)]
+    assert 'title="body/body.glb"' in page
+    _, glb = _request(url, "/with_body/scene.glb")
+    assert _roots(glb) == [LAYER_NODE_PREFIX + "face", LAYER_NODE_PREFIX + "body"]
+    scene = trimesh.load(io.BytesIO(glb), file_type="glb")
+    np.testing.assert_allclose(sorted(scene.extents), sorted((0.4, 1.7, 0.25)), atol=1e-6)
+    assert _card_thumbnail(url, "with_body") == "with_body/overlay.png"
+
+
+def test_body_folder_linking_outside_is_not_shown(server_root):
+    root, url = server_root
+    out = _outside(root.parent)
+    _body(out / "body")
+    folder = _reconstruct_like(root / "linked_body")
+    (folder / "body").symlink_to(out / "body", target_is_directory=True)
+    page = _assert_renders(folder, url, root)
+    assert _layers(page) == [("face", True)]
+    folder = _reconstruct_like(root / "linked_body_mesh")
+    (folder / "body").mkdir()
+    (folder / "body" / "body.glb").symlink_to(out / "secret.glb")
+    page = _assert_renders(folder, url, root)
+    assert _layers(page) == [("face", True)]
+
+
 @pytest.fixture(scope="module")
 def synthetic_scene(tmp_path_factory):
     from monoscan.synth.generate import generate_scene, write_scene
@@ -310,6 +364,8 @@ def test_synthetic_scene_folder_renders(server_root, synthetic_scene):
     _, glb = _request(url, f"/{folder.name}/scene.glb")
     scene = trimesh.load(io.BytesIO(glb), file_type="glb")
     assert 0.1 < max(scene.extents) < 1.0
+    assert [key for key, on in _layers(page) if on] == ["head", "strands"]
+    assert _card_thumbnail(url, folder.name) is not None
     shutil.rmtree(folder)
 
 

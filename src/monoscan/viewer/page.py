@@ -15,7 +15,10 @@ leading out of the folder, a mesh that cannot be read) becomes a short line unde
 Nothing outside the folder is ever read: paths in the JSON are only checked, and a file is
 only shown when its real path (links resolved) lies inside the folder.
 
-The 3D view is Google's ``<model-viewer>`` web component (three.js inside), vendored unmodified
+The 3D view shows every layer the folder holds (textured head, coloured strands, hair volume,
+face, relief, body: :data:`monoscan.viewer.scene.LAYERS`) as one merged GLB, each layer switched
+by a labelled checkbox under the view (the head and the strands on at first).
+It is Google's ``<model-viewer>`` web component (three.js inside), vendored unmodified
 from npm into ``viewer/static/`` by ``scripts/build_viewer_assets.sh``: orbit with the mouse,
 zoom with the wheel. It was chosen over viser because a single ES module file works both from
 the server and inlined into an offline HTML file, whereas viser's client needs its websocket
@@ -40,6 +43,7 @@ __all__ = [
     "KINDS",
     "STATIC_DIR",
     "ViewedFolder",
+    "folder_layers",
     "folder_scene",
     "index_page",
     "is_viewable",
@@ -86,6 +90,9 @@ figure{margin:0;background:#fff;padding:6px;border-radius:6px;box-shadow:0 1px 3
 figure img{max-width:300px;max-height:300px;display:block}
 figcaption{font-size:12px;color:#555;max-width:300px}
 model-viewer{width:640px;height:520px;background:#2b2f3a;border-radius:6px}
+#layers{width:616px;margin:8px 0 0;background:#fff;border:1px solid #ddd;border-radius:6px;
+font-size:14px}#layers label{display:inline-block;margin:3px 14px 3px 0;white-space:nowrap}
+#layers-note{font-size:12px;color:#555}
 table{border-collapse:collapse;background:#fff;font-size:13px}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 pre{background:#fff;padding:8px;font-size:12px;max-height:480px;overflow:auto}
@@ -484,10 +491,21 @@ def _failure(item: dict) -> str:
 def folder_scene(
     folder: str | os.PathLike, notes: list[str] | None = None, kind: str | None = None
 ) -> bytes | None:
-    """The 3D scene (GLB bytes) shown for a folder, or None; see
-    :func:`monoscan.viewer.scene.scene_glb`. A synthetic scene's ``head.obj`` is in
-    millimetres (``monoscan synth`` writes it so); everything else is in metres."""
-    from monoscan.viewer.scene import scene_glb
+    """The 3D scene (GLB bytes) shown for a folder, or None; see :func:`folder_layers`."""
+    scene = folder_layers(folder, kind)
+    if scene is None:
+        return None
+    if notes is not None:
+        notes.extend(scene.notes)
+    return scene.glb
+
+
+def folder_layers(folder: str | os.PathLike, kind: str | None = None):
+    """The 3D scene of a folder with its layers (:class:`monoscan.viewer.scene.Scene`), or
+    None for a batch folder; see :func:`monoscan.viewer.scene.build_scene`. A synthetic
+    scene's ``head.obj`` is in millimetres (``monoscan synth`` writes it so); everything else
+    is in metres."""
+    from monoscan.viewer.scene import build_scene
 
     folder = Path(folder)
     if kind is None:
@@ -495,8 +513,74 @@ def folder_scene(
         kind = entry.kind if entry is not None else "result"
     if kind == "batch":
         return None
-    unit = 0.001 if kind == "synthetic scene" else 1.0
-    return scene_glb(folder, notes=notes, obj_unit_m=unit)
+    return build_scene(folder, obj_unit_m=0.001 if kind == "synthetic scene" else 1.0)
+
+
+# Shows and hides the layers of the merged scene (root nodes named ``monoscan_layer_<key>``)
+# as their checkboxes say, and frames the camera again when the visible extent outgrows the
+# framed one (the body turned on) or shrinks to under half of it (turned off again).
+# <model-viewer> has no public API for node visibility: its three.js scene is the element's
+# own property keyed by the symbol described "scene" (checked with the vendored 4.4.0 in
+# tests/test_viewer_browser.py). Without it the switches are disabled and say so.
+# ``data-layers`` on the element counts the switches applied, for tests.
+_LAYER_JS = """
+const mv = document.getElementById("scene");
+const boxes = [...document.querySelectorAll("#layers input[data-layer]")];
+const prefix = "monoscan_layer_";
+function threeScene() {
+  const key = Object.getOwnPropertySymbols(mv).find((s) => s.description === "scene");
+  const scene = key && mv[key];
+  return scene && typeof scene.traverse === "function" ? scene : null;
+}
+let applied = 0;
+let framed = null;
+async function apply() {
+  const scene = threeScene();
+  if (!scene) {
+    boxes.forEach((b) => (b.disabled = true));
+    document.getElementById("layers-note").textContent =
+      "(this model-viewer cannot switch layers; all are shown)";
+    mv.dataset.layers = "unsupported";
+    return;
+  }
+  const on = new Set(boxes.filter((b) => b.checked).map((b) => b.dataset.layer));
+  scene.traverse((o) => {
+    if (o.name && o.name.startsWith(prefix)) o.visible = on.has(o.name.slice(prefix.length));
+  });
+  if (typeof scene.updateBoundingBox === "function") scene.updateBoundingBox();
+  const box = scene.boundingBox;
+  if (box && !box.isEmpty()) {
+    // Frame again when what is shown outgrows the framed box or shrinks to under half of it.
+    const size = (b) => b.max.distanceTo(b.min);
+    const outgrown =
+      !framed || !framed.clone().expandByScalar(0.02 * size(framed)).containsBox(box);
+    if (outgrown || size(box) < 0.5 * size(framed)) {
+      await mv.updateFraming();
+      framed = box.clone();
+    }
+  }
+  if (typeof scene.queueRender === "function") scene.queueRender();
+  mv.dataset.layers = String(++applied);
+}
+mv.addEventListener("load", apply);
+boxes.forEach((b) => b.addEventListener("change", apply));
+if (mv.loaded) apply();
+"""
+
+
+def _layer_switches(layers) -> str:
+    """The labelled checkboxes of the scene's layers and the script that applies them."""
+    if not layers:
+        return ""
+    boxes = "".join(
+        f'<label title="{_esc(layer.file)}"><input type="checkbox" data-layer="{_esc(layer.key)}"'
+        f"{' checked' if layer.on else ''}> {_esc(layer.label)}</label>"
+        for layer in layers
+    )
+    return (
+        f'<fieldset id="layers"><legend>Layers</legend>{boxes}'
+        f'<span id="layers-note"></span></fieldset><script type="module">{_LAYER_JS}</script>'
+    )
 
 
 def _figure(folder: Path, fname: str, caption: str, inline: bool, problems: dict) -> str:
@@ -561,22 +645,24 @@ def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None
         except OSError as exc:
             problems[f"cannot list the pictures ({exc.strerror or exc})"] = None
 
-    notes: list[str] = []
     try:
-        glb = folder_scene(folder, notes, entry.kind)
+        scene = folder_layers(folder, entry.kind)
+        glb, layers = (scene.glb, scene.layers) if scene is not None else (None, ())
+        problems.update(dict.fromkeys(scene.notes if scene is not None else ()))
     except Exception as exc:  # noqa: BLE001  a page is always shown; the problem is listed
         logging.getLogger(__name__).warning("%s: no 3D scene", folder, exc_info=True)
-        glb, notes = None, [f"the 3D scene could not be made ({type(exc).__name__})"]
-    problems.update(dict.fromkeys(notes))
+        glb, layers = None, ()
+        problems[f"the 3D scene could not be made ({type(exc).__name__})"] = None
     if glb is None:
         model = "<p>No mesh in this result.</p>"
     else:
         src = _data_uri(glb, "model/gltf-binary") if inline else "scene.glb"
         model = (
-            f'<model-viewer id="scene" src="{src}" alt="3D face and hair of {_esc(name)}" '
+            f'<model-viewer id="scene" src="{src}" alt="3D view of {_esc(name)}" '
             'camera-controls interaction-prompt="none" shadow-intensity="0" '
             'exposure="1.1" camera-orbit="0deg 85deg auto" '
             'environment-image="neutral"></model-viewer>'
+            f"{_layer_switches(layers)}"
             "<p>Drag to orbit, wheel to zoom, right-drag to pan. Metres, y up.</p>"
         )
     script = f'<script type="module" src="{STATIC_URL}{VIEWER_JS}"></script>'
