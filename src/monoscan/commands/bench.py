@@ -1,4 +1,5 @@
-"""``monoscan bench --synthetic N [--photos DIR] [--seed S] [--json FILE]``: score every stage."""
+"""``monoscan bench --synthetic N [--split test] [--photos DIR] [--seed S] [--json FILE]``:
+score every stage (``--split train,test``: train-style and test-style scenes side by side)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def register(sub, common) -> None:
         default=None,
         metavar="DIR",
         help="folder of real photos (hair masks in masks/<stem>.png are used)",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        metavar="SPLIT[,SPLIT]",
+        help="score scenes whose hairstyles are all of this corpus split (train, val or "
+        "test: 'monoscan synth --split'); a comma list (train,test) scores N scenes of each "
+        "and prints them side by side. Default: the original benchmark scenes",
     )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="scene size (512)")
     p.add_argument(
@@ -64,18 +73,34 @@ def run(args) -> int:
         raise InputError(f"--size {args.size}: expected 128 to 2048")
     if args.strands < 1:
         raise InputError(f"--strands {args.strands}: expected >= 1")
+    splits: list[str | None] = [None]
+    if args.split is not None:
+        splits = [s.strip() for s in args.split.split(",") if s.strip()]
+        bad = [s for s in splits if s not in ("train", "val", "test")]
+        if bad or not splits or len(set(splits)) != len(splits):
+            raise InputError(f"--split {args.split!r}: expected train, val or test (comma list)")
     options = Options(head=args.full_3d, strands=args.strands if args.full_3d else 0)
-    result = run_bench(
-        args.synthetic,
-        args.seed,
-        args.photos,
-        predict=functools.partial(reconstruct, options=options),
-        size=args.size,
-        quiet=args.quiet,
-        full_3d=args.full_3d,
-        n_strands=args.strands,
-    )
-    print(format_table(result))
+    results = {}
+    for split in splits:
+        results[split] = run_bench(
+            args.synthetic,
+            args.seed,
+            args.photos if split == splits[0] else None,
+            predict=functools.partial(reconstruct, options=options),
+            size=args.size,
+            quiet=args.quiet,
+            full_3d=args.full_3d,
+            n_strands=args.strands,
+            split=split,
+        )
+    if len(splits) == 1:
+        result = results[splits[0]]
+        print(format_table(result))
+    else:
+        from monoscan.evaluation.synthetic import format_split_table
+
+        result = {"splits": results}
+        print(format_split_table(results))
     if args.json:
         write_text(args.json, json.dumps(result, indent=2))
         print(f"wrote {args.json}")

@@ -19,6 +19,11 @@ Synthetic data with full ground truth.
       N rendered people, each in DIR/scene_<seed>/, with every map, strand and the
       camera known. 'monoscan synth --n N --seed S -o DIR' does the same.
 
+  monoscan synth --split train|val|test --n N --seed S -o DIR [--volumes] [--workers K]
+      The training corpus: scenes whose hairstyles are all of one split (a style and
+      its mirror never in two splits), 10k-50k strands, yaw -90..90 deg and back
+      views. The same arguments give the same files byte for byte.
+
   monoscan synth body --scans DIR -o DIR
       Render OBJ/PLY scans of people into front/back colour, depth and normal maps.
 

@@ -1,5 +1,8 @@
 """``monoscan synth scenes --n N --seed S --out DIR``: synthetic people with full ground truth.
 
+With ``--split train|val|test`` the scenes are the training corpus's
+(:mod:`monoscan.synth.corpus`): hairstyles of that split only, exactly reproducible.
+
 Wired into the ``synth`` command group with :func:`register_scenes`; :func:`add_arguments` and
 :func:`run` also let ``monoscan synth --n N --seed S --out DIR`` (no sub-command) do the same.
 """
@@ -14,7 +17,7 @@ __all__ = ["add_arguments", "register_scenes", "run"]
 
 
 def add_arguments(p, require_out: bool = True) -> None:
-    """Add ``--n/--seed/--out/--size/--camera/--hair`` to parser ``p``.
+    """Add ``--n/--seed/--out/--size/--camera/--hair/--split/--views/--volumes/--workers``.
 
     ``require_out=False`` suits the bare ``monoscan synth --n N --out DIR`` form, where
     ``synth body`` must still parse without ``--out`` at the group level; :func:`run` then
@@ -45,6 +48,34 @@ def add_arguments(p, require_out: bool = True) -> None:
         metavar="SOURCE",
         help="force the hair: procedural, harolongo or usc:<cstrandsNNNNN>",
     )
+    p.add_argument(
+        "--split",
+        choices=["train", "val", "test"],
+        default=None,
+        help="write scenes of the training corpus: hairstyles of this split only (USC-"
+        "HairSalon densified, harolongo, procedural kinds; mirrored), 10k-50k strands, "
+        "augmented, yaw -90..90 deg and back views; the same arguments give the same files "
+        "byte for byte",
+    )
+    p.add_argument(
+        "--views",
+        choices=["wide", "frontal"],
+        default="wide",
+        help="with --split: poses of the training corpus (wide) or the benchmark's (frontal)",
+    )
+    p.add_argument(
+        "--volumes",
+        action="store_true",
+        help="with --split: also write volume.npz (128^3 occupancy and 3D orientation, "
+        "USC-HairSalon frame) and strands_usc.data",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --split: worker processes (1); the files do not depend on it",
+    )
 
 
 def register_scenes(synth_subparsers, common) -> None:
@@ -56,7 +87,9 @@ def register_scenes(synth_subparsers, common) -> None:
         description="Write N synthetic scenes, each in DIR/scene_<seed>/: image.png, "
         "hair_mask.png, body_mask.png, parsing.png, strand_map.png, orientation.npy, "
         "hair_depth.npy, hair_depth_m.npy, camera.json, strands.data (m), head.obj (mm), "
-        "landmarks.txt, regions/{face,face_sphere}.txt, scene.json. Deterministic by seed.",
+        "landmarks.txt, regions/{face,face_sphere}.txt, scene.json. Deterministic by seed. "
+        "With --split: the training corpus's scenes of that split (scene.json names the "
+        "style and split; --volumes adds volume.npz and strands_usc.data).",
     )
     add_arguments(p)
     p.set_defaults(func=run)
@@ -77,6 +110,31 @@ def run(args) -> int:
     ):
         raise InputError(f"--hair {args.hair!r}: expected procedural, harolongo or usc:<name>")
     out = Path(args.out)
+    split = getattr(args, "split", None)
+    if split is not None:
+        if args.hair is not None or args.camera is not None:
+            raise InputError("--split draws the hair and camera itself: drop --hair/--camera")
+        from monoscan.synth.corpus import write_corpus
+
+        summary = write_corpus(
+            split,
+            args.n,
+            args.seed,
+            out,
+            size=args.size,
+            views=args.views,
+            volumes=args.volumes,
+            workers=args.workers,
+            quiet=args.quiet,
+        )
+        kinds = ", ".join(f"{k} {v}" for k, v in summary["kinds"].items())
+        print(
+            f"{out}: {summary['scenes']} {split} scenes (seeds {args.seed}.."
+            f"{args.seed + args.n - 1}), {summary['styles']} styles: {kinds}"
+        )
+        return 0
+    if args.volumes or args.workers != 1:
+        raise InputError("--volumes and --workers go with --split")
     for i in progress(range(args.n), total=args.n, desc="scenes", quiet=args.quiet):
         seed = args.seed + i
         scene = generate_scene(

@@ -44,7 +44,15 @@ import numpy as np
 
 from monoscan.core.errors import MonoscanError
 
-__all__ = ["METRICS", "format_table", "grow_3d", "photo_checks", "run_bench", "score_scene"]
+__all__ = [
+    "METRICS",
+    "format_split_table",
+    "format_table",
+    "grow_3d",
+    "photo_checks",
+    "run_bench",
+    "score_scene",
+]
 
 #: Metric names, in table order (stable: tools compare JSON files by these keys).
 METRICS = (
@@ -351,6 +359,7 @@ def run_bench(
     quiet: bool = True,
     full_3d: bool = True,
     n_strands: int = 10_000,
+    split: str | None = None,
 ) -> dict:
     """Run the pipeline on ``n`` synthetic scenes (and optionally real photos) and score it.
 
@@ -375,12 +384,16 @@ def run_bench(
         those metrics missing. False skips both (faster).
     n_strands : int
         Strands grown per scene.
+    split : {"train", "val", "test"}, optional
+        Score scenes of the training corpus whose hairstyles are all of this split
+        (:func:`monoscan.synth.scene.corpus_scene` with the benchmark's frontal poses);
+        default: the original benchmark scenes (:func:`~monoscan.synth.scene.random_scene`).
 
     Returns
     -------
     dict
-        ``{"scenes": n, "metrics": {name: mean or None}, "seconds": {stage: mean},
-        "missing": [...], "failures": [...]}``.
+        ``{"scenes": n, "seed", "split", "metrics": {name: mean or None},
+        "seconds": {stage: mean}, "missing": [...], "failures": [...], "styles": {id: count}}``.
     """
     from monoscan.core.errors import InputError
     from monoscan.core.progress import progress
@@ -391,10 +404,18 @@ def run_bench(
     values: dict[str, list[float]] = {k: [] for k in METRICS}
     seconds: dict[str, list[float]] = {}
     failures: list[str] = []
-    for i in progress(range(int(n)), total=int(n), desc="bench", quiet=quiet):
+    styles: dict[str, int] = {}
+    desc = "bench" if split is None else f"bench {split}"
+    for i in progress(range(int(n)), total=int(n), desc=desc, quiet=quiet):
         s = int(seed) + i
         t0 = time.perf_counter()
-        scene = generate_scene(s, width=size, height=size)
+        if split is None:
+            scene = generate_scene(s, width=size, height=size)
+        else:
+            from monoscan.synth.scene import corpus_scene
+
+            scene = generate_scene(corpus_scene(split, s, size, size, views="frontal"))
+            styles[scene.params.style] = styles.get(scene.params.style, 0) + 1
         seconds.setdefault("generate", []).append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         try:
@@ -429,11 +450,14 @@ def run_bench(
     result = {
         "scenes": int(n),
         "seed": int(seed),
+        "split": split,
         "metrics": metrics,
         "seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
         "missing": [k for k, v in metrics.items() if v is None],
         "failures": failures,
     }
+    if split is not None:
+        result["styles"] = dict(sorted(styles.items()))
     if photos_dir is not None:
         photo = photo_checks(photos_dir, predict=predict, quiet=quiet)
         result["metrics"].update(photo["metrics"])
@@ -529,10 +553,37 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable, quiet: boo
     }
 
 
+def format_split_table(results: dict[str, dict]) -> str:
+    """The metrics of several :func:`run_bench` results side by side, one column per split
+    (e.g. train-style and test-style scenes: how far the test styles fall behind)."""
+    names = list(results)
+    first = results[names[0]]
+    head = ", ".join(f"{k} {r['scenes']}" for k, r in results.items())
+    lines = [
+        f"monoscan bench: synthetic scenes by hairstyle split ({head}; seed "
+        f"{first.get('seed', 0)})",
+        f"{'metric':<30} " + " ".join(f"{k:>10}" for k in names) + "  better",
+    ]
+    for m in first["metrics"]:
+        vals = []
+        for k in names:
+            v = results[k]["metrics"].get(m)
+            vals.append(f"{'missing' if v is None else f'{v:.4g}':>10}")
+        better = "higher" if m in HIGHER_IS_BETTER else "lower"
+        lines.append(f"{m:<30} " + " ".join(vals) + f"  {better}")
+    for k in names:
+        if results[k].get("failures"):
+            lines.append(f"{k} failures: {len(results[k]['failures'])}")
+            lines.extend(f"  {f}" for f in results[k]["failures"][:5])
+    return "\n".join(lines)
+
+
 def format_table(result: dict) -> str:
     """One plain-text table: metric, value, better direction; then seconds per stage."""
+    split = f", {result['split']} hairstyles" if result.get("split") else ""
     lines = [
-        f"monoscan bench: {result['scenes']} synthetic scenes (seed {result.get('seed', 0)})",
+        f"monoscan bench: {result['scenes']} synthetic scenes (seed {result.get('seed', 0)}"
+        f"{split})",
         f"{'metric':<30} {'value':>10}  better",
     ]
     for k, v in result["metrics"].items():

@@ -28,8 +28,7 @@ from monoscan.synth.hairstyles import (
     HairParams,
     fit_real_style,
     grow_hair,
-    harolongo_path,
-    usc_guide_dir,
+    real_style,
     usc_style,
 )
 from monoscan.synth.scene import N_HEAD_VARIANTS, SceneParams, random_scene
@@ -37,8 +36,12 @@ from monoscan.synth.scene import N_HEAD_VARIANTS, SceneParams, random_scene
 __all__ = [
     "FACE_SPHERE_MM",
     "SCENE_FILES",
+    "USC_BOX",
+    "VOLUME_FILES",
     "Scene",
     "generate_scene",
+    "hair_volume",
+    "usc_strands",
     "head_rotation",
     "head_shape",
     "write_scene",
@@ -64,6 +67,12 @@ SCENE_FILES = (
     "regions/face_sphere.txt",
     "scene.json",
 )
+
+#: Files :func:`write_scene` adds with ``volumes=True``.
+VOLUME_FILES = ("volume.npz", "strands_usc.data")
+#: The 3D truth's box in the USC-HairSalon frame (metres): x and z in [-0.3, 0.3], y in
+#: [1.0, 2.0], the box of the published 3D hair metrics; 128^3 voxels.
+USC_BOX = ((-0.3, 1.0, -0.3), (0.3, 2.0, 0.3))
 
 
 @dataclass(frozen=True)
@@ -170,34 +179,24 @@ def _head_variant(variant: int):
     return head, labels, torso_v, torso_f
 
 
-def _real_strands(source: str) -> Strands:
-    """The real style ``source`` names, read once per file (the path is resolved on every
-    call, so a changed environment, or data removed, is seen at once)."""
-    if source == "harolongo":
-        path = harolongo_path()
-        if path is None:
-            raise FileNotFoundError("harolongo.data")
-        return _read_strands_cached(str(path), "cm")
-    guides = usc_guide_dir()
-    if guides is None:
-        raise FileNotFoundError("USC guide strands")
-    return _read_strands_cached(str(guides / f"{source.split(':', 1)[1]}.data"), "m")
-
-
-@functools.lru_cache(maxsize=8)
-def _read_strands_cached(path: str, unit: str) -> Strands:
-    from monoscan.io.strands import read_strands
-
-    return read_strands(path, unit=unit)
-
-
 def _hair_strands(params: SceneParams, head) -> tuple[Strands, str]:
     """Ground-truth strands in the head frame, and the source actually used."""
     rng = np.random.default_rng([params.seed, 13])
     source = params.hair_source
+    if params.style:
+        from monoscan.synth.catalogue import parse_style
+        from monoscan.synth.styles import Augment, build_style
+
+        aug = Augment(
+            length=params.length_scale,
+            curl=params.curl_scale,
+            wave=params.wave_add,
+            volume=params.volume_scale,
+        )
+        return build_style(head, parse_style(params.style), params.n_strands, rng, aug), source
     if source != "procedural":
         try:
-            real = _real_strands(source)
+            real = real_style(source)
         except (FileNotFoundError, OSError):
             source = "procedural"  # the development data is absent: fall back
         else:
@@ -249,6 +248,7 @@ def generate_scene(
     height: int = 512,
     hair_source: str | None = None,
     camera: str | None = None,
+    cull: bool = True,
 ) -> Scene:
     """Build and render one synthetic scene.
 
@@ -261,6 +261,10 @@ def generate_scene(
         Image size (ignored when ``seed`` is a SceneParams).
     hair_source, camera : str, optional
         Forced hair source / camera kind (see :func:`random_scene`).
+    cull : bool
+        For catalogue styles, skip the strand segments that are certainly hidden when
+        rendering (:func:`monoscan.synth.visibility.cull_hidden`; the truth maps are the same,
+        the render is faster).
 
     Returns
     -------
@@ -321,10 +325,16 @@ def generate_scene(
         (params.height, params.width), np.random.default_rng(params.background_seed)
     )
     shin = 40.0 + 40.0 * rng.random()
+    hair_pts, hair_counts = strands_w.points, strands_w.counts
+    if params.style and cull:
+        # Dense corpus styles: drop the segments certainly hidden (exact truth maps).
+        from monoscan.synth.visibility import cull_hidden
+
+        hair_pts, hair_counts, colours = cull_hidden(view, hair_pts, hair_counts, colours)
     r = render(
         view,
         layers,
-        StrandLayer(strands_w.points, strands_w.counts, colours, shininess=shin),
+        StrandLayer(hair_pts, hair_counts, colours, shininess=shin),
         lights=lights,
         ambient=params.ambient,
         background=bg,
@@ -391,14 +401,81 @@ def generate_scene(
     )
 
 
+def usc_strands(scene: Scene) -> Strands:
+    """The scene's strands in the USC-HairSalon frame (metres, y up; the head unturned).
+
+    The world strands are turned back into the canonical head frame (``head_to_world``
+    inverted), then mapped by :func:`monoscan.hair.frames.to_usc_frame`.
+    """
+    from monoscan.hair.frames import to_usc_frame
+
+    return to_usc_frame(scene.strands.transform(np.linalg.inv(scene.head_to_world)))
+
+
+def hair_volume(scene: Scene, resolution: int = 128):
+    """Occupancy and 3D orientation of the scene's hair on a ``resolution^3`` grid over
+    :data:`USC_BOX` in the USC-HairSalon frame.
+
+    Returns
+    -------
+    monoscan.core.volumes.OrientationVolume
+        ``occupancy`` (bool) and ``orientation`` (unit growth direction, float32; zero where
+        empty), from :func:`monoscan.metrics.hair3d.voxelize`.
+    """
+    from monoscan.core.volumes import VoxelGrid
+    from monoscan.metrics.hair3d import voxelize
+
+    lo, hi = np.asarray(USC_BOX[0]), np.asarray(USC_BOX[1])
+    size = (hi - lo) / resolution
+    grid = VoxelGrid(tuple(lo.tolist()), tuple(size.tolist()), (resolution,) * 3)
+    return voxelize(usc_strands(scene), grid)
+
+
+def _volume_npz(scene: Scene) -> bytes:
+    import io
+
+    vol = hair_volume(scene)
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        occupancy=vol.occupancy,
+        orientation=vol.orientation.astype(np.float16),
+        lo=np.asarray(vol.grid.lo, np.float64),
+        voxel_size=np.asarray(vol.grid.voxel_size, np.float64),
+    )
+    return buf.getvalue()
+
+
 def _obj_text(vertices_mm: np.ndarray, faces: np.ndarray) -> str:
-    v = "\n".join(f"v {x:.4f} {y:.4f} {z:.4f}" for x, y, z in vertices_mm)
-    f = "\n".join(f"f {a} {b} {c}" for a, b, c in faces + 1)
+    v = "\n".join(map("v {:.4f} {:.4f} {:.4f}".format, *np.asarray(vertices_mm).T.tolist()))
+    f = _faces_text(np.ascontiguousarray(faces, np.int64).tobytes())
     return f"# monoscan synthetic head, millimetres, world frame\n{v}\n{f}\n"
 
 
-def write_scene(scene: Scene, out_dir: str | os.PathLike) -> Path:
+@functools.lru_cache(maxsize=N_HEAD_VARIANTS)
+def _faces_text(faces: bytes) -> str:
+    """OBJ face lines (1-based) of (F, 3) int64 faces given as bytes (one per head variant)."""
+    f = np.frombuffer(faces, np.int64).reshape(-1, 3) + 1
+    return "\n".join(map("f {} {} {}".format, *f.T.tolist()))
+
+
+def write_scene(
+    scene: Scene, out_dir: str | os.PathLike, *, volumes: bool = False, timings: bool = True
+) -> Path:
     """Write every file of ``scene`` into ``out_dir`` (created); ``scene.json`` last.
+
+    Parameters
+    ----------
+    scene : Scene
+    out_dir : path
+    volumes : bool
+        Also write the 3D truth (:data:`VOLUME_FILES`): ``volume.npz`` (``occupancy``
+        128^3 bool, ``orientation`` 128^3 x 3 float16 unit growth directions, ``lo`` and
+        ``voxel_size`` of the grid, metres, USC-HairSalon frame; :func:`hair_volume`) and
+        ``strands_usc.data`` (the strands in the USC-HairSalon frame).
+    timings : bool
+        Record the generation timings in ``scene.json`` (False: the files are the same byte
+        for byte whenever the scene is generated again).
 
     Returns
     -------
@@ -430,6 +507,11 @@ def write_scene(scene: Scene, out_dir: str | os.PathLike) -> Path:
     write_text(out / "landmarks.txt", "".join(f"{k} {v}\n" for k, v in scene.landmarks.items()))
     for name, idx in scene.regions.items():
         write_text(out / "regions" / f"{name}.txt", "\n".join(str(int(i)) for i in idx) + "\n")
+    if volumes:
+        from monoscan.io.atomic import write_bytes
+
+        write_bytes(out / "volume.npz", _volume_npz(scene))
+        write_strands(out / "strands_usc.data", usc_strands(scene))
     doc = {
         "params": scene.params.to_json(),
         "files": {
@@ -454,6 +536,19 @@ def write_scene(scene: Scene, out_dir: str | os.PathLike) -> Path:
             "head_vertices": len(scene.head_vertices),
             "hair_pixels": int(scene.hair_mask.sum()),
         },
-        "timings_s": {k: round(v, 4) for k, v in scene.timings.items()},
     }
+    if volumes:
+        doc["files"]["volume.npz"] = (
+            "3D truth, USC-HairSalon frame: occupancy (128^3 bool) and orientation (128^3 x 3 "
+            "float16 unit growth direction) over x,z in [-0.3, 0.3], y in [1, 2] m; lo, "
+            "voxel_size"
+        )
+        doc["files"]["strands_usc.data"] = "ground-truth strands, USC .data, USC-HairSalon frame"
+    if scene.params.style:
+        from monoscan.synth.catalogue import parse_style
+
+        spec = parse_style(scene.params.style)
+        doc["style"] = {"id": spec.id, "base": spec.base, "kind": spec.kind, "split": spec.split}
+    if timings:
+        doc["timings_s"] = {k: round(v, 4) for k, v in scene.timings.items()}
     return write_text(out / "scene.json", json.dumps(doc, indent=2))

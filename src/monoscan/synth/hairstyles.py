@@ -18,6 +18,7 @@ All strands are in the canonical head frame (metres) and ordered root to tip.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,11 @@ __all__ = [
     "fit_real_style",
     "grow_hair",
     "harolongo_path",
+    "keep_face_clear",
+    "real_style",
     "sample_roots",
+    "torso_push",
+    "torso_top",
     "usc_guide_dir",
     "usc_style",
 ]
@@ -68,6 +73,37 @@ def usc_guide_dir() -> Path | None:
     env = os.environ.get("MONOSCAN_USC_GUIDES")
     p = Path(env) if env else _SHARED / "usc_hairsalon_guide_strands"
     return p if p.is_dir() and any(p.glob("*.data")) else None
+
+
+def real_style(source: str) -> Strands:
+    """The real style ``source`` (``"harolongo"`` or ``"usc:<file stem>"``) as stored, read
+    once per file (the path is resolved on every call, so a changed environment, or data
+    removed, is seen at once).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the development data is absent.
+    """
+    if source == "harolongo":
+        path = harolongo_path()
+        if path is None:
+            raise FileNotFoundError("harolongo.data")
+        return _read_strands_cached(str(path), "cm")
+    guides = usc_guide_dir()
+    if guides is None:
+        raise FileNotFoundError("USC guide strands")
+    path = guides / f"{source.split(':', 1)[1]}.data"
+    if not path.is_file():
+        raise FileNotFoundError(str(path))
+    return _read_strands_cached(str(path), "m")
+
+
+@functools.lru_cache(maxsize=16)
+def _read_strands_cached(path: str, unit: str) -> Strands:
+    from monoscan.io.strands import read_strands
+
+    return read_strands(path, unit=unit)
 
 
 @dataclass(frozen=True)
@@ -144,12 +180,12 @@ def _push_out(head, p: np.ndarray, layer: np.ndarray | float) -> np.ndarray:
     return p
 
 
-def _torso_top(shape) -> float:
+def torso_top(shape) -> float:
     """Height of the shoulders' top in the head frame (see ``person.torso_mesh``)."""
     return -0.015 - shape.neck_length * np.cos(np.radians(shape.neck_lean)) + 0.03
 
 
-def _torso_push(p: np.ndarray, top_y: float) -> np.ndarray:
+def torso_push(p: np.ndarray, top_y: float) -> np.ndarray:
     """Move points inside the shoulders onto their surface (plus 3 mm).
 
     The shoulders are the super-ellipsoid of ``person.torso_mesh`` (half-axes 0.20, 0.20,
@@ -234,7 +270,7 @@ def grow_hair(head, params: HairParams) -> Strands:
     comb -= (comb * normals).sum(1, keepdims=True) * normals
     lift = (0.08 if params.length == "short" and not helix else 0.15) + 0.15 * rng.random(n)
     d = _unit(_unit(comb) + lift[:, None] * normals)
-    torso_top = _torso_top(s)
+    top_y = torso_top(s)
     length = np.where(bangs, np.minimum(length, rng.uniform(0.07, 0.095, n)), length)
 
     centre = np.array([0.0, 0.03, -0.01])
@@ -277,7 +313,7 @@ def grow_hair(head, params: HairParams) -> Strands:
         face = (~bangs) & (newp[:, 2] > -0.01) & (np.abs(newp[:, 0]) < 0.07) & (newp[:, 1] < 0.07)
         if face.any():
             newp[face, 0] = np.sign(newp[face, 0] + 1e-9) * 0.07
-        newp = _torso_push(newp, torso_top)
+        newp = torso_push(newp, top_y)
         if not params.ponytail:
             d = _unit(newp - p + 1e-9)
         else:
@@ -340,7 +376,7 @@ def fit_real_style(
     if usc_frame:
         k = head.shape.width / 0.150
         pts = (strands.points.astype(np.float64) * USC_TO_HEAD[0] + USC_TO_HEAD[1]) * k
-        pts = _torso_push(pts, _torso_top(head.shape))
+        pts = torso_push(pts, torso_top(head.shape))
         for _ in range(2):
             pts = _push_out(head, pts, 0.0015)
         return Strands(pts, strands.counts)
@@ -360,7 +396,7 @@ def fit_real_style(
         ]
     )
     pts = (strands.points.astype(np.float64) - src) * s + dst
-    pts = _torso_push(pts, _torso_top(head.shape))
+    pts = torso_push(pts, torso_top(head.shape))
     for _ in range(2):
         pts = _push_out(head, pts, 0.0015)
     return Strands(pts, strands.counts)
@@ -386,13 +422,13 @@ def usc_style(
     jitter = np.cumsum(0.0012 * rng.normal(size=(n_strands, n_points, 3)), axis=1)
     jitter[:, 0] = 0
     pts = roots[:, None] + shape + jitter
-    pts = _keep_face_clear(pts.reshape(-1, 3), head.anchors["right_eye"][1] + 0.012)
-    pts = _torso_push(pts, _torso_top(head.shape))
+    pts = keep_face_clear(pts.reshape(-1, 3), head.anchors["right_eye"][1] + 0.012)
+    pts = torso_push(pts, torso_top(head.shape))
     pts = _push_out(head, pts, 0.002)
     return Strands(pts, np.full(n_strands, n_points))
 
 
-def _keep_face_clear(p: np.ndarray, brow_y: float, half_width: float = 0.07) -> np.ndarray:
+def keep_face_clear(p: np.ndarray, brow_y: float, half_width: float = 0.07) -> np.ndarray:
     """Move hair that hangs in front of the face below the brows out to its sides."""
     face = (
         (p[:, 2] > -0.01)

@@ -9,6 +9,7 @@ image is needed and the same function colours any renderer sample.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,30 @@ class SynthHead:
             g[:, i] = self.distance(p + e) - self.distance(p - e)
         n = np.linalg.norm(g, axis=1, keepdims=True)
         return g / np.maximum(n, 1e-12)
+
+    @functools.cached_property
+    def _unit_gradient_grid(self) -> np.ndarray:
+        g = np.stack(np.gradient(self.sdf.astype(np.float32)), axis=-1)
+        return (g / np.maximum(np.linalg.norm(g, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def _nearest_voxel(self, points: np.ndarray) -> np.ndarray:
+        lo = self.sdf_lo.astype(np.float32)
+        q = (np.asarray(points, np.float32) - lo) * np.float32(1.0 / self.sdf_spacing)
+        q += np.float32(0.5)
+        shape = self.sdf.shape
+        i = np.clip(q[:, 0], 0, shape[0] - 1).astype(np.int32)
+        j = np.clip(q[:, 1], 0, shape[1] - 1).astype(np.int32)
+        k = np.clip(q[:, 2], 0, shape[2] - 1).astype(np.int32)
+        return (i.astype(np.int64) * shape[1] + j) * shape[2] + k
+
+    def coarse_distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance at the nearest grid node (within about 3 mm of :meth:`distance`;
+        a cheap test of which points are near the head)."""
+        return self.sdf.reshape(-1)[self._nearest_voxel(points)]
+
+    def coarse_gradient(self, points: np.ndarray) -> np.ndarray:
+        """Unit outward direction at the nearest grid node (a cheap :meth:`gradient`)."""
+        return self._unit_gradient_grid.reshape(-1, 3)[self._nearest_voxel(points)]
 
     def landmark_ids(self) -> dict[str, int]:
         """H3DS landmark name -> index of the vertex nearest to its anchor."""

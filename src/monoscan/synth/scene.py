@@ -8,14 +8,22 @@ in :class:`SceneParams`; ``SceneParams.from_json(p.to_json()) == p`` and
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
 from monoscan.core.errors import FormatError, InputError
 from monoscan.synth.hairstyles import CURLS, LENGTHS, PARTINGS, harolongo_path, usc_guide_dir
 
-__all__ = ["HAIR_COLOURS", "N_HEAD_VARIANTS", "SKIN_TONES", "SceneParams", "random_scene"]
+__all__ = [
+    "CORPUS_HAIR_COLOURS",
+    "HAIR_COLOURS",
+    "N_HEAD_VARIANTS",
+    "SKIN_TONES",
+    "SceneParams",
+    "corpus_scene",
+    "random_scene",
+]
 
 #: Base hair colours (sRGB, [0, 1]).
 HAIR_COLOURS = {
@@ -26,6 +34,19 @@ HAIR_COLOURS = {
     "blonde": (0.72, 0.57, 0.36),
     "grey": (0.58, 0.57, 0.55),
 }
+#: Hair colours of the corpus (:func:`corpus_scene`) and how often each is drawn; ``dyed``
+#: draws a saturated hue or platinum (see :func:`_dyed`).
+CORPUS_HAIR_COLOURS = {
+    "black": 0.22,
+    "dark_brown": 0.2,
+    "brown": 0.15,
+    "auburn": 0.05,
+    "red": 0.05,
+    "blonde": 0.13,
+    "grey": 0.1,
+    "dyed": 0.1,
+}
+_RED = (0.55, 0.2, 0.07)
 #: Skin tones from light to dark (sRGB, [0, 1]); scenes interpolate between neighbours.
 SKIN_TONES = (
     (0.95, 0.79, 0.68),
@@ -66,6 +87,14 @@ class SceneParams:
         sRGB colours in [0, 1].
     hair_source : str
         ``"procedural"``, ``"harolongo"`` or ``"usc:<file stem>"``.
+    style : str
+        A catalogue style id (:mod:`monoscan.synth.catalogue`); when set, the hair is that
+        style (:func:`monoscan.synth.styles.build_style`) and ``curl``, ``length``,
+        ``parting``, ``bangs``, ``ponytail`` and ``volume`` are unused.
+    split : str
+        The style's split (``""`` without a style).
+    length_scale, curl_scale, wave_add, volume_scale : float
+        Augmentations of a catalogue style (:class:`monoscan.synth.styles.Augment`).
     curl, length, parting : str
     bangs, ponytail : bool
     n_strands : int
@@ -104,6 +133,12 @@ class SceneParams:
     parting: str = "centre"
     bangs: bool = False
     ponytail: bool = False
+    style: str = ""
+    split: str = ""
+    length_scale: float = 1.0
+    curl_scale: float = 1.0
+    wave_add: float = 0.0
+    volume_scale: float = 1.0
     n_strands: int = 5000
     volume: float = 0.012
     lights: tuple = ((-0.4, 0.6, 0.7, 0.75, 0.75, 0.72),)
@@ -119,6 +154,14 @@ class SceneParams:
             raise InputError(f"unknown hairstyle {self.curl}/{self.length}/{self.parting}")
         if not 0 <= self.head_variant < N_HEAD_VARIANTS:
             raise InputError(f"head_variant must be 0..{N_HEAD_VARIANTS - 1}")
+        if self.style:
+            from monoscan.synth.catalogue import parse_style
+
+            spec = parse_style(self.style)
+            if self.split and self.split != spec.split:
+                raise InputError(f"style {self.style} is in split {spec.split}, not {self.split}")
+        elif self.split:
+            raise InputError("split is set but style is not")
         if self.width < 64 or self.height < 64:
             raise InputError(f"image must be at least 64x64, got {self.width}x{self.height}")
         # Normalise sequences to tuples so equality after a JSON round trip holds.
@@ -260,4 +303,97 @@ def random_scene(
         background_seed=int(rng.integers(2**31)),
         noise=float(rng.uniform(1.0, 3.0)),
         blur=float(rng.uniform(0.3, 0.7)),
+    )
+
+
+def _dyed(rng: np.random.Generator) -> np.ndarray:
+    """A dyed hair colour: a saturated hue (pink, blue, purple, green, ...) or platinum."""
+    import colorsys
+
+    if rng.random() < 0.2:
+        return np.array([0.86, 0.84, 0.78])
+    hue = rng.random()
+    return np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.5, 0.85), rng.uniform(0.35, 0.8)))
+
+
+def corpus_scene(
+    split: str,
+    seed: int,
+    width: int = 512,
+    height: int = 512,
+    *,
+    views: str = "wide",
+    real_styles: bool = True,
+) -> SceneParams:
+    """Scene ``seed`` of the training corpus's ``split`` (the same arguments, the same scene).
+
+    The style is drawn from the split's styles only
+    (:func:`monoscan.synth.catalogue.draw_style`), then the density (10k to 50k strands,
+    log-uniform; buzz cuts and bald fringes too), the augmentations (length, curl, an added
+    wave, volume), the hair colour (black, browns, auburn, red, blonde, grey, dyed), the
+    person, the lights, the background and the camera.
+
+    Parameters
+    ----------
+    split : {"train", "val", "test"}
+    seed : int
+    width, height : int
+    views : {"wide", "frontal"}
+        ``wide``: yaw -90..90 deg, with one view in seven from behind (|yaw| 90..180), pitch
+        -20..20 deg (the training corpus). ``frontal``: the benchmark's poses (yaw within 30
+        deg), where a face can be found.
+    real_styles : bool
+        Allow the USC-HairSalon and harolongo styles (when their files are present).
+    """
+    from monoscan.synth.catalogue import draw_style
+
+    if views not in ("wide", "frontal"):
+        raise InputError(f"views must be wide or frontal, got {views!r}")
+    spec = draw_style(split, seed, real=real_styles)
+    base = random_scene(seed, width, height, hair_source="procedural")
+    rng = np.random.default_rng([int(seed), 17, len(split)])
+    name = str(rng.choice(list(CORPUS_HAIR_COLOURS), p=list(CORPUS_HAIR_COLOURS.values())))
+    if name == "dyed":
+        hair = _dyed(rng)
+    else:
+        rgb = _RED if name == "red" else HAIR_COLOURS[name]
+        hair = np.clip(np.asarray(rgb) * rng.uniform(0.85, 1.15, 3), 0, 1)
+    brow_src = hair if name != "dyed" else np.asarray(HAIR_COLOURS["dark_brown"])
+    n_strands = int(np.exp(rng.uniform(np.log(10_000), np.log(50_000))))
+    curly = spec.kind in ("wavy", "curly", "coily", "afro")
+    wave = 0.0
+    if not curly and spec.kind not in ("buzz", "bald", "braid", "bun", "updo"):
+        wave = float(rng.uniform(0.003, 0.009)) if rng.random() < 0.3 else 0.0
+    if views == "wide":
+        if rng.random() < 1 / 7:
+            yaw = float(rng.uniform(90, 180) * rng.choice([-1, 1]))
+        else:
+            yaw = float(rng.uniform(-90, 90))
+        pitch = float(rng.uniform(-20, 20))
+    else:
+        yaw, pitch = base.yaw_deg, base.pitch_deg
+    lights = list(base.lights)
+    if rng.random() < 0.35:  # a rim light from behind
+        a = np.radians(rng.uniform(120, 240))
+        e = np.radians(rng.uniform(0, 45))
+        d = [np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)]
+        lights.append(tuple(float(x) for x in (*d, *(rng.uniform(0.3, 0.7) * np.ones(3)))))
+    source = {"usc": f"usc:cstrands{spec.variant:05d}", "harolongo": "harolongo"}.get(
+        spec.family, "procedural"
+    )
+    return replace(
+        base,
+        yaw_deg=yaw,
+        pitch_deg=pitch,
+        hair_colour=tuple(float(x) for x in hair),
+        brow=tuple(float(x) for x in np.clip(brow_src * 0.8 + 0.02, 0, 1)),
+        hair_source=source,
+        style=spec.id,
+        split=spec.split,
+        n_strands=n_strands,
+        length_scale=float(rng.uniform(0.75, 1.15)),
+        curl_scale=float(rng.uniform(0.75, 1.3)),
+        wave_add=wave,
+        volume_scale=float(rng.uniform(0.92, 1.12)),
+        lights=tuple(lights),
     )
