@@ -152,6 +152,59 @@ def test_bad_meshes(head):
     assert ev.regions["full_head"].gt_to_pred_surface is None
 
 
+def test_surface_distances_are_exact(head):
+    from monoscan.metrics.head import cut_faces
+
+    gt, lms, regs = head
+    pred, _m = fx.misaligned_prediction(gt, seed=4, noise_mm=0.8)
+    ev = evaluate_scene(gt, lms, regs, pred, lms, surface=True)
+    for name, score in ev.regions.items():
+        aligned = ev.aligned_vertices(np.asarray(pred.vertices), name)
+        idx = score.gt_indices
+        gt_v = np.asarray(gt.vertices) if idx is None else np.asarray(gt.vertices)[idx]
+        gt_f = np.asarray(gt.faces) if idx is None else cut_faces(gt.faces, idx, len(gt.vertices))
+        pred_mesh = trimesh.Trimesh(aligned, pred.faces, process=False)
+        region_mesh = trimesh.Trimesh(gt_v, gt_f, process=False)
+        _c, g2p, _t = trimesh.proximity.closest_point(pred_mesh, gt_v)
+        _c, p2g, _t = trimesh.proximity.closest_point(region_mesh, aligned)
+        np.testing.assert_allclose(score.gt_to_pred_surface, g2p, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(score.pred_to_gt_surface, p2g, rtol=1e-9, atol=1e-9)
+        # The surface is never farther than the nearest vertex.
+        assert (score.gt_to_pred_surface <= score.gt_to_pred + 1e-9).all()
+
+
+def test_dataset_reads_ahead_with_the_same_results(tmp_path):
+    """Several scenes and view subsets (read ahead in a thread) score as one at a time."""
+    from monoscan.datasets.h3ds import H3DS, read_landmarks
+    from monoscan.evaluation.h3ds import evaluate_dataset
+    from monoscan.io.meshes import load_mesh, save_mesh
+
+    facts = fx.write_dataset(tmp_path / "ds", ("scene_a", "scene_b"), subdivisions=3, views=3)
+    preds = tmp_path / "preds"
+    for k, sid in enumerate(("scene_a", "scene_b")):
+        gt, lms = facts["meshes"][sid], facts["landmarks"][sid]
+        for j, views in enumerate(("1", "3", None)):
+            folder = preds if views is None else preds / views
+            folder.mkdir(parents=True, exist_ok=True)
+            pred, _m = fx.misaligned_prediction(gt, seed=10 * k + j, noise_mm=0.4)
+            suffix = ".ply" if (k, j) == (0, 1) else ".obj"  # one read in this thread
+            save_mesh(folder / f"{sid}{suffix}", pred)
+            (folder / f"{sid}_landmarks.txt").write_text(
+                "".join(f"{n} {i}\n" for n, i in lms.items())
+            )
+    ds = H3DS(tmp_path / "ds")
+    got = evaluate_dataset(ds, preds, surface=True, quiet=True)
+    for sid in ("scene_a", "scene_b"):
+        gt = ds.load_mesh(sid)
+        regs = {r: ds.load_region(sid, r) for r in ("face", "face_sphere")}
+        for views in ("1", "3", "default"):
+            folder = preds if views == "default" else preds / views
+            path = next(p for p in (folder / f"{sid}.ply", folder / f"{sid}.obj") if p.is_file())
+            lms = read_landmarks(folder / f"{sid}_landmarks.txt")
+            one = evaluate_scene(gt, ds.load_landmarks(sid), regs, load_mesh(path), lms)
+            assert got[sid][views] == one.summary()
+
+
 def test_dataset_bad_files(tmp_path):
     from monoscan.core.errors import FormatError
     from monoscan.datasets.h3ds import H3DS

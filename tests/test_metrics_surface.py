@@ -9,6 +9,7 @@ import trimesh
 from monoscan.core.geometry import apply_transform
 from monoscan.metrics.alignment import icp, procrustes, similarity_from_landmarks
 from monoscan.metrics.surface import (
+    SurfaceTree,
     chamfer,
     closest_points_on_triangles,
     fscore,
@@ -77,6 +78,45 @@ def test_point_to_surface_with_one_huge_triangle():
     r = point_to_surface(pts, mesh, exact=True)
     _c, d, _t = trimesh.proximity.closest_point(mesh, pts)
     np.testing.assert_allclose(r.distances, d, atol=1e-9)
+
+
+def test_surface_tree_is_exact_near_far_and_on_degenerate_triangles():
+    rng = np.random.default_rng(11)
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=50.0)
+    v = np.asarray(sphere.vertices) + rng.normal(scale=1.0, size=sphere.vertices.shape)
+    f = np.asarray(sphere.faces)
+    # A sliver, a triangle collapsed to a segment and one collapsed to a point, far out.
+    extra_v = np.array([[200, 0, 0], [260, 0, 0], [230, 1e-9, 0], [0, 200, 0], [0, 260, 0]])
+    extra_f = np.array([[0, 1, 2], [3, 4, 4], [3, 3, 3]]) + len(v)
+    mesh = trimesh.Trimesh(np.vstack([v, extra_v]), np.vstack([f, extra_f]), process=False)
+    near = v[rng.integers(0, len(v), 3000)] + rng.normal(scale=2.0, size=(3000, 3))
+    far = rng.normal(size=(1000, 3)) * 300
+    pts = np.vstack([near, far])  # more than 2048: queried in Morton order
+    r = SurfaceTree(mesh.vertices, mesh.faces).query(pts)
+    _c, d, _t = trimesh.proximity.closest_point(mesh, pts)
+    np.testing.assert_allclose(r.distances, d, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(r.closest - pts, axis=1), r.distances, atol=1e-9)
+    # The reported triangle holds the closest point.
+    own = closest_points_on_triangles(pts, np.asarray(mesh.triangles)[r.triangle])
+    np.testing.assert_allclose(np.linalg.norm(own - pts, axis=1), r.distances, atol=1e-9)
+    # The answer does not depend on the order of the queries.
+    perm = rng.permutation(len(pts))
+    again = SurfaceTree(mesh.vertices, mesh.faces).query(pts[perm])
+    np.testing.assert_array_equal(again.distances, r.distances[perm])
+    # point_to_surface(exact=True) is this tree.
+    np.testing.assert_array_equal(point_to_surface(pts, mesh, exact=True).distances, r.distances)
+
+
+def test_surface_tree_bad_inputs():
+    with pytest.raises(ValueError, match="needs \\(F, 3\\) faces"):
+        SurfaceTree(SQUARE.vertices, np.zeros((0, 3), int))
+    with pytest.raises(ValueError, match="out of range"):
+        SurfaceTree(SQUARE.vertices, [[0, 1, 4]])
+    with pytest.raises(ValueError, match="NaN"):
+        SurfaceTree([[0, 0, 0], [1, 0, 0], [np.nan, 1, 0]], [[0, 1, 2]])
+    # An unreferenced NaN vertex is not part of the surface.
+    ok = SurfaceTree([[0, 0, 0], [1, 0, 0], [0, 1, 0], [np.nan, 0, 0]], [[0, 1, 2]])
+    assert ok.query([[0, 0, 2.0]]).distances.tolist() == [2.0]
 
 
 def test_chamfer_and_fscore_by_hand():

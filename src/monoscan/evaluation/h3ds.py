@@ -16,6 +16,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -207,37 +208,55 @@ def evaluate_dataset(
             stacklevel=2,
         )
     jobs = [(sid, views, pred) for sid, per in found.items() for views, pred in per.items()]
-    results: dict = {}
-    gt_cache: dict = {}
-    for sid, views, pred in progress(
-        jobs, total=len(jobs), desc="eval head", quiet=quiet, unit="scan"
-    ):
-        if sid not in gt_cache:
-            gt_cache.clear()  # one scene at a time in memory
-            gt = dataset.load_mesh(sid)
+
+    def read(k: int):
+        """Everything job ``k`` reads: the scan (first job of a scene), the prediction."""
+        sid, _views, pred = jobs[k]
+        scan = None
+        if k == 0 or jobs[k - 1][0] != sid:
+            gt = dataset.load_mesh(sid, texture=False)
             regs = {r: dataset.load_region(sid, r) for r in ("face", "face_sphere")}
-            gt_cache[sid] = (gt, dataset.load_landmarks(sid), regs)
-        gt, gt_lms, regs = gt_cache[sid]
-        mesh = load_mesh(pred.path, allow_points=True)
-        unit = pred.unit if pred_unit == "auto" else pred_unit
-        if UNIT_TO_MM[unit] != 1.0:
-            mesh = trimesh.Trimesh(
-                np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces, process=False
-            )
+            scan = (gt, dataset.load_landmarks(sid), regs)
+        mesh = load_mesh(pred.path, allow_points=True, texture=False)
         lms = read_landmarks(pred.landmarks) if pred.landmarks is not None else None
-        ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=surface)
-        results.setdefault(sid, {})[views] = ev.summary()
-        if heatmap_dir is not None:
-            for name, score in ev.regions.items():
-                idx = score.gt_indices
-                verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
-                faces = (
-                    np.asarray(gt.faces)
-                    if idx is None
-                    else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices))
+        return scan, mesh, lms
+
+    def threadable(k: int) -> bool:
+        # An OBJ read without its texture touches no process-wide state (trimesh's readers
+        # of the other formats set warning filters), so it can run beside the evaluation.
+        return jobs[k][2].path.suffix.lower() == ".obj"
+
+    results: dict = {}
+    # The next job's files are read in a helper thread while this one is scored (the KD- and
+    # AABB-tree queries release the GIL): reading a scan and a prediction is a quarter of the
+    # --no-surface work.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monoscan-read") as reader:
+        ahead = None
+        for k, (sid, views, pred) in enumerate(
+            progress(jobs, total=len(jobs), desc="eval head", quiet=quiet, unit="scan")
+        ):
+            scan, mesh, lms = read(k) if ahead is None else ahead.result()
+            ahead = reader.submit(read, k + 1) if k + 1 < len(jobs) and threadable(k + 1) else None
+            if scan is not None:
+                gt, gt_lms, regs = scan  # one scene at a time (and the next one read ahead)
+            unit = pred.unit if pred_unit == "auto" else pred_unit
+            if UNIT_TO_MM[unit] != 1.0:
+                mesh = trimesh.Trimesh(
+                    np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces, process=False
                 )
-                save_mesh(
-                    Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
-                    heatmap_mesh(verts, faces, score.gt_to_pred),
-                )
+            ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=surface)
+            results.setdefault(sid, {})[views] = ev.summary()
+            if heatmap_dir is not None:
+                for name, score in ev.regions.items():
+                    idx = score.gt_indices
+                    verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
+                    faces = (
+                        np.asarray(gt.faces)
+                        if idx is None
+                        else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices))
+                    )
+                    save_mesh(
+                        Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
+                        heatmap_mesh(verts, faces, score.gt_to_pred),
+                    )
     return results

@@ -28,6 +28,8 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,17 +39,16 @@ from monoscan.core.colour import srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path, write_bytes
 from monoscan.io.gltf import pack_glb
+from monoscan.io.obj import parse_obj
 
-__all__ = ["MESH_SUFFIXES", "load_mesh", "save_mesh"]
+__all__ = ["MESH_SUFFIXES", "MorphTargets", "load_mesh", "save_glb", "save_mesh"]
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".off", ".stl")
 
-_OBJ_V = re.compile(rb"^v[ \t]+([^\r\n]*)", re.MULTILINE)
-_OBJ_VT = re.compile(rb"^vt[ \t]+([^\r\n]*)", re.MULTILINE)
-_OBJ_F = re.compile(rb"^f[ \t]+([^\r\n]*)", re.MULTILINE)
 
-
-def load_mesh(path: str | os.PathLike, *, allow_points: bool = False) -> trimesh.Trimesh:
+def load_mesh(
+    path: str | os.PathLike, *, allow_points: bool = False, texture: bool = True
+) -> trimesh.Trimesh:
     """Read a triangle mesh, keeping vertices exactly in file order.
 
     Parameters
@@ -58,6 +59,10 @@ def load_mesh(path: str | os.PathLike, *, allow_points: bool = False) -> trimesh
     allow_points : bool
         Accept a file with vertices but no faces (a point cloud); the result then has an empty
         ``(0, 3)`` face array. Vertex-based metrics work on such meshes.
+    texture : bool
+        OBJ: also read the texture (UVs and the ``.mtl`` material, through trimesh). False
+        reads the geometry and vertex colours only: faster for a textured file, and the read
+        then touches no process-wide state (no warning filters), so it may run in a thread.
 
     Returns
     -------
@@ -90,7 +95,7 @@ def load_mesh(path: str | os.PathLike, *, allow_points: bool = False) -> trimesh
     if suffix == ".obj":
         with open(path, "rb") as fh:
             raw = fh.read()
-        mesh = _load_obj(raw, path)
+        mesh = _load_obj(raw, path, texture=texture)
         _validate(mesh, path.name, allow_points=allow_points)
         return mesh
     try:
@@ -154,109 +159,20 @@ def _one_line(exc: BaseException) -> str:
     return (lines[0] if lines else type(exc).__name__)[:200]
 
 
-def _tokens_per_line(lines: list[bytes]) -> np.ndarray:
-    """Number of whitespace-separated tokens on each line, vectorised over the bytes."""
-    joined = np.frombuffer(b"\n".join(lines) + b"\n", dtype=np.uint8)
-    newline = joined == 10
-    space = (joined == 32) | (joined == 9) | newline | (joined == 13)
-    starts = np.flatnonzero(~space[1:] & space[:-1]) + 1
-    if not space[0]:
-        starts = np.concatenate([[0], starts])
-    line = np.searchsorted(np.flatnonzero(newline), starts)
-    return np.bincount(line, minlength=len(lines))
-
-
-def _floats(body: list[bytes], name: str, what: str) -> np.ndarray:
-    """Parse lines of numbers (keyword already removed) into a (len(body), k) float array."""
-    if not body:
-        return np.zeros((0, 3))
-    try:
-        values = np.array(b" ".join(body).split(), dtype=np.float64)
-    except ValueError as exc:
-        raise FormatError(f"cannot read mesh {name}: bad {what} line ({_one_line(exc)})") from None
-    n = len(body)
-    counts = _tokens_per_line(body)
-    k = int(counts.min())
-    if (counts == k).all():
-        return values.reshape(n, k)
-    # Mixed lengths (e.g. some vertices with colours): keep the leading k numbers of each line.
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return values[starts[:, None] + np.arange(k)]
-
-
-def _line_of(raw: bytes, pattern: re.Pattern, nth: int) -> int:
-    for i, m in enumerate(pattern.finditer(raw)):
-        if i == nth:
-            return raw[: m.start()].count(b"\n") + 1
-    return 0
-
-
-def _load_obj(raw: bytes, path: Path) -> trimesh.Trimesh:
-    """Parse OBJ geometry ourselves: vertex ``i`` is the ``i``-th ``v`` line, always.
+def _load_obj(raw: bytes, path: Path, *, texture: bool = True) -> trimesh.Trimesh:
+    """Parse OBJ geometry ourselves (:func:`monoscan.io.obj.parse_obj`): vertex ``i`` is the
+    ``i``-th ``v`` line, always.
 
     trimesh drops unreferenced vertices and re-indexes on UV seams; H3DS regions and landmarks
     are indices into the file's ``v`` lines, so geometry is read here and only the material
     (texture image) is taken from trimesh.
     """
     name = path.name
-    lines = raw.splitlines()
-    v_body = [ln[2:] for ln in lines if ln[:2] in (b"v ", b"v\t")]
-    if not v_body:
+    textured = texture and b"mtllib" in raw
+    geometry = parse_obj(raw, name, texcoords=textured)
+    vertices, faces = geometry.vertices, geometry.faces
+    if not len(vertices):
         raise FormatError(f"mesh file has no vertices: {path}")
-    vertices = _floats(v_body, name, "vertex")
-    if vertices.shape[1] < 3:
-        raise FormatError(f"cannot read mesh {name}: vertex lines need 3 coordinates")
-    n = len(vertices)
-    f_body = [ln[2:] for ln in lines if ln[:2] in (b"f ", b"f\t")]
-    has_vt = b"vt" in raw and bool(_OBJ_VT.search(raw))
-    faces = np.zeros((0, 3), dtype=np.int64)
-    tri_t = np.zeros((0, 3), dtype=np.int64)
-    if f_body:
-        counts = _tokens_per_line(f_body)
-        if counts.min() < 3:
-            bad = int(np.argmax(counts < 3))
-            raise FormatError(
-                f"{name} line {_line_of(raw, _OBJ_F, bad)}: a face needs at least 3 vertices "
-                f"(got {'f ' + f_body[bad].decode(errors='replace').strip()!r})"
-            )
-        body = b" ".join(f_body)
-        try:
-            flat = np.array(re.sub(rb"/\S*", b"", body).split(), dtype=np.int64)
-        except (ValueError, OverflowError) as exc:
-            raise FormatError(
-                f"cannot read mesh {name}: bad face line ({_one_line(exc)})"
-            ) from None
-        if len(flat) != counts.sum():
-            raise FormatError(f"cannot read mesh {name}: bad face line")
-        flat = flat - 1
-        if (flat < -1).any():
-            # Negative indices count back from the vertices read so far: find, per face line,
-            # how many vertex lines precede it.
-            v_pos = np.array([m.start() for m in _OBJ_V.finditer(raw)])
-            f_pos = np.array([m.start() for m in _OBJ_F.finditer(raw)])
-            seen = np.repeat(np.searchsorted(v_pos, f_pos), counts)
-            flat = np.where(flat >= 0, flat, seen + flat + 1)
-        elif (flat == -1).any():
-            raise FormatError(f"cannot read mesh {name}: face index 0 (OBJ indices start at 1)")
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        if (counts == 3).all():
-            corners = np.arange(len(flat)).reshape(-1, 3)
-        else:
-            ntri = counts - 2
-            line = np.repeat(np.arange(len(counts)), ntri)
-            k = np.arange(ntri.sum()) - np.repeat(np.cumsum(ntri) - ntri, ntri) + 1
-            corners = np.stack([starts[line], starts[line] + k, starts[line] + k + 1], axis=1)
-        faces = flat[corners]
-        if has_vt:
-            tex = re.findall(rb"(?<!\S)-?\d+/(-?\d*)", body)
-            if len(tex) == len(flat):
-                t = np.array([int(x) - 1 if x else -1 for x in tex], dtype=np.int64)
-                tri_t = t[corners]
-    if len(faces) and (faces.min() < 0 or faces.max() >= n):
-        raise FormatError(
-            f"mesh {name} has face indices out of range [1, {n}] "
-            f"(min {int(faces.min()) + 1}, max {int(faces.max()) + 1})"
-        )
     colors = None
     if vertices.shape[1] >= 6:
         rgb = vertices[:, 3:6]
@@ -266,9 +182,11 @@ def _load_obj(raw: bytes, path: Path) -> trimesh.Trimesh:
         colors = colors.astype(np.uint8)
     vertices = np.ascontiguousarray(vertices[:, :3])
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, vertex_colors=colors, process=False)
-    if has_vt and b"mtllib" in raw and len(faces):
-        vt_body = [ln[3:] for ln in lines if ln[:3] in (b"vt ", b"vt\t")]
-        _attach_texture(mesh, path, _floats(vt_body, name, "texture"), tri_t)
+    if textured and geometry.texcoords is not None and len(faces):
+        tri_t = geometry.face_texcoords
+        if tri_t is None:
+            tri_t = np.zeros((0, 3), dtype=np.int64)
+        _attach_texture(mesh, path, geometry.texcoords, tri_t)
     return mesh
 
 
@@ -377,7 +295,7 @@ def save_mesh(path: str | os.PathLike, mesh: trimesh.Trimesh) -> list[Path]:
     if suffix == ".ply":
         data = trimesh.exchange.ply.export_ply(mesh, encoding="binary")
     elif suffix == ".glb":
-        data = _encode_glb(mesh, path.stem)
+        data = _encode_glb({path.stem: mesh}, {})
     elif suffix in (".off", ".stl"):
         data = mesh.export(file_type=suffix[1:])
         if isinstance(data, str):
@@ -490,20 +408,67 @@ def _vertex_rgba(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return rgba
 
 
-def _encode_glb(mesh: trimesh.Trimesh, name: str = "mesh") -> bytes:
-    """GLB bytes of one mesh: one primitive, vertex order kept, bound to a PBR material.
+@dataclass(frozen=True)
+class MorphTargets:
+    """Blend shapes of a mesh written to GLB as glTF morph targets.
+
+    Attributes
+    ----------
+    names : tuple of str
+        One per target (written as the mesh's ``extras.targetNames``, which Blender and
+        three.js read).
+    offsets : (T, V, 3) float array
+        Position offsets of every vertex per target (metres, the mesh's vertex order).
+    weights : (T,) float array, optional
+        The weights the mesh shows by default (glTF ``mesh.weights``); zeros if None.
+    """
+
+    names: tuple[str, ...]
+    offsets: np.ndarray
+    weights: np.ndarray | None = None
+
+
+#: Morph target offsets smaller than this (metres) are written as zero (sparse accessors).
+MORPH_EPSILON_M = 1e-5
+
+
+def save_glb(
+    path: str | os.PathLike,
+    meshes: Mapping[str, trimesh.Trimesh],
+    morph_targets: Mapping[str, MorphTargets] | None = None,
+) -> list[Path]:
+    """Write several named meshes as one GLB scene, atomically.
+
+    Each mesh becomes a node, a mesh and a PBR material as :func:`save_mesh` writes them
+    (vertex order kept); ``morph_targets`` adds blend shapes to the meshes it names. Returns
+    ``[path]``.
+    """
+    path = Path(path)
+    if not meshes:
+        raise InputError(f"refusing to write a GLB without meshes to {path}")
+    for name, mesh in meshes.items():
+        if not isinstance(mesh, trimesh.Trimesh) or len(mesh.vertices) == 0:
+            raise InputError(f"save_glb needs non-empty trimesh.Trimesh meshes ({name!r})")
+    write_bytes(path, _encode_glb(meshes, morph_targets or {}))
+    return [path]
+
+
+def _encode_glb(
+    meshes: Mapping[str, trimesh.Trimesh], morph_targets: Mapping[str, MorphTargets]
+) -> bytes:
+    """GLB bytes of named meshes: one node, mesh, primitive and PBR material each.
 
     Attributes: ``POSITION`` and ``NORMAL`` (float32), then either ``TEXCOORD_0`` (glTF's
     top-left origin: ``v`` flipped) with the texture image as the material's
     ``baseColorTexture``, or ``COLOR_0`` (float32 linear RGB, RGBA when some alpha is below
     255) multiplied into a white ``baseColorFactor``. A mesh with neither gets a plain white
-    material. Metres, y up (the monoscan world frame is glTF's).
+    material. Morph targets are sparse float32 ``POSITION`` offsets. Metres, y up (the
+    monoscan world frame is glTF's).
     """
-    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
-    faces = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
     chunks: list[bytes] = []
     views: list[dict] = []
     accessors: list[dict] = []
+    images: list[dict] = []
 
     def view(blob: bytes, target: int | None = None) -> int:
         offset = sum(len(c) for c in chunks)
@@ -526,62 +491,109 @@ def _encode_glb(mesh: trimesh.Trimesh, name: str = "mesh") -> bytes:
         )
         return len(accessors) - 1
 
-    primitive: dict = {"attributes": {}, "mode": 4 if len(faces) else 0}
-    if len(faces):
-        primitive["indices"] = accessor(
-            faces.astype("<u4").ravel(), "SCALAR", _UINT32, _ELEMENT_ARRAY_BUFFER
+    def sparse_offsets(offsets: np.ndarray) -> int:
+        offsets = np.asarray(offsets, np.float32)
+        moved = np.flatnonzero(np.abs(offsets).max(axis=1) >= MORPH_EPSILON_M)
+        if len(moved) == 0:
+            moved = np.array([0])  # a sparse accessor holds at least one value
+        values = np.where(np.isin(np.arange(len(offsets)), moved)[:, None], offsets, 0)
+        accessors.append(
+            {
+                "componentType": _FLOAT,
+                "count": len(offsets),
+                "type": "VEC3",
+                "min": values.min(axis=0).tolist(),
+                "max": values.max(axis=0).tolist(),
+                "sparse": {
+                    "count": len(moved),
+                    "indices": {
+                        "bufferView": view(moved.astype("<u4").tobytes()),
+                        "componentType": _UINT32,
+                    },
+                    "values": {"bufferView": view(np.ascontiguousarray(values[moved]).tobytes())},
+                },
+            }
         )
-    attributes = primitive["attributes"]
-    attributes["POSITION"] = accessor(
-        vertices, "VEC3", _FLOAT, _ARRAY_BUFFER,
-        min=vertices.min(axis=0).tolist(), max=vertices.max(axis=0).tolist(),
-    )  # fmt: skip
-    attributes["NORMAL"] = accessor(
-        _vertex_normals(vertices.astype(np.float64), faces), "VEC3", _FLOAT, _ARRAY_BUFFER
-    )
-    pbr: dict = {"baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0,
-                 "roughnessFactor": GLB_ROUGHNESS}  # fmt: skip
-    material: dict = {"name": f"{name}_material", "pbrMetallicRoughness": pbr}
+        return len(accessors) - 1
+
+    gltf_meshes, materials = [], []
+    for name, mesh in meshes.items():
+        vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
+        faces = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
+        primitive: dict = {"attributes": {}, "mode": 4 if len(faces) else 0}
+        if len(faces):
+            primitive["indices"] = accessor(
+                faces.astype("<u4").ravel(), "SCALAR", _UINT32, _ELEMENT_ARRAY_BUFFER
+            )
+        attributes = primitive["attributes"]
+        attributes["POSITION"] = accessor(
+            vertices, "VEC3", _FLOAT, _ARRAY_BUFFER,
+            min=vertices.min(axis=0).tolist(), max=vertices.max(axis=0).tolist(),
+        )  # fmt: skip
+        attributes["NORMAL"] = accessor(
+            _vertex_normals(vertices.astype(np.float64), faces), "VEC3", _FLOAT, _ARRAY_BUFFER
+        )
+        pbr: dict = {"baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0,
+                     "roughnessFactor": GLB_ROUGHNESS}  # fmt: skip
+        material: dict = {"name": f"{name}_material", "pbrMetallicRoughness": pbr}
+        image = _texture_image(mesh)
+        uv = getattr(mesh.visual, "uv", None)
+        if image is not None and uv is not None and len(uv) == len(vertices):
+            uv = np.asarray(uv, dtype=np.float32)[:, :2].copy()
+            uv[:, 1] = 1.0 - uv[:, 1]
+            attributes["TEXCOORD_0"] = accessor(uv, "VEC2", _FLOAT, _ARRAY_BUFFER)
+            png = io.BytesIO()
+            image.save(png, format="PNG")
+            images.append({"bufferView": view(png.getvalue()), "mimeType": "image/png"})
+            pbr["baseColorTexture"] = {"index": len(images) - 1, "texCoord": 0}
+        else:
+            rgba = _vertex_rgba(mesh)
+            if rgba is not None:
+                colour = srgb_to_linear(rgba[:, :3] / 255.0)
+                if (rgba[:, 3] < 255).any():
+                    colour = np.c_[colour, rgba[:, 3] / 255.0]
+                    material["alphaMode"] = "BLEND"
+                attributes["COLOR_0"] = accessor(
+                    colour.astype(np.float32), "VEC4" if colour.shape[1] == 4 else "VEC3",
+                    _FLOAT, _ARRAY_BUFFER,
+                )  # fmt: skip
+        # An open surface (the face) is seen from both sides; a closed one only from outside.
+        material["doubleSided"] = not _closed(vertices, faces)
+        primitive["material"] = len(materials)
+        materials.append(material)
+        gltf_mesh: dict = {"name": name, "primitives": [primitive],
+                           "extras": {"units": "m", "up": "y"}}  # fmt: skip
+        targets = morph_targets.get(name)
+        if targets is not None:
+            offsets = np.asarray(targets.offsets)
+            if offsets.shape != (len(targets.names), len(vertices), 3):
+                raise InputError(
+                    f"morph targets of {name!r} must be ({len(targets.names)}, "
+                    f"{len(vertices)}, 3), got {offsets.shape}"
+                )
+            primitive["targets"] = [{"POSITION": sparse_offsets(o)} for o in offsets]
+            weights = np.zeros(len(offsets)) if targets.weights is None else targets.weights
+            gltf_mesh["weights"] = [float(w) for w in weights]
+            gltf_mesh["extras"]["targetNames"] = list(targets.names)
+        gltf_meshes.append(gltf_mesh)
     gltf: dict = {}
-    image = _texture_image(mesh)
-    uv = getattr(mesh.visual, "uv", None)
-    if image is not None and uv is not None and len(uv) == len(vertices):
-        uv = np.asarray(uv, dtype=np.float32)[:, :2].copy()
-        uv[:, 1] = 1.0 - uv[:, 1]
-        attributes["TEXCOORD_0"] = accessor(uv, "VEC2", _FLOAT, _ARRAY_BUFFER)
-        png = io.BytesIO()
-        image.save(png, format="PNG")
-        gltf["images"] = [{"bufferView": view(png.getvalue()), "mimeType": "image/png"}]
+    if images:
+        gltf["images"] = images
         # Linear filtering with mipmaps; clamped, so atlas islands do not bleed at the border.
         gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}]
-        gltf["textures"] = [{"sampler": 0, "source": 0}]
-        pbr["baseColorTexture"] = {"index": 0, "texCoord": 0}
-    else:
-        rgba = _vertex_rgba(mesh)
-        if rgba is not None:
-            colour = srgb_to_linear(rgba[:, :3] / 255.0)
-            if (rgba[:, 3] < 255).any():
-                colour = np.c_[colour, rgba[:, 3] / 255.0]
-                material["alphaMode"] = "BLEND"
-            attributes["COLOR_0"] = accessor(
-                colour.astype(np.float32), "VEC4" if colour.shape[1] == 4 else "VEC3", _FLOAT,
-                _ARRAY_BUFFER,
-            )  # fmt: skip
-    # An open surface (the face) is seen from both sides; a closed one only from outside.
-    material["doubleSided"] = not _closed(vertices, faces)
-    primitive["material"] = 0
+        gltf["textures"] = [{"sampler": 0, "source": i} for i in range(len(images))]
     binary = b"".join(chunks)
+    names = list(meshes)
     gltf = {
         "asset": {"version": "2.0", "generator": "monoscan"},
         "scene": 0,
-        "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0, "name": name}],
-        "meshes": [{"name": name, "primitives": [primitive],
-                    "extras": {"units": "m", "up": "y"}}],
-        "materials": [material],
+        "scenes": [{"nodes": list(range(len(names)))}],
+        "nodes": [{"mesh": i, "name": n} for i, n in enumerate(names)],
+        "meshes": gltf_meshes,
+        "materials": materials,
         **gltf,
         "accessors": accessors,
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],
-    }  # fmt: skip
+    }
     return pack_glb(gltf, binary)

@@ -19,8 +19,11 @@ and the distances divided by the ICP scale); ICP re-queries only the points whos
 have changed (:class:`monoscan.metrics.alignment.NearestTracker`), the ICPs of all regions
 share their first query, the final ICP matches are the region's GT->prediction distances, and
 the trees on GT regions are kept per scan for the next prediction (view subsets of a sweep).
-Beyond the reference: exact point-to-surface distances, F-score at 1, 2.5
-and 5 mm, and per-vertex error heat maps clipped at 5 mm like the H3DS figures.
+Beyond the reference: exact point-to-surface distances (libigl AABB trees,
+:class:`monoscan.metrics.surface.SurfaceTree`: one on the prediction, queried like its KD-tree,
+and one per GT region, kept per scan; built in a helper thread while the queries run), F-score
+at 1, 2.5 and 5 mm on them, and per-vertex error heat maps clipped at 5 mm like the H3DS
+figures.
 
 Units: millimetres throughout (H3DS scans are in mm; convert predictions before calling).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +43,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.geometry import apply_transform
 from monoscan.metrics.alignment import NearestTracker, icp, procrustes
 from monoscan.metrics.nn import PointTree
-from monoscan.metrics.surface import fscore, nearest_vertex_distances, point_to_surface
+from monoscan.metrics.surface import SurfaceTree, fscore, nearest_vertex_distances
 
 __all__ = [
     "FSCORE_THRESHOLDS_MM",
@@ -301,38 +305,57 @@ def evaluate_scene(
     # distance: those are measured with the GT moved by the ICP instead of the prediction by
     # its inverse (the same distances times the ICP scale), so no tree is rebuilt per region.
     pred_tree = PointTree(pred_v)
-    gt_faces = np.asarray(gt.faces, dtype=np.int64)
     fits = _fit_icps(gt_v, gt_regions, [name or "face" for name in regions], pred_tree, workers)
+    # (5, beyond the reference) exact point-to-surface distances from AABB trees: one on the
+    # coarse-aligned prediction, queried (like the vertex distances) with the GT moved by each
+    # ICP, and one per GT region, kept per scan like the KD-trees. A tree build holds Python's
+    # GIL while the queries release it, so a helper thread builds each tree while this one
+    # runs the queries that do not need it (KD-trees first, then the trees built before).
+    pred_faces = np.asarray(pred.faces, dtype=np.int64)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monoscan-aabb") as builder:
+        pred_surface = (
+            builder.submit(SurfaceTree, pred_v, pred_faces) if surface and len(pred_faces) else None
+        )
+        parts = []
+        for name in regions:
+            fit = fits[name or "face"]
+            inv_icp = np.linalg.inv(fit.matrix)
+            aligned = apply_transform(pred_v, inv_icp)
+            # (3) cut the GT to the region; (4) nearest-vertex distances both ways.
+            if name is None:
+                idx = None
+                region_v = gt_v
+            else:
+                idx = _region_indices(gt_regions[name], len(gt_v), name)
+                region_v = gt_v[idx]
+            g2p = _gt_to_pred(gt_v, idx, fit, pred_tree, workers)
+            gt_tree = _gt_region_tree(gt, gt_v, name or FULL_HEAD, idx, region_v)
+            p2g, _ = nearest_vertex_distances(aligned, gt_tree, workers=workers)
+            parts.append((name or FULL_HEAD, idx, region_v, fit, inv_icp, aligned, g2p, p2g))
+        region_surfaces = [
+            builder.submit(_gt_region_surface, gt, gt_v, key, idx) if surface else None
+            for key, idx, *_rest in parts
+        ]
+        g2p_surfs = [None] * len(parts)
+        if pred_surface is not None:
+            tree = pred_surface.result()
+            for k, (_key, _idx, region_v, fit, *_rest) in enumerate(parts):
+                moved = apply_transform(region_v, fit.matrix)  # into the coarse frame
+                g2p_surfs[k] = tree.query(moved).distances / fit.scale
+        p2g_surfs = [None] * len(parts)
+        for k, job in enumerate(region_surfaces):
+            tree = None if job is None else job.result()
+            if tree is not None:
+                p2g_surfs[k] = tree.query(parts[k][5]).distances
     out: dict[str, RegionScore] = {}
-    for name in regions:
-        fit = fits[name or "face"]
-        inv_icp = np.linalg.inv(fit.matrix)
-        aligned = apply_transform(pred_v, inv_icp)
-        # (3) cut the GT to the region; (4) nearest-vertex distances both ways.
-        if name is None:
-            idx = None
-            region_v, region_f = gt_v, gt_faces
-        else:
-            idx = _region_indices(gt_regions[name], len(gt_v), name)
-            region_v = gt_v[idx]
-            region_f = cut_faces(gt_faces, idx, len(gt_v)) if surface else gt_faces[:0]
-        g2p = _gt_to_pred(gt_v, idx, fit, pred_tree, workers)
-        gt_tree = _gt_region_tree(gt, gt_v, name or FULL_HEAD, idx, region_v)
-        p2g, _ = nearest_vertex_distances(aligned, gt_tree, workers=workers)
-        g2p_surf = p2g_surf = None
-        if surface and len(pred.faces):
-            pred_mesh = trimesh.Trimesh(aligned, np.asarray(pred.faces), process=False)
-            g2p_surf = point_to_surface(region_v, pred_mesh, workers=workers).distances
-        if surface and len(region_f):
-            region_mesh = trimesh.Trimesh(region_v, region_f, process=False)
-            p2g_surf = point_to_surface(aligned, region_mesh, workers=workers).distances
-        out[name or FULL_HEAD] = RegionScore(
-            region=name or FULL_HEAD,
+    for k, (key, idx, _region_v, fit, inv_icp, _aligned, g2p, p2g) in enumerate(parts):
+        out[key] = RegionScore(
+            region=key,
             gt_indices=idx,
             gt_to_pred=g2p,
             pred_to_gt=p2g,
-            gt_to_pred_surface=g2p_surf,
-            pred_to_gt_surface=p2g_surf,
+            gt_to_pred_surface=g2p_surfs[k],
+            pred_to_gt_surface=p2g_surfs[k],
             thresholds=tuple(float(t) for t in thresholds),
             icp=fit.matrix,
             transform=inv_icp @ coarse,
@@ -423,8 +446,25 @@ def _gt_to_pred(
 # Trees on GT regions, per GT mesh: a dataset sweep scores several predictions (view subsets)
 # against one loaded scan. Keyed by id() with a weak reference (trimesh hashes meshes by
 # content, tens of ms on a fresh scan); an entry dies with its mesh, and a mesh whose
-# vertices changed, or a region whose indices changed, gets new trees.
-_GT_TREES: dict[int, tuple[weakref.ref, np.ndarray, dict]] = {}
+# vertices or faces changed, or a region whose indices changed, gets new trees.
+_GT_TREES: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray, dict]] = {}
+
+
+def _gt_trees(gt: trimesh.Trimesh, gt_v: np.ndarray) -> dict:
+    """The tree cache of one GT mesh (emptied when its vertices or faces changed)."""
+    key = id(gt)
+    held = _GT_TREES.get(key)
+    faces = np.asarray(gt.faces)
+    if (
+        held is None
+        or held[0]() is not gt
+        or not np.array_equal(held[1], gt_v)
+        or not np.array_equal(held[2], faces)
+    ):
+        ref = weakref.ref(gt, lambda _ref: _GT_TREES.pop(key, None))
+        held = (ref, gt_v.copy(), faces.copy(), {})
+        _GT_TREES[key] = held
+    return held[3]
 
 
 def _gt_region_tree(
@@ -435,17 +475,32 @@ def _gt_region_tree(
     region_v: np.ndarray,
 ) -> PointTree:
     """KD-tree on a GT region's vertices (GT frame, mm), reused across calls on the same mesh."""
-    key = id(gt)
-    held = _GT_TREES.get(key)
-    if held is None or held[0]() is not gt or not np.array_equal(held[1], gt_v):
-        held = (weakref.ref(gt, lambda _ref: _GT_TREES.pop(key, None)), gt_v.copy(), {})
-        _GT_TREES[key] = held
-    trees = held[2]
+    trees = _gt_trees(gt, gt_v)
     cached = trees.get(name)
     if cached is not None and _same_indices(cached[0], idx):
         return cached[1]
     tree = PointTree(region_v, leafsize=32)  # owns a copy: edits of the mesh do not reach it
     trees[name] = (None if idx is None else idx.copy(), tree)
+    return tree
+
+
+def _gt_region_surface(
+    gt: trimesh.Trimesh, gt_v: np.ndarray, name: str, idx: np.ndarray | None
+) -> SurfaceTree | None:
+    """AABB tree on a GT region's triangles (GT frame, mm; None when the region has none),
+    reused across calls on the same mesh."""
+    trees = _gt_trees(gt, gt_v)
+    key = ("surface", name)
+    cached = trees.get(key)
+    if cached is not None and _same_indices(cached[0], idx):
+        return cached[1]
+    faces = np.asarray(gt.faces, dtype=np.int64)
+    if idx is None:
+        tree = SurfaceTree(gt_v, faces) if len(faces) else None
+    else:
+        region_f = cut_faces(faces, idx, len(gt_v))
+        tree = SurfaceTree(gt_v[idx], region_f) if len(region_f) else None
+    trees[key] = (None if idx is None else idx.copy(), tree)
     return tree
 
 

@@ -2,10 +2,13 @@
 
 Units are whatever the inputs use (H3DS: mm; bodies: convert to cm before or after).
 
-:func:`point_to_surface` finds the closest point on the triangles around the nearest vertices
-(KD-tree), vectorised; with
-``exact=True`` every answer is certified against a lower bound, falling back to trimesh's exact
-R-tree search for the points the bound cannot settle.
+:class:`SurfaceTree` answers exact closest-point queries on a triangle mesh with libigl's AABB
+tree (a bounding-volume hierarchy in C++, float64, queries on all cores): about a microsecond
+of CPU a query and a microsecond a triangle to build. 80,000 points near an 80,000-vertex mesh
+take 0.23 s, build included, against 1.2 s for this module's former vectorised search over the
+triangles around the nearest vertices (an upper bound, up to 1 mm off on a noisy surface) and
+4.3 s for its former certified one. :func:`point_to_surface` uses it with ``exact=True``; its
+fast mode (the default, kept for the body and face metrics) is that upper bound.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from monoscan.metrics.nn import PointTree
 
 __all__ = [
     "SurfaceDistances",
+    "SurfaceTree",
     "chamfer",
     "closest_points_on_triangles",
     "fscore",
@@ -140,6 +144,91 @@ class SurfaceDistances:
     triangle: np.ndarray
 
 
+class SurfaceTree:
+    """Exact closest points on a triangle mesh: libigl's AABB tree, built once, queried often.
+
+    Parameters
+    ----------
+    vertices : (V, 3) array_like
+        Any unit; a private float64 copy is kept.
+    faces : (F, 3) array_like of int
+        Triangles, at least one. Degenerate ones count as the segment or point they are;
+        unreferenced vertices are not part of the surface.
+
+    Examples
+    --------
+    >>> square = SurfaceTree([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], [[0, 1, 2], [0, 2, 3]])
+    >>> square.query([[0.25, 0.5, 2.0], [2.0, 0.5, 0.0]]).distances.tolist()
+    [2.0, 1.0]
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+        import igl
+
+        self.vertices = np.array(vertices, dtype=np.float64, order="C", copy=True)
+        self.faces = np.array(faces, dtype=np.int64, order="C", copy=True)
+        if self.vertices.ndim != 2 or self.vertices.shape[1] != 3:
+            raise ValueError(f"vertices must be (V, 3), got shape {self.vertices.shape}")
+        if self.faces.ndim != 2 or self.faces.shape[1] != 3 or len(self.faces) == 0:
+            raise ValueError(f"a surface tree needs (F, 3) faces, got shape {self.faces.shape}")
+        if self.faces.min() < 0 or self.faces.max() >= len(self.vertices):
+            raise ValueError("face indices out of range")
+        if not np.isfinite(self.vertices).all() and not (
+            np.isfinite(self.vertices[np.unique(self.faces)]).all()
+        ):
+            raise ValueError("the surface has NaN or infinite vertices")
+        self.vertices.setflags(write=False)
+        self.faces.setflags(write=False)
+        self._tree = igl.AABB()
+        self._tree.init(self.vertices, self.faces)
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def query(self, points: np.ndarray) -> SurfaceDistances:
+        """Closest point of the surface to each point (same unit and frame as the vertices).
+
+        Returns
+        -------
+        SurfaceDistances
+            Euclidean distances, closest points and the triangle each lies on; exact (the
+            distance to every triangle is computed in float64 wherever the tree cannot rule
+            the triangle out).
+        """
+        q = _points(points, "points")
+        order = _spatial_order(q) if len(q) >= _SORT_QUERIES_MIN else None
+        if order is not None:
+            q = q[order]  # neighbours in space query one after the other: the tree stays cached
+        sq, tri, closest = self._tree.squared_distance(self.vertices, self.faces, q)
+        out = SurfaceDistances(np.sqrt(sq), np.asarray(closest), np.asarray(tri, np.int64))
+        if order is None:
+            return out
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return SurfaceDistances(out.distances[back], out.closest[back], out.triangle[back])
+
+
+#: Queries sorted along a space-filling curve first from this many points on (20-25 % faster
+#: in file order, 3x on a shuffled vertex order).
+_SORT_QUERIES_MIN = 2048
+
+
+def _spatial_order(points: np.ndarray) -> np.ndarray:
+    """Permutation putting points in Morton (Z-curve) order, 10 bits per axis."""
+    lo = points.min(axis=0)
+    extent = float((points.max(axis=0) - lo).max()) or 1.0
+    cell = np.minimum((points - lo) * (1023.0 / extent), 1023.0).astype(np.uint32)
+    code = np.zeros(len(points), dtype=np.uint32)
+    for axis in range(3):
+        x = cell[:, axis]
+        x = (x | (x << 16)) & 0x030000FF
+        x = (x | (x << 8)) & 0x0300F00F
+        x = (x | (x << 4)) & 0x030C30C3
+        x = (x | (x << 2)) & 0x09249249
+        code |= x << axis
+    return np.argsort(code, kind="stable")
+
+
 def point_to_surface(
     points: np.ndarray,
     mesh: trimesh.Trimesh,
@@ -157,15 +246,13 @@ def point_to_surface(
     mesh : trimesh.Trimesh
         Target surface with at least one face.
     exact : bool
-        False (default, fast): the closest point over the triangles around the ``k`` nearest
-        vertices. This is the true closest point unless the mesh has long, thin triangles near
-        the query (the result is then an upper bound, never below the truth); tests check it
-        against trimesh's exact search. True: every answer is certified (triangle-centroid
-        neighbours widened until a lower bound proves it, then trimesh's exact R-tree search
-        for the rest); several times slower far from the surface.
+        False (default): the closest point over the triangles around the ``k`` nearest
+        vertices, an upper bound (never below the truth) that misses the true closest point
+        where the nearest vertices' triangles do not hold it (thin triangles, noisy surfaces).
+        True: exact, with a :class:`SurfaceTree` (faster too, unless the mesh is much larger
+        than the query; build the tree once to query a mesh several times).
     k : int
-        Nearest vertices whose triangles are candidates (fast mode); centroid neighbours in the
-        first pass (exact mode).
+        Nearest vertices whose triangles are candidates (fast mode).
 
     Returns
     -------
@@ -176,11 +263,9 @@ def point_to_surface(
         raise ValueError("point_to_surface needs a mesh with faces")
     verts = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
-    tris = verts[faces]
-    if not exact:
-        return _p2s_fast(points, verts, faces, tris, k=k, workers=workers)
-    d, c, t = _p2s(points, tris, np.arange(len(tris)), k=max(k, 16), workers=workers, depth=0)
-    return SurfaceDistances(d, c, t)
+    if exact:
+        return SurfaceTree(verts, faces).query(points)
+    return _p2s_fast(points, verts, faces, verts[faces], k=k, workers=workers)
 
 
 def _nearest_k(points: np.ndarray, data: np.ndarray, k: int, workers: int):
@@ -243,63 +328,6 @@ def _first_occurrences(ix: np.ndarray) -> np.ndarray:
     first = np.empty(ix.shape, dtype=bool)
     np.put_along_axis(first, order, first_sorted, axis=1)
     return first
-
-
-def _p2s(points, tris, ids, *, k, workers, depth):
-    centroids = tris.mean(axis=1)
-    radii = np.sqrt(((tris - centroids[:, None]) ** 2).sum(-1)).max(axis=1)
-    # A few huge triangles would make the certification bound useless for everyone: search
-    # them separately (recursively) and keep the nearer answer.
-    limit = 2.0 * float(np.percentile(radii, 99))
-    large = radii > limit
-    if large.any() and depth < 8:
-        small = ~large
-        d1, c1, t1 = _p2s(points, tris[small], ids[small], k=k, workers=workers, depth=depth + 1)
-        d2, c2, t2 = _p2s(points, tris[large], ids[large], k=k, workers=workers, depth=depth + 1)
-        take = d2 < d1
-        return (np.where(take, d2, d1), np.where(take[:, None], c2, c1), np.where(take, t2, t1))
-    radius = float(radii.max())
-    tree = PointTree(centroids)
-    n = len(points)
-    best_d = np.full(n, np.inf)
-    best_p = np.zeros((n, 3))
-    best_t = np.zeros(n, dtype=np.int64)
-    todo = np.arange(n)
-    nf = len(centroids)
-    kk = min(k, nf)
-    while len(todo):
-        q = points[todo]
-        dist_c, ix = tree.query(q, k=kk, workers=workers)
-        dist_c = dist_c.reshape(len(q), kk)
-        ix = ix.reshape(len(q), kk)
-        cand = closest_points_on_triangles(np.repeat(q, kk, axis=0), tris[ix.ravel()])
-        cand = cand.reshape(len(q), kk, 3)
-        dd = np.sqrt(((cand - q[:, None]) ** 2).sum(-1))
-        j = np.argmin(dd, axis=1)
-        rows = np.arange(len(q))
-        best_d[todo] = dd[rows, j]
-        best_p[todo] = cand[rows, j]
-        best_t[todo] = ids[ix[rows, j]]
-        if kk == nf:
-            break
-        # Any triangle outside the kk nearest centroids is at least dist_c[:, -1] - radius away.
-        certified = best_d[todo] <= dist_c[:, -1] - radius
-        todo = todo[~certified]
-        if len(todo) and kk >= 256:
-            # Far from the surface many triangles are nearly equidistant and the bound above
-            # certifies slowly; trimesh's exact R-tree search settles these points.
-            sub = trimesh.Trimesh(
-                tris.reshape(-1, 3), np.arange(3 * nf).reshape(-1, 3), process=False
-            )
-            c, dd, tri = trimesh.proximity.closest_point(sub, points[todo])
-            better = dd < best_d[todo]
-            sel = todo[better]
-            best_d[sel] = dd[better]
-            best_p[sel] = c[better]
-            best_t[sel] = ids[tri[better]]
-            break
-        kk = min(kk * 4, nf)
-    return best_d, best_p, best_t
 
 
 def chamfer(d_ab: np.ndarray, d_ba: np.ndarray) -> float:
