@@ -26,6 +26,34 @@ import time
 from _common import SHARED_DATA, print_table
 
 
+def _face_meshes_mm(scan, recon) -> tuple[float, float]:
+    """Mean distance (mm) to the scan's surface of face.* (MediaPipe's dense mesh) and of the
+    ICT head's photo-coloured face vertices inside the same outline, each rigidly ICP-aligned
+    to the scan from the head's face_sphere alignment: which face geometry is closer."""
+    import numpy as np
+    import trimesh
+    from scipy.spatial import Delaunay
+
+    from monoscan.evaluation.head_scan import evaluate_against_scan
+    from monoscan.metrics.surface import point_to_surface
+
+    gt = trimesh.Trimesh(scan.vertices * 1000.0, scan.faces, process=False)
+    head = recon.head
+    ev = evaluate_against_scan(
+        scan, head.vertices.astype(float), head.faces, recon.head_landmarks, surface=False
+    )
+    start = np.asarray(ev.regions["face_sphere"].transform)
+    mp = recon.face_mesh.vertices.astype(float) * 1000.0
+    ict = head.vertices[head.face_region].astype(float) * 1000.0
+    ict = ict[Delaunay(mp[:, :2]).find_simplex(ict[:, :2]) >= 0]  # same outline
+    out = []
+    for points in (mp, ict):
+        moved = trimesh.transform_points(points, start)
+        _, moved, _ = trimesh.registration.icp(moved, gt, max_iterations=30, scale=False)
+        out.append(float(point_to_surface(moved, gt).distances.mean()))
+    return out[0], out[1]
+
+
 def _row(label, numbers, seconds, found=True):
     if not found:
         return [*label, "no", "-", "-", "-", "-", "-", f"{seconds:.1f}"]
@@ -86,6 +114,7 @@ def main() -> None:
     ]
     rows = []
     renders = {}
+    face_rows = []
     for lighting in lightings:
         for yaw in yaws:
             r = render_head_scan(scan, yaw, lighting, size=args.size)
@@ -99,6 +128,8 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             rows.append(_row([lighting, f"{yaw:+.0f}"], score_reconstruction(scan, recon), seconds))
             print(" ".join(str(c) for c in rows[-1]), flush=True)
+            if recon.head.ict is not None:
+                face_rows.append([lighting, f"{yaw:+.0f}", *_face_meshes_mm(scan, recon)])
     if not args.no_multiview and len(yaws) > 1:
         try:
             from monoscan.pipeline.views import reconstruct_views
@@ -149,6 +180,13 @@ def main() -> None:
             print(" ".join(str(c) for c in rows[-1]), flush=True)
     print()
     print_table(header, rows)
+    if face_rows:
+        import numpy as np
+
+        means = np.mean([r[2:] for r in face_rows], axis=0)
+        face_rows.append(["mean", "", *means])
+        print("\nface geometry, mean distance to the scan's surface after ICP (mm):")
+        print_table(["lighting", "yaw", "face.* (MediaPipe)", "ICT head face"], face_rows)
 
 
 if __name__ == "__main__":

@@ -207,6 +207,9 @@ def main() -> int:
         landmarks68=lm68,
         mediapipe_faces=np.zeros(0, np.int32),
         mediapipe_bary=np.zeros((0, 3)),
+        eyeball_neutral=np.zeros((0, 3)),
+        eyeball_identity=np.zeros((0, 0, 3), np.float32),
+        eyeball_faces=np.zeros((0, 3), np.int32),
     )
 
     shapes = mediapipe_world_points(args.data)

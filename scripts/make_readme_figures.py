@@ -107,13 +107,54 @@ def body_views(folder: Path) -> None:
     print("wrote", DOCS / "body_views.png")
 
 
+def with_eyes(vertices, faces, colours, eyes):
+    """One vertex-coloured mesh of a head and its eyeballs (for render_mesh)."""
+    v, f, c = [vertices], [faces], [colours]
+    n = len(vertices)
+    for eye in eyes:
+        v.append(eye.vertices)
+        f.append(eye.faces + n)
+        c.append(eye.vertex_colors)
+        n += len(eye.vertices)
+    return np.concatenate(v), np.concatenate(f), np.concatenate(c)
+
+
+#: Expression weights shown in docs/head_expressions.png (ICT / ARKit names).
+EXPRESSION_DEMOS = (
+    {"jawOpen": 0.6, "mouthFunnel": 0.3},
+    {"mouthSmile_L": 1.0, "mouthSmile_R": 1.0, "cheekSquint_L": 0.5, "cheekSquint_R": 0.5},
+    {"eyeBlink_L": 1.0, "eyeBlink_R": 1.0, "browDown_L": 0.6, "browDown_R": 0.6},
+)
+
+
+def expression_row(recon) -> np.ndarray:
+    """The photo's crop | its head (photo's expression) | neutral | three set expressions,
+    the last four from the blend shapes of ``--blendshapes``, seen at three-quarter view."""
+    from monoscan.head.ict_head import expression_rig
+
+    rig = expression_rig(recon.head)
+    names = list(rig.names)
+    tiles = [small(recon.crop.image)]
+    weights = [rig.weights, np.zeros(len(names))]
+    for demo in EXPRESSION_DEMOS:
+        w = np.zeros(len(names))
+        for name, value in demo.items():
+            w[names.index(name)] = value
+        weights.append(w)
+    for w in weights:
+        shape = rig.vertices + np.tensordot(w, rig.offsets, axes=1)
+        v, f, c = with_eyes(shape, rig.faces, rig.vertex_colors, recon.head.eyes)
+        tiles.append(render_mesh(v, f, 20.0, 256, colors=c))
+    return np.hstack(tiles)
+
+
 def portrait_figures(data_dir: Path) -> None:
     photos = [("astronaut", data.astronaut())]
     for name in ("deep3dfacerecon__000006.jpg", "3ddfav2__JianzhuGuo.jpg"):
         path = data_dir / "portraits" / name
         if path.exists():
             photos.append((name, path))
-    rows, heads, hair3d = [], [], []
+    rows, heads, hair3d, expressions = [], [], [], []
     for _, photo in photos:
         r = monoscan.reconstruct(photo)
         h = r.hair
@@ -128,14 +169,16 @@ def portrait_figures(data_dir: Path) -> None:
             )
         )
         hd = r.head
+        v, f, c = with_eyes(hd.vertices, hd.faces, hd.vertex_colors, hd.eyes)
         heads.append(
             np.hstack(
                 [
-                    render_mesh(hd.vertices, hd.faces, v, 256, uv=hd.uv, texture=hd.texture)
-                    for v in ("front", "three_quarter", "left", "back")
+                    render_mesh(v, f, view, 256, colors=c)
+                    for view in ("front", "three_quarter", "left", "back")
                 ]
             )
         )
+        expressions.append(expression_row(r))
         centre = hd.vertices.mean(0) - np.array([0, 0.05, 0])
         hair3d.append(
             np.hstack(
@@ -147,8 +190,10 @@ def portrait_figures(data_dir: Path) -> None:
         )
     save_png(DOCS / "hair2d.png", np.vstack(rows))
     save_png(DOCS / "head_views.png", np.vstack(heads))
+    save_png(DOCS / "head_expressions.png", np.vstack(expressions))
     save_png(DOCS / "strands_views.png", np.vstack(hair3d))
-    print("wrote", *(DOCS / n for n in ("hair2d.png", "head_views.png", "strands_views.png")))
+    names = ("hair2d.png", "head_views.png", "head_expressions.png", "strands_views.png")
+    print("wrote", *(DOCS / n for n in names))
 
 
 if __name__ == "__main__":

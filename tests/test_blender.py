@@ -1,18 +1,34 @@
-"""Real-client check: Blender (PyPI ``bpy``) reads our USD strands and writes Alembic.
+"""Real-client check: Blender (PyPI ``bpy``) reads our files, in their colours, and writes Alembic.
 
-Skipped when ``bpy`` is not importable (``pip install 'bpy==4.2.*'`` on Python 3.11).
+Skipped when ``bpy`` is not importable (``pip install 'bpy==4.2.*'`` on Python 3.11). The
+render tests (one reconstruction and a few 96 x 96 Cycles renders, about 30 s) are also
+``slow``: ``pytest -m bpy`` runs them, the default run does not.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+from conftest import shared
 
+from monoscan.core.colour import srgb_to_linear
 from monoscan.core.errors import MonoscanError
 from monoscan.core.strands import Strands
 from monoscan.io.strands import write_strands
 
 pytestmark = pytest.mark.bpy
+
+#: Long light-brown hair, clearly coloured.
+PORTRAIT = ("portraits", "hairstep__Amy-Adams-10_1920x1440.png")
+HUE_TOL_DEG = 15.0
+VALUE_TOL = 0.15
+MIN_SATURATION = 0.12  # below: grey or white, the colour lost
 
 
 def _strands() -> Strands:
@@ -90,3 +106,131 @@ def test_alembic_without_bpy_gives_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(MonoscanError, match="pip install 'bpy"):
         alembic.write_alembic(tmp_path / "x.abc", _strands())
     assert not (tmp_path / "x.abc").exists()
+
+
+# --- Colours in a Blender render -------------------------------------------------------------
+
+
+def _hsv(rgb8: np.ndarray) -> tuple[float, float, float]:
+    """(hue degrees, saturation, value) of one sRGB colour in [0, 255]."""
+    from skimage.color import rgb2hsv
+
+    h, s, v = rgb2hsv(np.asarray(rgb8, np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
+    return 360.0 * h, s, v
+
+
+def _hue_gap(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def _load(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """(result folder, render folder, render report) of the portrait, rendered in Blender.
+
+    The pipeline and Blender each run in a child process: ``bpy`` never shares an interpreter
+    with MediaPipe and ONNX Runtime.
+    """
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("bpy is not installed")
+    photo = shared(*PORTRAIT)
+    out = tmp_path_factory.mktemp("blender")
+    cmd = [sys.executable, "-m", "monoscan", "reconstruct", str(photo), "-o", str(out), "-q"]
+    subprocess.run([*cmd, "--formats", "glb,usdc"], check=True, timeout=600)
+    result = out / photo.stem
+    renders = out / "renders"
+    script = Path(__file__).with_name("_blender_render.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(result), str(renders)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads((renders / "report.json").read_text())
+    return result, renders, report
+
+
+def _photo_colour(result: Path, what: str) -> np.ndarray:
+    """Median sRGB of the crop's hair (``hair_mask.png``) or face skin (parsing label 2)."""
+    crop = _load(result / "crop.png")[..., :3]
+    if what == "hair":
+        mask = _load(result / "hair_mask.png") > 0
+    else:
+        mask = _load(result / "parsing.png") == 2
+    assert mask.sum() > 1000
+    return np.median(crop[mask].astype(np.float64), axis=0)
+
+
+def _render_colour(renders: Path, name: str) -> tuple[np.ndarray, int]:
+    """Median sRGB of the hair (or, for head.glb, head) pixels of a render, and their count.
+
+    Hair pixels: the strands' coverage (alpha, straight); on head_with_hair.glb, what it
+    covers beyond head.glb's silhouette (the hair layer).
+    """
+    image = _load(renders / f"{name}.png").astype(np.float64)
+    alpha = image[..., 3] / 255.0
+    if name == "head.glb":
+        mask = alpha > 0.99
+    elif name == "head_with_hair.glb":
+        mask = (alpha > 0.99) & (_load(renders / "head.glb.png")[..., 3] < 3)
+    else:
+        mask = alpha > 0.3
+    return np.median(image[..., :3][mask], axis=0), int(mask.sum())
+
+
+def _assert_colour(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    (hg, sg, vg), (hw, sw, vw) = _hsv(got), _hsv(want)
+    msg = f"{what}: Blender {got.round()} (h {hg:.0f} s {sg:.2f} v {vg:.2f}) vs photo " + (
+        f"{want.round()} (h {hw:.0f} s {sw:.2f} v {vw:.2f})"
+    )
+    assert sg >= MIN_SATURATION, "grey or white, " + msg
+    assert _hue_gap(hg, hw) <= HUE_TOL_DEG, msg
+    assert abs(vg - vw) <= VALUE_TOL, msg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["head_with_hair.glb", "hair.glb", "strands.usdc"])
+def test_blender_renders_the_hair_in_the_photos_hair_colour(rendered, name):
+    result, renders, report = rendered
+    assert report["engine"] == "CYCLES" and report["files"][name]["import"] == ["FINISHED"]
+    colour, pixels = _render_colour(renders, name)
+    assert pixels >= 200, f"{name}: only {pixels} hair pixels in the render"
+    _assert_colour(colour, _photo_colour(result, "hair"), name)
+
+
+@pytest.mark.slow
+def test_blender_renders_the_head_in_skin_colour(rendered):
+    result, renders, report = rendered
+    head = {o["name"]: o for o in report["files"]["head.glb"]["as_imported"]}
+    assert head["head"]["materials"] == ["head_material"]  # the photo texture, bound
+    colour, pixels = _render_colour(renders, "head.glb")
+    assert pixels >= 1000
+    _assert_colour(colour, _photo_colour(result, "skin"), "head.glb skin")
+
+
+@pytest.mark.slow
+def test_blender_imports_the_strand_colours(rendered):
+    """The colour each hair file carries arrives in Blender, linear, as the photo's hair."""
+    result, _, report = rendered
+    want = srgb_to_linear(_photo_colour(result, "hair") / 255.0)
+    files = report["files"]
+    # Meshes: the glTF material reads the vertex colours (or the texture).
+    for name in ("head_with_hair.glb", "head.glb"):
+        assert all(o["materials"] for o in files[name]["as_imported"]), name
+    assert "Color" in files["head_with_hair.glb"]["as_imported"][0]["attributes"]
+    # Strands: USD displayColor and the GLB's _COLOR_0 become point attributes.
+    usd = files["strands.usdc"]["as_imported"][0]
+    assert usd["type"] == "CURVES"
+    assert usd["attributes"]["displayColor"][:2] == ["POINT", "FLOAT_COLOR"]
+    lines = files["hair.glb"]["as_imported"][0]
+    assert lines["attributes"]["_COLOR_0"][0] == "POINT"
+    assert files["hair.glb"]["converted"][0]["type"] == "CURVES"
+    for name in ("strands.usdc", "hair.glb"):
+        got = np.array(files[name]["attribute_median_linear"])
+        np.testing.assert_allclose(got, want, atol=0.02, err_msg=name)
+    # The UsdPreviewSurface holds the same colour (Blender 4.2 binds none to curves).
+    np.testing.assert_allclose(report["usd_materials"]["Hair"], want, atol=0.02)

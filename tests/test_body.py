@@ -165,10 +165,15 @@ def test_downscaled_processing_maps_back_to_the_photo():
     from PIL import Image
 
     from monoscan.body.reconstruct import BodyOptions, reconstruct_body
+    from monoscan.core.progress import on_stage
     from monoscan.io.images import load_image
 
     rgb = load_image(DATA / "pifu__ryota.png").rgb
-    res = reconstruct_body(rgb, BodyOptions(max_size=256, poisson_depth=7, points=10_000))
+    stages = []
+    with on_stage(stages.append):
+        res = reconstruct_body(rgb, BodyOptions(max_size=256, poisson_depth=7, points=10_000))
+    # each step reports its start, so a terminal shows the body's progress
+    assert stages == [f"body {s}" for s in ("pose", "mask", "depth", "points", "surface", "colour")]
     assert res.map_scale == 0.5 and res.front_depth.shape == (256, 256)
     gt = np.asarray(Image.open(DATA / "pifu__ryota_mask.png")) > 127
     # Landmarks, parts and the mesh projection are in the input photo's px.

@@ -232,10 +232,12 @@ def test_glb_strands_have_a_material_and_linear_colours(tmp_path):
     assert pbr["metallicFactor"] == 0
     colour = _gltf.accessor(gltf, binary, prim["attributes"]["COLOR_0"])
     np.testing.assert_array_equal(colour, s.colors.astype(np.float32))  # already linear
+    # The same accessor under the name Blender imports on line primitives.
+    assert prim["attributes"]["_COLOR_0"] == prim["attributes"]["COLOR_0"]
     # Without vertex colours the material carries the default hair colour (linear).
     gltf, _ = _gltf.read_glb(write_strands(tmp_path / "plain.glb", s, colors="none"))
     [prim] = _gltf.primitives(gltf)
-    assert "COLOR_0" not in prim["attributes"]
+    assert "COLOR_0" not in prim["attributes"] and "_COLOR_0" not in prim["attributes"]
     base = _gltf.material_of(gltf, prim)["pbrMetallicRoughness"]["baseColorFactor"]
     np.testing.assert_allclose(base, [*_linear_dark_brown(), 1.0], atol=1e-6)
 

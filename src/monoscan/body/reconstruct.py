@@ -24,6 +24,7 @@ from monoscan.body.parts import PartCrop, part_crops
 from monoscan.body.points import body_points
 from monoscan.body.skeleton import bones_from_landmarks
 from monoscan.core.errors import InputError, NoPersonError
+from monoscan.core.progress import stage_started
 from monoscan.perception.pose import PoseResult
 
 __all__ = [
@@ -240,6 +241,7 @@ def reconstruct_body(
     timings: dict[str, float] = {}
     notes: list[str] = []
     rgb = check_rgb(rgb)
+    stage_started("body pose")
     if options.height_m is not None and not 0.3 <= float(options.height_m) <= 2.8:
         raise InputError(
             f"--height-m {options.height_m:g} is not a plausible human height (0.3-2.8 m)"
@@ -270,6 +272,7 @@ def reconstruct_body(
     timings["pose"] = time.perf_counter() - t0
 
     t = time.perf_counter()
+    stage_started("body mask")
     if mask is None:
         if wpose.segmentation is None:
             from monoscan.perception.person import segment_person
@@ -303,6 +306,7 @@ def reconstruct_body(
     timings["mask"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    stage_started("body depth")
     bones = bones_from_landmarks(wpose.landmarks)
     depth: BodyDepth = estimate_depth(sil, bones, work, detail=options.detail)
     timings["depth"] = time.perf_counter() - t
@@ -326,6 +330,7 @@ def reconstruct_body(
     origin_work = np.array([ears[0], ears[1], 0.0])
 
     t = time.perf_counter()
+    stage_started("body points")
     normals = (normals_from_depth(depth.front, "front"), normals_from_depth(depth.back, "back"))
     pts, nrm = body_points(depth, target=options.points, normals=normals)
     wpts = photo_to_world(pts, s_work, origin_work)
@@ -338,6 +343,7 @@ def reconstruct_body(
     timings["points"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    stage_started("body surface")
     mesh = poisson_mesh(wpts, wn, depth=pdepth)
     if not mesh.is_watertight and options.poisson_depth is None:
         pdepth -= 1
@@ -348,6 +354,7 @@ def reconstruct_body(
     timings["poisson"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    stage_started("body colour")
     vpx = mesh.vertices[:, :2] * np.array([1.0, -1.0]) / s_work + origin_work[:2]
     mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=sample_colors(vpx, work, sil))
     timings["colour"] = time.perf_counter() - t

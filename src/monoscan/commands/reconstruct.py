@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
-    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS, HEAD_MODELS
+    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS, EXPRESSIONS, HEAD_MODELS
 
     p.add_argument(
         "-o",
@@ -107,6 +107,20 @@ def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
             "'parametric', our earlier parametric head with the photo's face mesh blended in",
         )
         p.add_argument(
+            "--expression",
+            choices=EXPRESSIONS,
+            default="photo",
+            help="the ICT head's expression: the photo's (default) or 'neutral', the "
+            "expression removed (a head to rig; the fitted weights stay in head_fit.json)",
+        )
+        p.add_argument(
+            "--blendshapes",
+            action="store_true",
+            help="also write expressions.glb (morph targets) and expressions.usdc (UsdSkel "
+            "blend shapes; .usda with --formats ...,usda): the ICT head with its 57 "
+            "ARKit-style expression shapes",
+        )
+        p.add_argument(
             "--no-occlusion",
             action="store_true",
             help="do not look for what covers the face (hair, hands, objects), "
@@ -142,6 +156,8 @@ def options_from_args(args: argparse.Namespace):
         body=getattr(args, "body", False),
         head=not getattr(args, "no_head", True),
         head_model=getattr(args, "head_model", "ict"),
+        expression=getattr(args, "expression", "photo"),
+        blendshapes=getattr(args, "blendshapes", False),
         strands=getattr(args, "strands", 0),
         occlusion=not getattr(args, "no_occlusion", True),
         seed=getattr(args, "seed", 0),

@@ -90,6 +90,8 @@ class HeadMesh:
         then holds one of each vertex's.
     ict : IctFit or None
         The ICT model fit this head was made from (:mod:`monoscan.head.ict_head`), else None.
+    eyes : tuple of Eyeball
+        The ICT head's eyeballs (:mod:`monoscan.head.eyes`), separate meshes; empty otherwise.
     """
 
     vertices: np.ndarray
@@ -104,6 +106,7 @@ class HeadMesh:
     timings: dict[str, float] = field(default_factory=dict)
     corner_uv: np.ndarray | None = None
     ict: object | None = None
+    eyes: tuple = ()
 
     def vertex_normals(self) -> np.ndarray:
         """(V, 3) unit outward vertex normals (area-weighted face normals)."""

@@ -31,6 +31,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.geometry import similarity_transform
 
 __all__ = [
+    "EYEBALL_PARTS",
     "ICT_MODEL_PATH",
     "IctFit",
     "IctModel",
@@ -41,6 +42,15 @@ __all__ = [
 ]
 
 ICT_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "ict_head.npz"
+
+#: Rows of ``IctModel.eyeball_neutral`` per eye and layer (the kit's vertex ranges 21451-24590
+#: minus 21451): the outer ball (sclera, with the cornea's bulge) and the inner iris ball.
+EYEBALL_PARTS = {
+    "left_sclera": slice(0, 770),
+    "left_iris": slice(770, 1570),
+    "right_sclera": slice(1570, 2340),
+    "right_iris": slice(2340, 3140),
+}
 
 #: Landmark noise the fit expects, in the photo plane and in depth (metres).
 SIGMA_XY_M = 0.002
@@ -77,6 +87,13 @@ class IctModel:
         iBUG-68 landmark vertex ids (the kit's).
     mediapipe_faces, mediapipe_bary : (468, 3) int32, (468, 3) float32
         Where each MediaPipe face-mesh point lies on the skin: three vertex ids and weights.
+    eyeball_neutral : (E, 3) float64
+        The kit's eyeballs (sclera then iris mesh of the subject's left eye, then of the right:
+        :data:`EYEBALL_PARTS`), model frame.
+    eyeball_identity : (100, E, 3) float32
+        Their identity components (the eyes move with the skull; no expression shapes).
+    eyeball_faces : (G, 3) int32
+        Triangles over ``eyeball_neutral``.
     """
 
     neutral: np.ndarray
@@ -89,6 +106,9 @@ class IctModel:
     landmarks68: np.ndarray
     mediapipe_faces: np.ndarray
     mediapipe_bary: np.ndarray
+    eyeball_neutral: np.ndarray
+    eyeball_identity: np.ndarray
+    eyeball_faces: np.ndarray
 
     def vertices(
         self, identity: np.ndarray | None = None, expression: np.ndarray | None = None
@@ -100,6 +120,14 @@ class IctModel:
             v += np.tensordot(np.asarray(identity, np.float64), self.identity[:k], axes=1)
         if expression is not None:
             v += np.tensordot(np.asarray(expression, np.float64), self.expression, axes=1)
+        return v
+
+    def eyeballs(self, identity: np.ndarray | None = None) -> np.ndarray:
+        """(E, 3) eyeball vertices (model frame, metres) for the given identity."""
+        v = self.eyeball_neutral.copy()
+        if identity is not None:
+            k = len(identity)
+            v += np.tensordot(np.asarray(identity, np.float64), self.eyeball_identity[:k], axes=1)
         return v
 
     def mediapipe_points(self, vertices: np.ndarray) -> np.ndarray:
@@ -122,6 +150,9 @@ def load_ict_model(path: str | None = None) -> IctModel:
             landmarks68=d["landmarks68"].astype(np.int32),
             mediapipe_faces=d["mediapipe_faces"].astype(np.int32),
             mediapipe_bary=d["mediapipe_bary"].astype(np.float32),
+            eyeball_neutral=d["eyeball_neutral"].astype(np.float64),
+            eyeball_identity=d["eyeball_identity"].astype(np.float32),
+            eyeball_faces=d["eyeball_faces"].astype(np.int32),
         )
 
 

@@ -17,9 +17,20 @@ import numpy as np
 
 from monoscan.core.camera import Camera
 from monoscan.core.meshes import textured_trimesh
+from monoscan.head.eyes import Eyeball, fit_eyeballs
 from monoscan.head.ict import IctFit, load_ict_model
 
-__all__ = ["IctHead", "build_ict_head", "close_skin"]
+__all__ = [
+    "IctHead",
+    "build_ict_head",
+    "ExpressionRig",
+    "close_skin",
+    "closed_skin_surface",
+    "expression_rig",
+    "ict_head_mesh",
+    "skin_tone",
+    "without_expression",
+]
 
 #: ICT vertices 0-6705 are the kit's "narrow face" (its README): only they take the photo's
 #: colour (the wider face region reaches the hairline and the neck, where hair and clothes are).
@@ -28,6 +39,10 @@ FACE_VERTICES = 6706
 MIN_FACING = 0.35
 
 
+#: Midpoint subdivisions of the written head (1: about 45,000 vertices).
+SUBDIVISIONS = 1
+#: The eye openings' caps lie this far inside the eyeball's fitted sphere (metres).
+EYE_CAP_INSET_M = 0.0005
 #: Side of the grid (pixels) the visibility depth test runs on.
 VISIBILITY_PX = 640
 #: Pull of the unseen vertices' colour toward the skin tone (per edge; see build_ict_head).
@@ -63,6 +78,8 @@ class IctHead:
     texture : (H, 2H, 3) uint8
         The photo on the seen face, the filled skin elsewhere (:func:`bake_texture`).
     fit : IctFit
+    eyes : (Eyeball, Eyeball)
+        The subject's left and right eye (:mod:`monoscan.head.eyes`).
     """
 
     vertices: np.ndarray
@@ -72,6 +89,7 @@ class IctHead:
     corner_uv: np.ndarray
     texture: np.ndarray
     fit: IctFit
+    eyes: tuple[Eyeball, Eyeball]
 
     def to_trimesh(self, textured: bool = True):
         """A ``trimesh.Trimesh``: textured (vertices split at the UV seams) or with vertex
@@ -123,14 +141,45 @@ def close_skin(
     return np.concatenate(v), np.concatenate(new_faces).astype(np.int32), uv
 
 
+def closed_skin_surface(
+    skin_world: np.ndarray, eyes: tuple[Eyeball, ...] = (), subdivisions: int = SUBDIVISIONS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ICT skin (posed, world metres) closed and subdivided, the eye caps in the eyeballs.
+
+    The caps of the eye openings are pushed onto a sphere :data:`EYE_CAP_INSET_M` inside each
+    eyeball: hidden behind the eyeball where it is shown, shaped like it where it is not
+    (OBJ, PLY, the H3DS protocol). Returns ``vertices, faces, colourable, corner_uv``:
+    ``colourable`` marks the vertices that may take the photo's colour (the narrow face and
+    the eye caps), ``corner_uv`` (F, 3, 2) is the kit's layout, both tiles side by side.
+    """
+    model = load_ict_model()
+    n = len(model.neutral)
+    uv = model.uv_coords[model.face_uv] * [0.5, 1.0]  # u in tile 0 (face) or 1 (head, neck)
+    v, f, uv = close_skin(skin_world, model.faces, uv)
+    attributes = np.zeros((len(v), 1 + len(eyes)))
+    attributes[:FACE_VERTICES, 0] = 1
+    for k, eye in enumerate(eyes):
+        cap = n + int(np.argmin(np.linalg.norm(v[n:] - eye.centre, axis=1)))
+        attributes[cap, [0, 1 + k]] = 1
+    for _ in range(subdivisions):
+        v, f, attributes, uv = _subdivide(v, f, attributes, uv)
+    for k, eye in enumerate(eyes):
+        inner = attributes[:, 1 + k] > 0
+        out = v[inner] - eye.centre
+        out /= np.linalg.norm(out, axis=1)[:, None]
+        v[inner] = eye.centre + out * (eye.radius_m - EYE_CAP_INSET_M)
+    return v, f, attributes[:, 0] > 0.5, uv
+
+
 def build_ict_head(
     fit: IctFit,
     photo_rgb: np.ndarray,
     camera: Camera,
-    subdivisions: int = 1,
+    subdivisions: int = SUBDIVISIONS,
     not_skin: np.ndarray | None = None,
+    face_points_px: np.ndarray | None = None,
 ) -> IctHead:
-    """Pose, close, subdivide and colour the fitted ICT skin.
+    """Pose, close, subdivide and colour the fitted ICT skin; place and colour the eyes.
 
     Parameters
     ----------
@@ -144,6 +193,9 @@ def build_ict_head(
         vertices, as many as the face's own mesh needs for the photo's detail).
     not_skin : (H, W) bool, optional
         Photo pixels not to take colour from (hair, occluders).
+    face_points_px : (478, 2+) array, optional
+        MediaPipe's face mesh (photo pixels): its iris points turn the eyes to the photo's
+        gaze and give the iris colour (:func:`monoscan.head.eyes.fit_eyeballs`).
 
     Returns
     -------
@@ -156,15 +208,9 @@ def build_ict_head(
     from monoscan.core.geometry import vertex_normals
     from monoscan.render.raster import rasterize, sample_image
 
-    model = load_ict_model()
     rgb = np.asarray(photo_rgb)
-    face_flag = (np.arange(len(model.neutral)) < FACE_VERTICES).astype(np.float64)
-    uv = model.uv_coords[model.face_uv]  # (F, 3, 2), u in tile 0 (face) or 1 (head, neck)
-    v, f, uv = close_skin(fit.vertices, model.faces, uv * [0.5, 1.0])  # both tiles in one
-    flag = np.r_[face_flag, np.zeros(len(v) - len(face_flag))][:, None]
-    for _ in range(subdivisions):
-        v, f, flag, uv = _subdivide(v, f, flag, uv)
-    on_face = flag[:, 0] > 0.5
+    eyes = fit_eyeballs(fit, rgb, camera, face_points_px)
+    v, f, on_face, uv = closed_skin_surface(fit.vertices, eyes, subdivisions)
     # Visible vertices: facing the camera and winning the depth test at their pixel.
     px = camera.world_to_photo(v)[:, :2]
     h, w = rgb.shape[:2]
@@ -211,6 +257,7 @@ def build_ict_head(
         corner_uv=uv,
         texture=bake_texture(v, f, uv, colours, seen, rgb, camera),
         fit=fit,
+        eyes=eyes,
     )
 
 
@@ -297,8 +344,10 @@ def ict_head_mesh(
     photo_rgb: np.ndarray,
     camera: Camera,
     not_skin: np.ndarray | None = None,
+    face_points_px: np.ndarray | None = None,
 ):
-    """The fitted ICT head as the pipeline's :class:`~monoscan.head.assemble.HeadMesh`.
+    """The fitted ICT head as the pipeline's :class:`~monoscan.head.assemble.HeadMesh`
+    (see :func:`build_ict_head` for the arguments).
 
     The scalp (where hair roots grow) is where the parametric head ``fitted_head``
     (:func:`monoscan.head.fit.fit_head`, fitted to the same landmarks) puts it, minus the
@@ -310,7 +359,7 @@ def ict_head_mesh(
     from monoscan.head.model import scalp_mask
 
     t0 = time.perf_counter()
-    head = build_ict_head(fit, photo_rgb, camera, not_skin=not_skin)
+    head = build_ict_head(fit, photo_rgb, camera, not_skin=not_skin, face_points_px=face_points_px)
     uv = np.zeros((len(head.vertices), 2), np.float32)
     uv[head.faces.ravel()] = head.corner_uv.reshape(-1, 2)  # one of each vertex's uvs
     scalp = scalp_mask(fitted_head.to_head(head.vertices), fitted_head.shape) & ~head.seen
@@ -328,4 +377,95 @@ def ict_head_mesh(
         timings={"ict_head": time.perf_counter() - t0},
         corner_uv=head.corner_uv,
         ict=fit,
+        eyes=head.eyes,
+    )
+
+
+def without_expression(head):
+    """``head`` (an ICT :class:`~monoscan.head.assemble.HeadMesh`) with the fitted
+    expression removed: the same identity, pose, eyes, texture and vertex ids, the skin of the
+    neutral face (a head to rig). The ``ict`` fit it carries keeps the photo's expression
+    weights, which re-applied to this head give the photo's face back."""
+    from dataclasses import replace
+
+    if head.ict is None:
+        raise ValueError("without_expression needs a head made from an ICT fit")
+    fit = head.ict
+    neutral = fit.to_world(load_ict_model().vertices(fit.identity))
+    v = closed_skin_surface(neutral, head.eyes)[0]
+    if len(v) != len(head.vertices):
+        raise ValueError("head was not made with closed_skin_surface's default subdivisions")
+    return replace(head, vertices=v.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class ExpressionRig:
+    """The fitted ICT head with its expression shapes, for animation (world frame, metres).
+
+    The skin at the model's own resolution (closed, not subdivided), without expression;
+    ``vertices + offsets.T @ weights`` is the photo's expression.
+
+    Attributes
+    ----------
+    vertices : (V, 3) float32
+        The neutral closed skin (identity, pose and eyes as fitted).
+    faces : (F, 3) int32
+    corner_uv : (F, 3, 2) float32
+        The kit's layout, as :attr:`IctHead.corner_uv`; the head's texture fits it.
+    texture : (H, 2H, 3) uint8
+    vertex_colors : (V, 3) uint8
+        The head's colours at the same places.
+    names : tuple of str
+        The 57 expression shapes (ARKit-style names: jawOpen, eyeBlink_L, ...).
+    offsets : (57, V, 3) float32
+        Each shape's vertex offsets at weight 1, in the world frame.
+    weights : (57,) float64
+        The photo's fitted weights.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    corner_uv: np.ndarray
+    texture: np.ndarray
+    vertex_colors: np.ndarray
+    names: tuple[str, ...]
+    offsets: np.ndarray
+    weights: np.ndarray
+
+    def to_trimesh(self, textured: bool = True):
+        """As :meth:`IctHead.to_trimesh`."""
+        return textured_trimesh(self, textured)
+
+
+def expression_rig(head) -> ExpressionRig:
+    """The 57 expression shapes of an ICT :class:`~monoscan.head.assemble.HeadMesh`.
+
+    A shape's offsets are the model's, posed (scale and rotation of the fit); the cap closing
+    an opening moves with the mean of its rim, as :func:`close_skin` places it, except the
+    eye caps, which stay inside the eyes (the eyes do not move). Colours are the head's at the
+    same vertices.
+    """
+    if head.ict is None:
+        raise ValueError("expression_rig needs a head made from an ICT fit")
+    model = load_ict_model()
+    fit = head.ict
+    neutral = fit.to_world(model.vertices(fit.identity))
+    base, faces, _, corner_uv = closed_skin_surface(neutral, head.eyes, 0)
+    n, shapes = len(neutral), len(model.expression)
+    posed = fit.scale * model.expression.astype(np.float64) @ fit.rotation.T  # (57, n, 3)
+    # close_skin places each cap at the mean of its rim, for any number of columns.
+    wide = close_skin(posed.transpose(1, 0, 2).reshape(n, -1), model.faces)[0]
+    offsets = wide.reshape(len(wide), shapes, 3).transpose(1, 0, 2).astype(np.float32)
+    for eye in head.eyes:
+        offsets[:, n + int(np.argmin(np.linalg.norm(base[n:] - eye.centre, axis=1)))] = 0
+    # Subdivision keeps the closed skin's vertices first, in order: the colours carry over.
+    return ExpressionRig(
+        vertices=base.astype(np.float32),
+        faces=faces.astype(np.int32),
+        corner_uv=corner_uv.astype(np.float32),
+        texture=head.texture,
+        vertex_colors=np.asarray(head.vertex_colors)[: len(base)],
+        names=model.expression_names,
+        offsets=offsets,
+        weights=np.asarray(fit.expression, np.float64),
     )

@@ -18,6 +18,8 @@ DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
 
 #: The head models ``Options.head_model`` names.
 HEAD_MODELS = ("ict", "parametric")
+#: What ``Options.expression`` may ask of the ICT head.
+EXPRESSIONS = ("photo", "neutral")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,13 @@ class Options:
         ``"ict"``: the ICT Face Model (identity and expression fitted to the landmarks,
         :mod:`monoscan.head.ict`); ``"parametric"``: our earlier parametric head with the
         photo's face mesh blended in (:mod:`monoscan.head.assemble`).
+    expression : {"photo", "neutral"}
+        The ICT head's expression: the photo's (default) or none (a neutral head to rig; the
+        fitted weights stay in ``head_fit.json``).
+    blendshapes : bool
+        Also write the ICT head with its 57 expression shapes: ``expressions.glb`` (morph
+        targets) and ``expressions.usdc`` (UsdSkel blend shapes; ``.usda`` when ``formats``
+        has ``usda``).
     occlusion : bool
         Find what covers the face (hair, hands, objects), fill the face texture under it and
         fit the head to landmarks re-fitted on the filled photo (``monoscan.face.occlusion``).
@@ -68,6 +77,8 @@ class Options:
     body: bool = False
     head: bool = True
     head_model: str = "ict"
+    expression: str = "photo"
+    blendshapes: bool = False
     occlusion: bool = True
     strands: int = 10_000
     seed: int = 0
@@ -86,3 +97,7 @@ class Options:
             raise InputError(f"strands must be 0..1000000, got {self.strands}")
         if self.head_model not in HEAD_MODELS:
             raise InputError(f"unknown head model {self.head_model!r}; choose from {HEAD_MODELS}")
+        if self.expression not in EXPRESSIONS:
+            raise InputError(f"unknown expression {self.expression!r}; choose from {EXPRESSIONS}")
+        if self.head_model != "ict" and (self.expression != "photo" or self.blendshapes):
+            raise InputError("--expression and --blendshapes need the ICT head (--head-model ict)")

@@ -196,23 +196,38 @@ def write_outputs(
 def _write_head(recon: Reconstruction, directory: Path, options: Options, record) -> None:
     from monoscan.head.landmarks import write_h3ds_landmarks
     from monoscan.io.atomic import write_text
-    from monoscan.io.meshes import save_mesh
+    from monoscan.io.meshes import save_glb, save_mesh
 
     head = recon.head
+    eyes = _eye_meshes(head)
     for fmt in (f for f in options.formats if f in MESH_FORMATS):
         textured = fmt != "ply"
         written = head.to_trimesh(textured=textured)
-        paths = save_mesh(directory / mesh_name("head", fmt), written)
+        if fmt == "glb":
+            paths = save_glb(directory / mesh_name("head", fmt), {"head": written, **eyes})
+        else:
+            paths = save_mesh(directory / mesh_name("head", fmt), written)
         record(
             mesh_name("head", fmt),
             (
                 "closed head and neck: the ICT Face Model fitted to the photo (vertices split "
-                "at UV seams when textured; the first ones are the closed mesh's), "
+                "at UV seams when textured; the first ones are the closed mesh's; the eye "
+                "openings closed inside the eyeballs), "
                 if head.ict is not None
                 else "closed head: the photo's face blended into our parametric skull, ears "
                 "and neck, "
             )
-            + ("textured" if textured else "vertex colours"),
+            + ("textured" if textured else "vertex colours")
+            + (
+                f"; {len(eyes)} eyeball meshes after it ({', '.join(eyes)})"
+                if eyes and fmt == "glb"
+                else ""
+            )
+            + (
+                "; expression removed (--expression neutral)"
+                if options.expression == "neutral"
+                else ""
+            ),
             units="metres",
             frame="world (y up, x subject's left, z toward camera)",
             vertices=len(written.vertices),
@@ -226,9 +241,11 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
         "H3DS landmarks on head.*: lines 'name vertex_index'",
         units="vertex indices",
     )
+    if options.blendshapes and head.ict is not None:
+        _write_blendshapes(head, directory, options, record)
     fit = {"parametric": head.head.to_json()}
     if head.ict is not None:
-        fit["ict"] = head.ict.to_json()
+        fit["ict"] = {**head.ict.to_json(), "expression_in_head": options.expression == "photo"}
     write_text(directory / "head_fit.json", json.dumps(fit, indent=2))
     record(
         "head_fit.json",
@@ -236,6 +253,75 @@ def _write_head(recon: Reconstruction, directory: Path, options: Options, record
         "pose; head.* when present) and 'parametric' (our parametric head: its frame places "
         "the scalp and the USC strands)",
         units="metres; identity in standard deviations, expression weights 0-1",
+    )
+
+
+def _eye_meshes(head) -> dict:
+    """The head's eyeballs as vertex-coloured meshes named ``eye_left`` / ``eye_right``."""
+    import trimesh
+
+    return {
+        f"eye_{eye.side}": trimesh.Trimesh(
+            eye.vertices,
+            eye.faces,
+            vertex_colors=np.c_[eye.vertex_colors, np.full(len(eye.vertices), 255)],
+            process=False,
+        )
+        for eye in head.eyes
+    }
+
+
+def _write_blendshapes(head, directory: Path, options: Options, record) -> None:
+    from monoscan.core.meshes import split_uv_seams
+    from monoscan.head.ict_head import expression_rig
+    from monoscan.io.blendshapes import write_blendshape_usd
+    from monoscan.io.images import save_png
+    from monoscan.io.meshes import MorphTargets, save_glb
+
+    rig = expression_rig(head)
+    textured = rig.to_trimesh(textured=True)
+    # The textured copy repeats vertices at UV seams: each takes its source vertex's offsets.
+    source = split_uv_seams(np.arange(len(rig.vertices))[:, None], rig.faces, rig.corner_uv)[0]
+    targets = MorphTargets(rig.names, rig.offsets[:, source[:, 0]], rig.weights)
+    eyes = _eye_meshes(head)
+    save_glb(directory / "expressions.glb", {"head": textured, **eyes}, {"head": targets})
+    what = (
+        "the fitted ICT head at the model's resolution, expression removed, with its "
+        f"{len(rig.names)} ARKit-style expression shapes"
+    )
+    record(
+        "expressions.glb",
+        f"{what} as morph targets (extras.targetNames; the mesh's default weights are the "
+        "photo's), textured, and the eyeballs",
+        units="metres",
+        frame="world (y up, x subject's left, z toward camera)",
+        vertices=len(textured.vertices),
+        faces=len(textured.faces),
+    )
+    save_png(directory / "expressions.png", rig.texture)
+    # Binary unless text is asked for: the text file is about four times larger (15 MB).
+    usd_name = "expressions.usda" if "usda" in options.formats else "expressions.usdc"
+    write_blendshape_usd(
+        directory / usd_name,
+        rig.vertices,
+        rig.faces,
+        rig.names,
+        rig.offsets,
+        rig.weights,
+        corner_uv=rig.corner_uv,
+        texture_file="expressions.png",
+        vertex_colors=rig.vertex_colors,
+        extra_meshes={f"Eye_{e.side}": (e.vertices, e.faces, e.vertex_colors) for e in head.eyes},
+    )
+    record(
+        usd_name,
+        f"{what} as UsdSkel blend shapes (/Head/Skin; the photo's weights on "
+        "/Head/Skeleton/Expression), texture expressions.png, and the eyeballs",
+        units="metres",
+        frame="world (y up, x subject's left, z toward camera)",
+        vertices=len(rig.vertices),
+        faces=len(rig.faces),
+        companions=["expressions.png"],
     )
 
 

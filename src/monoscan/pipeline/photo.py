@@ -255,10 +255,15 @@ def reconstruct(
                 if occlusion is not None:
                     weights = occlusion_weights(face.points, occlusion)
                 ict = fit_ict_to_landmarks(ict_points, weights)
-                head = ict_head_mesh(ict, fitted, face_rgb, camera, not_skin)
+                head = ict_head_mesh(ict, fitted, face_rgb, camera, not_skin, face.points)
             else:
                 head = assemble_head(face_mesh, fitted, face_rgb, camera)
+            # Landmark ids on the photo's expression: they name the same vertices after it.
             head_landmarks = h3ds_landmark_ids(head.vertices, world)
+            if options.expression == "neutral":
+                from monoscan.head.ict_head import without_expression
+
+                head = without_expression(head)
     strands = hair_volume = None
     grow = options.strands and head is not None and hair is not None and hair.depth_m is not None
     if grow and hair.hair_mask.sum() < MIN_HAIR_PIXELS:

@@ -13,6 +13,12 @@ The primitive is bound to a PBR material (``metallicFactor`` 0): with ``COLOR_0`
 hair colour (:data:`monoscan.core.colour.DARK_BROWN_SRGB`, linearised). Blender, Unreal and
 three.js show vertex colours only through a material.
 
+Blender: its glTF importer (4.2) turns ``LINES`` into loose mesh edges, which do not render,
+and drops ``COLOR_0`` on them. The colours therefore also go under the application-specific
+attribute ``_COLOR_0`` (:data:`BLENDER_COLOR`; the same accessor, no extra bytes), which
+Blender imports as a point attribute of that name: give the edges a thickness (geometry nodes
+Mesh to Curve) and read it with an Attribute node. For hair in Blender prefer the USD file.
+
 :func:`read_glb` reads back the ``LINES`` primitives of a GLB (any writer) as strands.
 """
 
@@ -37,7 +43,10 @@ from monoscan.io.strands._common import (
     read_file_bytes,
 )
 
-__all__ = ["encode_glb", "parse_glb", "read_glb", "write_glb"]
+__all__ = ["BLENDER_COLOR", "encode_glb", "parse_glb", "read_glb", "write_glb"]
+
+#: Name of the application-specific copy of ``COLOR_0`` that Blender imports on line primitives.
+BLENDER_COLOR = "_COLOR_0"
 
 _COMPONENT = {5120: "i1", 5121: "u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 _NCOMP = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
@@ -79,6 +88,9 @@ def encode_glb(strands: Strands, *, colors: str = "auto") -> bytes:
             {"bufferView": 2, "componentType": 5126, "count": len(col), "type": "VEC3"}
         )
         attributes["COLOR_0"] = 2
+        # The same accessor again under an application-specific name: Blender's glTF importer
+        # keeps COLOR_0 only on triangles but imports "_" attributes on any primitive.
+        attributes[BLENDER_COLOR] = 2
     base = [1.0, 1.0, 1.0] if col is not None else srgb_to_linear(DARK_BROWN_SRGB / 255.0).tolist()
     material = {
         "name": "hair_strands_material",

@@ -13,7 +13,10 @@ linearised, ``constant``). The curves are bound (``material:binding``) to the ma
 ``<parent>/Materials/Hair``, a ``UsdPreviewSurface`` whose ``diffuseColor`` is the median of
 those colours (``roughness`` 0.6, ``metallic`` 0), a plain value rather than a primvar reader
 so that importers which only take ``UsdPreviewSurface`` constants still get the hair's colour;
-renderers that draw ``displayColor`` show every strand's own.
+renderers that draw ``displayColor`` show every strand's own. Blender 4.2 binds no material to
+imported curves (its curves reader ignores ``material:binding``) but keeps ``displayColor`` as
+a point colour attribute of that name: an Attribute node on it shows the colours
+(``tests/test_blender.py`` renders them).
 
 On read every ``BasisCurves`` prim of the stage is collected (in traversal order), its
 local-to-world transform applied, and the stage converted to metres and y up from its
