@@ -114,14 +114,16 @@ def test_ict_head_is_closed_outward_and_coloured_from_the_photo(astronaut_rgb):
     import trimesh
 
     from monoscan.face.camera import estimate_camera
-    from monoscan.head.ict_head import build_ict_head, close_skin
+    from monoscan.head.ict_head import CAP_RINGS, build_ict_head, close_skin
     from monoscan.perception.face import detect_face_landmarks
 
     m = load_ict_model()
     v, f, _ = close_skin(m.neutral, m.faces)
     closed = trimesh.Trimesh(v, f, process=False)
     assert closed.is_watertight and closed.is_winding_consistent and closed.volume > 0
-    assert len(v) == len(m.neutral) + 4  # neck, two eyes, mouth: one cap centre each
+    # neck, two eyes, mouth: one cap centre each; the wide neck also two rings of its loop
+    neck_loop = 54
+    assert len(v) == len(m.neutral) + 4 + len(CAP_RINGS) * neck_loop
 
     face = detect_face_landmarks(astronaut_rgb)
     camera = estimate_camera(face.points)

@@ -39,6 +39,10 @@ FACE_VERTICES = 6706
 MIN_FACING = 0.35
 
 
+#: Openings wider than this (mean distance of the loop from its centre, metres) are capped
+#: with concentric rings at these fractions of the way from the centre, then a fan.
+RING_MIN_RADIUS_M = 0.03
+CAP_RINGS = (0.93, 0.6)
 #: Midpoint subdivisions of the written head (1: about 45,000 vertices).
 SUBDIVISIONS = 1
 #: The eye openings' caps lie this far inside the eyeball's fitted sphere (metres).
@@ -100,12 +104,18 @@ class IctHead:
 def close_skin(
     vertices: np.ndarray, faces: np.ndarray, corner_uv: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Cap every boundary loop with a fan around its centroid (one new vertex per loop).
+    """Cap every boundary loop with a fan around its centroid.
 
-    The cap triangles follow the boundary edges' orientation, so the result keeps outward
-    normals. With ``corner_uv`` (F, 3, 2), cap corners take the uv their vertex has in the
-    face beside them, and the centre the mean of those. Returns new ``vertices, faces,
-    corner_uv`` (None when not given).
+    A wide opening (the neck, whose loop is more than :data:`RING_MIN_RADIUS_M` from its
+    centre on average) gets :data:`CAP_RINGS` concentric rings before the fan, so the shading
+    turns over a narrow band at the rim instead of streaking along long, thin fan triangles.
+    New vertices (rings, then the centre, per loop) follow the given ones. The caps follow
+    the boundary edges' orientation, so the result keeps outward normals. ``vertices`` may
+    have more than three columns (positions first: they decide the rings; every column is
+    placed the same way, linearly: the centre is the loop's mean).
+    With ``corner_uv`` (F, 3, 2), cap corners take the uv their vertex has in the face beside
+    them, placed like the vertices. Returns new ``vertices, faces, corner_uv`` (None when not
+    given).
     """
     faces = np.asarray(faces, np.int64)
     directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
@@ -121,22 +131,39 @@ def close_skin(
             for vid, uv in zip(faces[:, corner].tolist(), corner_uv[:, corner], strict=True):
                 uv_of.setdefault(vid, uv)
     cap_uv = []
-    centre = len(vertices)
+    count = len(vertices)
     while following:
         loop, a = [], next(iter(following))
         while a in following:  # walk the boundary edges back to where the loop started
             loop.append(a)
             a = following.pop(a)
-        loop = np.array(loop)
-        v.append(vertices[loop].mean(0)[None])
-        # boundary edge a -> b runs so in its face; the cap runs b -> a -> centre
-        cap = np.stack([np.roll(loop, -1), loop, np.full(len(loop), centre)], axis=1)
-        new_faces.append(cap)
-        if corner_uv is not None:
-            ring = np.array([uv_of[i] for i in loop.tolist()])
-            middle = np.broadcast_to(ring.mean(0), ring.shape)
-            cap_uv.append(np.stack([np.roll(ring, -1, axis=0), ring, middle], axis=1))
-        centre += 1
+        ring = np.array(loop)
+        centre = vertices[ring].mean(0)
+        radius = np.linalg.norm(vertices[ring, :3] - centre[:3], axis=1).mean()
+        fractions = CAP_RINGS if radius > RING_MIN_RADIUS_M else ()
+        ring_uv = None if corner_uv is None else np.array([uv_of[i] for i in loop])
+        uv_centre = None if ring_uv is None else ring_uv.mean(0)
+        for fraction in fractions:
+            inner = np.arange(count, count + len(ring))
+            v.append(centre + fraction * (vertices[loop] - centre))
+            count += len(ring)
+            # boundary edge a -> b runs so in its face; the strip runs b -> a -> inner
+            new_faces.append(np.stack([np.roll(ring, -1), ring, inner], axis=1))
+            new_faces.append(np.stack([np.roll(ring, -1), inner, np.roll(inner, -1)], axis=1))
+            if ring_uv is not None:
+                inner_uv = uv_centre + fraction * (np.array([uv_of[i] for i in loop]) - uv_centre)
+                cap_uv.append(np.stack([np.roll(ring_uv, -1, 0), ring_uv, inner_uv], axis=1))
+                cap_uv.append(
+                    np.stack([np.roll(ring_uv, -1, 0), inner_uv, np.roll(inner_uv, -1, 0)], axis=1)
+                )
+                ring_uv = inner_uv
+            ring = inner
+        v.append(centre[None])
+        new_faces.append(np.stack([np.roll(ring, -1), ring, np.full(len(ring), count)], axis=1))
+        if ring_uv is not None:
+            middle = np.broadcast_to(uv_centre, ring_uv.shape)
+            cap_uv.append(np.stack([np.roll(ring_uv, -1, axis=0), ring_uv, middle], axis=1))
+        count += 1
     uv = None if corner_uv is None else np.concatenate([corner_uv, *cap_uv]).astype(np.float32)
     return np.concatenate(v), np.concatenate(new_faces).astype(np.int32), uv
 
@@ -453,9 +480,10 @@ def expression_rig(head) -> ExpressionRig:
     base, faces, _, corner_uv = closed_skin_surface(neutral, head.eyes, 0)
     n, shapes = len(neutral), len(model.expression)
     posed = fit.scale * model.expression.astype(np.float64) @ fit.rotation.T  # (57, n, 3)
-    # close_skin places each cap at the mean of its rim, for any number of columns.
-    wide = close_skin(posed.transpose(1, 0, 2).reshape(n, -1), model.faces)[0]
-    offsets = wide.reshape(len(wide), shapes, 3).transpose(1, 0, 2).astype(np.float32)
+    # close_skin places caps and rings linearly in every column; its first three columns
+    # (the positions) decide where rings go, as for the base.
+    wide = close_skin(np.c_[neutral, posed.transpose(1, 0, 2).reshape(n, -1)], model.faces)[0]
+    offsets = wide[:, 3:].reshape(len(wide), shapes, 3).transpose(1, 0, 2).astype(np.float32)
     for eye in head.eyes:
         offsets[:, n + int(np.argmin(np.linalg.norm(base[n:] - eye.centre, axis=1)))] = 0
     # Subdivision keeps the closed skin's vertices first, in order: the colours carry over.

@@ -25,7 +25,7 @@ No worker outlives the batch. A local worker ends when the batch process dies, h
 dies (SIGKILL, a crash, the out-of-memory killer): Linux signals it (``PR_SET_PDEATHSIG``) and
 a thread in every worker checks that its parent still exists; it then unwinds its photo
 (deleting its temporary files) and exits within a few seconds. A worker terminated on its own
-is a lost worker (its photos are retried one at a time), never the end of the batch. A Ray the
+is a lost worker (its photos are retried once each, alone), never the end of the batch. A Ray the
 batch started is shut down with it; when the batch process is killed outright, Ray's own
 fate-sharing stops Ray's processes and their tasks.
 
@@ -446,16 +446,16 @@ def _run_local(
                         }
                     )
             if lost:
-                # A worker died (crash in native code, killed for running out of memory): the
-                # pool is unusable and every photo in flight is lost. Start a new pool; a photo
-                # that died alone failed, the others are retried one at a time.
+                # A worker died (crash in native code, killed for running out of memory or by
+                # someone): the pool is unusable and every photo in flight is lost. Start a
+                # new pool and retry each lost photo once, alone; one that dies alone fails.
                 lost += list(running.values())
                 running.clear()
                 _terminate_pool(pool)
                 pool = new_pool()
                 retry = []
                 for job, mb in lost:
-                    if len(lost) == 1 or job in solo:
+                    if job in solo:
                         on_done(
                             {
                                 "input": job,
