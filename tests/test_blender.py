@@ -234,3 +234,57 @@ def test_blender_imports_the_strand_colours(rendered):
         np.testing.assert_allclose(got, want, atol=0.02, err_msg=name)
     # The UsdPreviewSurface holds the same colour (Blender 4.2 binds none to curves).
     np.testing.assert_allclose(report["usd_materials"]["Hair"], want, atol=0.02)
+
+
+_SHAPE_KEYS_SCRIPT = """
+import json, os, sys
+import bpy
+out = {}
+for name in sys.argv[sys.argv.index("--") + 1 :]:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if name.endswith(".glb"):
+        bpy.ops.import_scene.gltf(filepath=name)
+    else:
+        bpy.ops.wm.usd_import(filepath=name, import_blendshapes=True)
+    meshes = [o for o in bpy.data.objects if o.type == "MESH"]
+    keyed = [o for o in meshes if o.data.shape_keys is not None]
+    out[os.path.basename(name)] = {
+        "meshes": len(meshes),
+        "keys": [k.name for o in keyed for k in o.data.shape_keys.key_blocks],
+        "values": [k.value for o in keyed for k in o.data.shape_keys.key_blocks],
+    }
+print("JSON" + json.dumps(out))
+sys.stdout.flush()
+os._exit(0)  # bpy 4.2 may crash at exit after a glTF import
+"""
+
+
+@pytest.mark.slow
+def test_blender_imports_the_57_blend_shapes(astronaut_path, tmp_path):
+    pytest.importorskip("bpy")
+    import monoscan
+
+    options = monoscan.Options(
+        blendshapes=True, strands=0, hair=False, person=False, formats=("glb",)
+    )
+    recon = monoscan.reconstruct(astronaut_path, options)
+    folder = monoscan.write_outputs(recon, tmp_path, options).parent
+    script = tmp_path / "keys.py"
+    script.write_text(_SHAPE_KEYS_SCRIPT)
+    files = [str(folder / "expressions.glb"), str(folder / "expressions.usdc")]
+    run = subprocess.run(
+        [sys.executable, str(script), "--", *files], capture_output=True, text=True, timeout=300
+    )
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("JSON"))
+    report = json.loads(line[4:])
+    names = list(recon.head.ict.to_json()["expression"])
+    for name in ("expressions.glb", "expressions.usdc"):
+        keys = report[name]["keys"]
+        assert len(keys) == 58, (name, len(keys))  # the basis and the 57 shapes, by name
+        assert sorted(keys[1:]) == sorted(names), name
+        assert report[name]["meshes"] == 3  # the head and its two eyes
+    # glTF's default weights arrive as the shape keys' values: the photo's expression
+    glb = report["expressions.glb"]
+    values = dict(zip(glb["keys"], glb["values"], strict=True))
+    for key, weight in recon.head.ict.to_json()["expression"].items():
+        assert values[key] == pytest.approx(weight, abs=1e-3)

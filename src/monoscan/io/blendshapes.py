@@ -134,6 +134,8 @@ def write_blendshape_usd(
         for name, offset in zip(names, offsets, strict=True):
             shape = UsdSkel.BlendShape.Define(stage, skin.GetPath().AppendChild(name))
             moved = np.flatnonzero(np.abs(offset).max(axis=1) >= OFFSET_EPSILON_M)
+            if len(moved) == 0:
+                moved = np.array([0])  # importers drop a shape with no points (Blender 4.2)
             shape.CreateOffsetsAttr(_vec3f(Vt, offset[moved]))
             shape.CreatePointIndicesAttr(Vt.IntArray.FromNumpy(moved.astype(np.int32)))
             targets.append(shape.GetPath())
