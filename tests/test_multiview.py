@@ -86,6 +86,41 @@ def test_three_scan_views_no_worse_than_one():
     three = score_reconstruction(scan, three_recon, surface=False)
     assert any("fused 3 views" in n for n in three_recon.notes)
     assert three["face_gt_to_pred_mm"] <= one["face_gt_to_pred_mm"] + 0.02
+    # every view colours the face it sees: the turned views add the sides of the face
+    one_recon = monoscan.reconstruct(images[1], options)
+    assert three_recon.head.face_region.mean() > one_recon.head.face_region.mean() + 0.03
+
+
+def test_other_views_project_the_head_onto_their_own_face():
+    """The frame chain of a PhotoView: reconstruction world -> reference pixels -> reference
+    view world -> this view's world -> its pixels lands the fused landmarks on the landmarks
+    detected in that view."""
+    from monoscan.evaluation.head_scan import load_head_scan, render_head_scan
+    from monoscan.face.camera import estimate_camera
+    from monoscan.perception.face import detect_face_landmarks
+    from monoscan.pipeline.views import _photo_view
+
+    scan = load_head_scan(shared("head_scan"))
+    images = [render_head_scan(scan, yaw, "studio").image for yaw in (0.0, 30.0)]
+    faces = [detect_face_landmarks(im) for im in images]
+    cams = [estimate_camera(f.points) for f in faces]
+    fused = fuse_landmarks([c.photo_to_world(f.points) for c, f in zip(cams, faces, strict=True)])
+    ref = fused.reference
+    other = 1 - ref
+    points_px = cams[ref].world_to_photo(fused.points)
+    recon_camera = estimate_camera(points_px)
+    view = _photo_view(
+        type("P", (), {"rgb": images[other]})(),
+        cams[other],
+        fused.transforms[other],
+        cams[ref],
+        recon_camera,
+        None,
+    )
+    px, _ = view.project(recon_camera.photo_to_world(points_px))
+    error = np.linalg.norm(px - faces[other].points[:, :2], axis=1)
+    assert np.median(error) < 3.0  # pixels, on a 640 px render
+    assert abs(np.linalg.norm(view.toward_camera) - 1) < 1e-9
 
 
 def test_cli_same_person(tmp_path, astronaut_rgb):

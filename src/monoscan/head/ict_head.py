@@ -11,6 +11,7 @@ skin tone of the face edge without a seam. World frame, metres.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +23,12 @@ from monoscan.head.ict import IctFit, load_ict_model
 
 __all__ = [
     "IctHead",
+    "PhotoView",
     "build_ict_head",
     "ExpressionRig",
     "close_skin",
     "closed_skin_surface",
+    "reference_view",
     "expression_rig",
     "ict_head_mesh",
     "skin_tone",
@@ -99,6 +102,55 @@ class IctHead:
         """A ``trimesh.Trimesh``: textured (vertices split at the UV seams) or with vertex
         colours (vertex order kept, closed); see :func:`monoscan.core.meshes.textured_trimesh`."""
         return textured_trimesh(self, textured)
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """A photo that colours the head: its pixels and where world points land in it.
+
+    Attributes
+    ----------
+    rgb : (H, W, 3) uint8
+    project : callable
+        ``project(points)``: (N, 3) world points (metres) -> ((N, 2) photo pixels, (N,) depth
+        toward this photo's camera, metres, larger is closer).
+    toward_camera : (3,) float
+        Unit direction from the head toward this photo's camera, in the world frame.
+    not_skin : (H, W) bool, optional
+        Pixels not to take colour from (hair, occluders).
+    """
+
+    rgb: np.ndarray
+    project: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    toward_camera: np.ndarray
+    not_skin: np.ndarray | None = None
+
+
+def reference_view(rgb: np.ndarray, camera: Camera, not_skin=None) -> PhotoView:
+    """The photo the landmarks came from, as a :class:`PhotoView` (its camera looks down -z)."""
+    return PhotoView(
+        np.asarray(rgb),
+        lambda points: (camera.world_to_photo(points)[:, :2], np.asarray(points)[:, 2]),
+        np.array([0.0, 0.0, 1.0]),
+        not_skin,
+    )
+
+
+def _visible(px: np.ndarray, depth: np.ndarray, faces: np.ndarray, shape) -> np.ndarray:
+    """Vertices inside the photo that win the depth test at their pixel (on a grid of at
+    most :data:`VISIBILITY_PX` over the head, not the whole photo)."""
+    from monoscan.render.raster import rasterize
+
+    h, w = shape[:2]
+    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    lo = px.min(0)
+    scale = min(1.0, VISIBILITY_PX / max(float(np.ptp(px, axis=0).max()), 1.0))
+    grid = (px - lo) * scale
+    gh, gw = (np.ceil(grid.max(0)) + 1).astype(int)[::-1]
+    front_depth, _, _ = rasterize(grid, depth, faces, (gh, gw), nearest="max")
+    gx = np.clip(np.round(grid[:, 0] - 0.5).astype(int), 0, gw - 1)
+    gy = np.clip(np.round(grid[:, 1] - 0.5).astype(int), 0, gh - 1)
+    return inside & (np.nan_to_num(front_depth[gy, gx], nan=np.inf) - depth < 0.004)
 
 
 def close_skin(
@@ -205,6 +257,7 @@ def build_ict_head(
     subdivisions: int = SUBDIVISIONS,
     not_skin: np.ndarray | None = None,
     face_points_px: np.ndarray | None = None,
+    views: Sequence[PhotoView] = (),
 ) -> IctHead:
     """Pose, close, subdivide and colour the fitted ICT skin; place and colour the eyes.
 
@@ -223,6 +276,9 @@ def build_ict_head(
     face_points_px : (478, 2+) array, optional
         MediaPipe's face mesh (photo pixels): its iris points turn the eyes to the photo's
         gaze and give the iris colour (:func:`monoscan.head.eyes.fit_eyeballs`).
+    views : sequence of PhotoView
+        Other photos of the same person (``--same-person``): every vertex of the face takes
+        the colour of the photos that see it, weighted by how squarely each faces it.
 
     Returns
     -------
@@ -233,32 +289,31 @@ def build_ict_head(
     from scipy.sparse.linalg import splu
 
     from monoscan.core.geometry import vertex_normals
-    from monoscan.render.raster import rasterize, sample_image
+    from monoscan.render.raster import sample_image
 
     rgb = np.asarray(photo_rgb)
     eyes = fit_eyeballs(fit, rgb, camera, face_points_px)
     v, f, on_face, uv = closed_skin_surface(fit.vertices, eyes, subdivisions)
-    # Visible vertices: facing the camera and winning the depth test at their pixel.
-    px = camera.world_to_photo(v)[:, :2]
-    h, w = rgb.shape[:2]
-    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
-    # The depth test on a grid of at most VISIBILITY_PX over the head (not the whole photo).
-    lo = px.min(0)
-    scale = min(1.0, VISIBILITY_PX / max(float(np.ptp(px, axis=0).max()), 1.0))
-    grid = (px - lo) * scale
-    gh, gw = (np.ceil(grid.max(0)) + 1).astype(int)[::-1]
-    depth, _, _ = rasterize(grid, v[:, 2], f, (gh, gw), nearest="max")
-    gx = np.clip(np.round(grid[:, 0] - 0.5).astype(int), 0, gw - 1)
-    gy = np.clip(np.round(grid[:, 1] - 0.5).astype(int), 0, gh - 1)
-    front = np.nan_to_num(depth[gy, gx], nan=np.inf) - v[:, 2] < 0.004
-    xi = np.clip(np.round(px[:, 0] - 0.5).astype(int), 0, w - 1)
-    yi = np.clip(np.round(px[:, 1] - 0.5).astype(int), 0, h - 1)
+    # Each photo colours the face vertices it sees facing it, weighted by how squarely.
+    views = [reference_view(rgb, camera, not_skin), *views]
     normals = vertex_normals(v, f)
-    seen = on_face & inside & front & (normals[:, 2] > MIN_FACING)
-    if not_skin is not None:
-        seen &= ~np.asarray(not_skin, bool)[yi, xi]
+    weights = np.zeros((len(views), len(v)))
+    samples = np.zeros((len(views), len(v), 3))
+    for k, view in enumerate(views):
+        px, depth = view.project(v)
+        facing = normals @ np.asarray(view.toward_camera, np.float64)
+        seen_k = on_face & (facing > MIN_FACING) & _visible(px, depth, f, view.rgb.shape)
+        if view.not_skin is not None:
+            h, w = view.rgb.shape[:2]
+            xi = np.clip(np.round(px[:, 0] - 0.5).astype(int), 0, w - 1)
+            yi = np.clip(np.round(px[:, 1] - 0.5).astype(int), 0, h - 1)
+            seen_k &= ~np.asarray(view.not_skin, bool)[yi, xi]
+        weights[k, seen_k] = facing[seen_k] ** 2
+        samples[k, seen_k] = sample_image(view.rgb, px[seen_k, 0] - 0.5, px[seen_k, 1] - 0.5)
+    total = weights.sum(0)
+    seen = total > 0
     colours = np.zeros((len(v), 3))
-    colours[seen] = sample_image(rgb, px[seen, 0] - 0.5, px[seen, 1] - 0.5)
+    colours[seen] = np.einsum("kv,kvc->vc", weights[:, seen], samples[:, seen]) / total[seen, None]
     # Harmonic fill of the unseen vertices from the seen ones over the mesh's edges.
     edges = trimesh.geometry.faces_to_edges(f)
     n = len(v)
@@ -282,7 +337,7 @@ def build_ict_head(
         vertex_colors=colours,
         seen=seen,
         corner_uv=uv,
-        texture=bake_texture(v, f, uv, colours, seen, rgb, camera),
+        texture=bake_texture(v, f, uv, colours, weights, views),
         fit=fit,
         eyes=eyes,
     )
@@ -332,16 +387,16 @@ def bake_texture(
     faces: np.ndarray,
     corner_uv: np.ndarray,
     vertex_colors: np.ndarray,
-    seen: np.ndarray,
-    photo_rgb: np.ndarray,
-    camera: Camera,
+    weights: np.ndarray,
+    views: Sequence[PhotoView],
     height: int = TEXTURE_PX,
 ) -> np.ndarray:
     """The head's colours as a (height, 2 height, 3) uint8 texture in ``corner_uv`` (v up).
 
-    Texels of triangles the photo sees sample the photo at full resolution, the others take
-    the interpolated vertex colours (the filled skin); empty texels are inpainted from their
-    neighbours so filtering at UV seams does not pull in black.
+    Texels of triangles the photos see sample the photos at full resolution, blended by the
+    per-vertex ``weights`` (K, V) of each of the K ``views`` (interpolated over the triangle);
+    the others take the interpolated vertex colours (the filled skin); empty texels are
+    inpainted from their neighbours so filtering at UV seams does not pull in black.
     """
     import cv2
 
@@ -356,10 +411,23 @@ def bake_texture(
     ids = faces[tri[covered]]
     w = bary[covered]
     colour = np.einsum("nk,nkc->nc", w, vertex_colors[ids].astype(np.float64))
-    from_photo = seen[ids].all(axis=1)
+    from_photo = (weights.sum(0) > 0)[ids].all(axis=1)
     world = np.einsum("nk,nkc->nc", w[from_photo], vertices[ids[from_photo]].astype(np.float64))
-    px = camera.world_to_photo(world)[:, :2]
-    colour[from_photo] = sample_image(np.asarray(photo_rgb), px[:, 0] - 0.5, px[:, 1] - 0.5)
+    blend = np.zeros((len(world), 3))
+    total = np.zeros(len(world))
+    for k, view in enumerate(views):
+        texel_w = np.einsum("nk,nk->n", w[from_photo], weights[k][ids[from_photo]])
+        use = texel_w > 0
+        if use.any():
+            px, _ = view.project(world[use])
+            blend[use] += texel_w[use, None] * sample_image(
+                view.rgb, px[:, 0] - 0.5, px[:, 1] - 0.5
+            )
+            total[use] += texel_w[use]
+    good = total > 0
+    sub = colour[from_photo]
+    sub[good] = blend[good] / total[good, None]
+    colour[from_photo] = sub
     texture = np.zeros((height, 2 * height, 3), np.uint8)
     texture[covered] = np.clip(np.round(colour), 0, 255).astype(np.uint8)
     return cv2.inpaint(texture, (~covered).astype(np.uint8), 3, cv2.INPAINT_TELEA)
@@ -372,6 +440,7 @@ def ict_head_mesh(
     camera: Camera,
     not_skin: np.ndarray | None = None,
     face_points_px: np.ndarray | None = None,
+    views: Sequence[PhotoView] = (),
 ):
     """The fitted ICT head as the pipeline's :class:`~monoscan.head.assemble.HeadMesh`
     (see :func:`build_ict_head` for the arguments).
@@ -386,7 +455,9 @@ def ict_head_mesh(
     from monoscan.head.model import scalp_mask
 
     t0 = time.perf_counter()
-    head = build_ict_head(fit, photo_rgb, camera, not_skin=not_skin, face_points_px=face_points_px)
+    head = build_ict_head(
+        fit, photo_rgb, camera, not_skin=not_skin, face_points_px=face_points_px, views=views
+    )
     uv = np.zeros((len(head.vertices), 2), np.float32)
     uv[head.faces.ravel()] = head.corner_uv.reshape(-1, 2)  # one of each vertex's uvs
     scalp = scalp_mask(fitted_head.to_head(head.vertices), fitted_head.shape) & ~head.seen

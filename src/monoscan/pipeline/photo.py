@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -127,6 +127,7 @@ def reconstruct(
     options: Options | None = None,
     *,
     landmarks: np.ndarray | None = None,
+    other_views: Sequence = (),
 ) -> Reconstruction:
     """Reconstruct the face (and what else is enabled) from one photo.
 
@@ -138,6 +139,9 @@ def reconstruct(
         Landmarks (photo pixels and MediaPipe z) that replace the detected ones from the camera
         on (face mesh, head, hair); :func:`monoscan.pipeline.views.reconstruct_views` passes
         the landmarks fused from several views. The face is still detected.
+    other_views : sequence of monoscan.head.ict_head.PhotoView
+        Other photos of the same person that also colour the ICT head (their projections
+        take this photo's world frame).
 
     Returns
     -------
@@ -255,7 +259,9 @@ def reconstruct(
                 if occlusion is not None:
                     weights = occlusion_weights(face.points, occlusion)
                 ict = fit_ict_to_landmarks(ict_points, weights)
-                head = ict_head_mesh(ict, fitted, face_rgb, camera, not_skin, face.points)
+                head = ict_head_mesh(
+                    ict, fitted, face_rgb, camera, not_skin, face.points, other_views
+                )
             else:
                 head = assemble_head(face_mesh, fitted, face_rgb, camera)
             # Landmark ids on the photo's expression: they name the same vertices after it.

@@ -37,6 +37,43 @@ def _relative_rotations(world_to_cv: Sequence[np.ndarray], ref: int) -> list[np.
     return [f @ world_to_cv[ref] @ r.T @ f for r in world_to_cv]
 
 
+def _not_face_skin(rgb: np.ndarray, points_px: np.ndarray, hair: bool) -> np.ndarray:
+    """Pixels of another view the head must not take colour from: outside the hull of its
+    face landmarks (background, ears, neck) and, with ``hair``, the segmented hair."""
+    import cv2
+
+    outside = np.ones(rgb.shape[:2], np.uint8)
+    hull = cv2.convexHull(np.round(points_px[:468, :2]).astype(np.int32))
+    cv2.fillConvexPoly(outside, hull, 0)
+    mask = outside.astype(bool)
+    if hair:
+        from monoscan.hair.segmentation import segment_hair
+
+        mask |= segment_hair(rgb).mask
+    return mask
+
+
+def _photo_view(photo, view_camera, transform, reference_camera, recon_camera, not_skin):
+    """Another view as a PhotoView of the reconstruction's world frame.
+
+    A point of the reconstruction's world goes to the reference photo's pixels (its camera,
+    ``recon_camera``, is estimated from the fused landmarks), to the reference view's world
+    (``reference_camera``), then by ``transform`` (scale, rotation, translation: this view's
+    world to the reference one's, :func:`monoscan.head.multiview.fuse_landmarks`) to this
+    view's world and photo.
+    """
+    from monoscan.head.ict_head import PhotoView
+
+    scale, rotation, translation = transform
+
+    def project(points):
+        reference = reference_camera.photo_to_world(recon_camera.world_to_photo(points))
+        view_world = (reference - translation) @ rotation / scale
+        return view_camera.world_to_photo(view_world)[:, :2], view_world[:, 2]
+
+    return PhotoView(photo.rgb, project, rotation[:, 2].copy(), not_skin)
+
+
 def reconstruct_views(
     images: Sequence,
     options=None,
@@ -114,10 +151,23 @@ def reconstruct_views(
     # Back to the reference photo's pixels (the camera of its own detection).
     cam = estimate_camera(faces[ref].points)
     points_px = cam.world_to_photo(fused.points).astype(np.float32)
-    recon = reconstruct(photo, options, landmarks=points_px)
+    recon_camera = estimate_camera(points_px)  # as reconstruct() estimates it
+    others = [
+        _photo_view(
+            photos[k],
+            estimate_camera(faces[k].points),
+            fused.transforms[k],
+            cam,
+            recon_camera,
+            _not_face_skin(photos[k].rgb, faces[k].points, options.hair),
+        )
+        for k in range(len(photos))
+        if k != ref
+    ]
+    recon = reconstruct(photo, options, landmarks=points_px, other_views=others)
     notes.append(
         f"fused {len(photos)} views ({', '.join(p.stem for p in photos)}; reference: view "
-        f"{kept[ref]}, {photo.stem}, its photo gives the texture); "
+        f"{kept[ref]}, {photo.stem}; every view colours the face it sees); "
         "estimated yaw " + ", ".join(f"{y:+.0f}" for y in fused.yaw_deg) + " deg; landmark "
         "residual " + ", ".join(f"{r:.1f}" for r in fused.residual_mm) + " mm"
     )
