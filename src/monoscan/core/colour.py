@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DARK_BROWN_SRGB", "median_hair_srgb", "srgb_to_linear"]
+__all__ = ["DARK_BROWN_SRGB", "linear_to_srgb", "median_hair_srgb", "srgb_to_linear"]
 
 #: The colour used when there is no photo or no hair pixel (the commonest natural hair colour).
 DARK_BROWN_SRGB = np.array([60.0, 45.0, 35.0])
@@ -30,6 +30,12 @@ def median_hair_srgb(image: np.ndarray | None, hair_mask: np.ndarray) -> np.ndar
     if image is None or np.shape(image)[:2] != m.shape or not m.any():
         return DARK_BROWN_SRGB.copy()
     return np.median(np.asarray(image)[m].reshape(-1, 3).astype(np.float64), axis=0)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB in [0, 1] to sRGB in [0, 1] (the inverse of :func:`srgb_to_linear`)."""
+    c = np.clip(np.nan_to_num(np.asarray(linear, np.float64)), 0.0, 1.0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
 
 
 def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:

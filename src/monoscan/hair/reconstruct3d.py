@@ -164,8 +164,9 @@ def hair_strands(
     Returns
     -------
     strands : Strands
-        World frame, metres, root to tip; per-point colours (linear RGB, the median hair colour
-        of the crop with a per-strand brightness jitter) when ``colors``.
+        World frame, metres, root to tip; with ``colors``, per-point colours (linear RGB)
+        from the photo where it sees the strand and tapering widths
+        (:func:`monoscan.hair.appearance.strand_appearance`).
     occupancy : Occupancy
         The hair volume (``occupancy.info`` also holds the curliness used).
     """
@@ -242,11 +243,19 @@ def hair_strands(
     t["growth"] = time.perf_counter() - t0
     occ.info["timings_s"] = t
     if colors and strands.n_points:
-        base = srgb_to_linear(median_hair_srgb(getattr(crop, "image", None), mask) / 255.0)
-        rng = np.random.default_rng(seed + 2)
-        jitter = rng.uniform(0.8, 1.2, strands.n_strands)[strands.strand_index]
-        col = np.clip(base[None, :] * jitter[:, None], 0.0, 1.0)
-        strands = Strands(strands.points, strands.counts, colors=col)
+        from monoscan.hair.appearance import strand_appearance
+
+        image = getattr(crop, "image", None)
+        if image is not None and np.shape(image)[:2] == mask.shape:
+            strands = strand_appearance(
+                strands, image, mask, hair_depth_m_crop, crop, camera, seed=seed
+            )
+        else:  # no crop image: the dark-brown default, with the strands' brightness varied
+            base = srgb_to_linear(median_hair_srgb(image, mask) / 255.0)
+            rng = np.random.default_rng(seed + 2)
+            jitter = rng.uniform(0.8, 1.2, strands.n_strands)[strands.strand_index]
+            col = np.clip(base[None, :] * jitter[:, None], 0.0, 1.0)
+            strands = Strands(strands.points, strands.counts, colors=col)
     return strands, occ
 
 

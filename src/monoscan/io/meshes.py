@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from monoscan.core.colour import srgb_to_linear
+from monoscan.core.colour import linear_to_srgb, srgb_to_linear
 from monoscan.core.errors import FormatError, InputError
 from monoscan.io.atomic import atomic_path, write_bytes
 from monoscan.io.gltf import pack_glb
@@ -123,8 +123,7 @@ def load_mesh(
 def _linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     """Linear RGB(A) in [0, 1] to 8-bit sRGB (alpha, the 4th column, stays linear)."""
     c = np.clip(np.nan_to_num(np.asarray(linear, np.float64)), 0.0, 1.0)
-    rgb = c[:, :3]
-    rgb = np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * rgb ** (1 / 2.4) - 0.055)
+    rgb = linear_to_srgb(c[:, :3])
     out = np.concatenate([rgb, c[:, 3:4]], axis=1) if c.shape[1] > 3 else rgb
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 

@@ -126,11 +126,13 @@ def render_strands(
     extent_m: float = 0.5,
     max_strands: int = 4000,
     seed: int = 0,
+    colored: bool = True,
 ) -> np.ndarray:
     """Render strands as depth-shaded lines (closer = brighter), (size, size, 3) uint8 RGB.
 
     ``view`` is a name (front, side, back, other_side) or a yaw angle in degrees. ``head`` is
-    a mesh (``vertices``, ``faces``) drawn as flat grey triangles, painter-sorted.
+    a mesh (``vertices``, ``faces``) drawn as flat grey triangles, painter-sorted. Strands
+    with colours are drawn in them (``colored``), shaded by depth; others in a fixed brown.
     """
     yaw = STRAND_VIEWS[view] if isinstance(view, str) else float(view)
     r = rotation_y(-yaw)
@@ -166,8 +168,15 @@ def render_strands(
         zs = z[seg].mean(1)
         lo, hi = (np.percentile(z, 2), np.percentile(z, 98)) if len(z) else (0, 1)
         b = np.clip((zs - lo) / max(hi - lo, 1e-6), 0, 1)
-        for (i, j), zz, bb in zip(seg, zs, b, strict=True):
-            items.append((zz, 1, (uv[i], uv[j], bb)))
+        if colored and sub.colors is not None:
+            from monoscan.core.colour import linear_to_srgb
+
+            srgb = linear_to_srgb(np.asarray(sub.colors, np.float64)[seg[:, 0]]) * 255.0
+            seg_rgb = srgb * (0.55 + 0.45 * b)[:, None]
+        else:
+            seg_rgb = np.stack([40 + 150 * b, 25 + 90 * b, 10 + 40 * b], axis=1)
+        for (i, j), zz, rgb in zip(seg, zs, seg_rgb, strict=True):
+            items.append((zz, 1, (uv[i], uv[j], rgb)))
     items.sort(key=lambda it: it[0])
     for _, kind, data in items:
         if kind == 0:
@@ -180,8 +189,8 @@ def render_strands(
                 shift=4,
             )
         else:
-            a, bpt, bb = data
-            col = (int(40 + 150 * bb), int(25 + 90 * bb), int(10 + 40 * bb))
+            a, bpt, rgb = data
+            col = tuple(int(c) for c in np.clip(rgb, 0, 255))
             cv2.line(
                 img,
                 tuple(np.round(a * 16).astype(int)),

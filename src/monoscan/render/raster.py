@@ -118,7 +118,8 @@ def rasterize(
 
 
 def sample_image(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear samples of an (H, W, C) uint8 image at pixel coordinates (any count)."""
+    """Bilinear samples of an (H, W, C) uint8 or float32 image at pixel coordinates (any
+    count; pixel centres at integers), in the image's dtype."""
     import cv2
 
     n = len(x)
@@ -134,4 +135,4 @@ def sample_image(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return out.reshape(rows * cols, -1)[:n].astype(np.uint8)
+    return out.reshape(rows * cols, -1)[:n].astype(image.dtype)
