@@ -1,12 +1,16 @@
 """A closed, coloured head mesh from a fitted ICT model (:mod:`monoscan.head.ict`).
 
 The ICT skin is open at the neck, the eyes and the mouth; :func:`close_skin` caps each opening
-with a fan around its centre so the mesh is one watertight manifold, as the H3DS protocol and
-3D printing expect. :func:`build_ict_head` poses the fitted skin in the world, subdivides it
-(midpoint, shape kept) and colours it: vertices the photo sees (facing the camera, in front in
-the depth test, on the kit's face region) take the photo's colour, and the rest is filled by
-harmonic interpolation over the mesh from them, so the unseen skull, ears and neck continue the
-skin tone of the face edge without a seam. World frame, metres.
+(the wide neck with two concentric rings before its fan) so the mesh is one watertight
+manifold, as the H3DS protocol and 3D printing expect. :func:`closed_skin_surface` also pushes
+the eye caps just inside the eyeballs (:mod:`monoscan.head.eyes`) and subdivides (midpoint,
+shape kept). :func:`build_ict_head` colours it: vertices a photo sees (facing its camera, in
+front in the depth test, on the kit's face region) take that photo's colour, blended over the
+photos of the same person (:class:`PhotoView`) by how squarely each sees them, and the rest is
+filled by harmonic interpolation over the mesh from them, so the unseen skull, ears and neck
+continue the skin tone of the face edge without a seam. :func:`without_expression` re-poses
+the head without its expression; :func:`expression_rig` gives the 57 expression shapes for
+animation. World frame, metres.
 """
 
 from __future__ import annotations
@@ -22,15 +26,15 @@ from monoscan.head.eyes import Eyeball, fit_eyeballs
 from monoscan.head.ict import IctFit, load_ict_model
 
 __all__ = [
+    "ExpressionRig",
     "IctHead",
     "PhotoView",
     "build_ict_head",
-    "ExpressionRig",
     "close_skin",
     "closed_skin_surface",
-    "reference_view",
     "expression_rig",
     "ict_head_mesh",
+    "reference_view",
     "skin_tone",
     "without_expression",
 ]
@@ -501,7 +505,8 @@ class ExpressionRig:
     """The fitted ICT head with its expression shapes, for animation (world frame, metres).
 
     The skin at the model's own resolution (closed, not subdivided), without expression;
-    ``vertices + offsets.T @ weights`` is the photo's expression.
+    ``vertices + np.tensordot(weights, offsets, 1)`` is the photo's expression (but for the
+    two eye-cap centres, which stay inside the eyes).
 
     Attributes
     ----------
