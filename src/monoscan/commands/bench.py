@@ -41,6 +41,12 @@ def register(sub, common) -> None:
     )
     p.add_argument("--size", type=int, default=512, metavar="PX", help="scene size (512)")
     p.add_argument(
+        "--hair-model",
+        choices=("learned", "prior"),
+        default="learned",
+        help="hair growth direction and depth: the learned network (default) or the priors",
+    )
+    p.add_argument(
         "--no-3d",
         dest="full_3d",
         action="store_false",
@@ -79,7 +85,11 @@ def run(args) -> int:
         bad = [s for s in splits if s not in ("train", "val", "test")]
         if bad or not splits or len(set(splits)) != len(splits):
             raise InputError(f"--split {args.split!r}: expected train, val or test (comma list)")
-    options = Options(head=args.full_3d, strands=args.strands if args.full_3d else 0)
+    options = Options(
+        head=args.full_3d,
+        strands=args.strands if args.full_3d else 0,
+        hair_model=args.hair_model,
+    )
     results = {}
     for split in splits:
         results[split] = run_bench(

@@ -49,7 +49,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     """Options shared by reconstruct, demo, hairstep (``meshes=False``: no mesh/hair switches)."""
     from monoscan.perception.face import MIN_FACE_PX
-    from monoscan.pipeline.options import ALL_FORMATS, DEFAULT_FORMATS, EXPRESSIONS, HEAD_MODELS
+    from monoscan.pipeline.options import (
+        ALL_FORMATS,
+        DEFAULT_FORMATS,
+        EXPRESSIONS,
+        HAIR_MODELS,
+        HEAD_MODELS,
+    )
 
     p.add_argument(
         "-o",
@@ -90,6 +96,14 @@ def add_options(p: argparse.ArgumentParser, meshes: bool = True) -> None:
     )
     p.add_argument(
         "--no-person", action="store_true", help="skip person segmentation and body pose"
+    )
+    p.add_argument(
+        "--hair-model",
+        choices=HAIR_MODELS,
+        default="learned",
+        help="hair growth direction and depth (strand_map.png, hair_depth.npy, strands): "
+        "'learned', the small network trained on synthetic renders (default), or 'prior', "
+        "the hand-made scalp/gravity and silhouette priors",
     )
     if meshes:
         p.add_argument("--no-hair", action="store_true", help="skip the HairStep hair maps")
@@ -163,6 +177,7 @@ def options_from_args(args: argparse.Namespace):
         seed=getattr(args, "seed", 0),
         formats=formats,
         face_detail=getattr(args, "face_detail", False),
+        hair_model=getattr(args, "hair_model", "learned"),
     )
 
 

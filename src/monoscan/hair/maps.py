@@ -11,10 +11,15 @@ import numpy as np
 
 from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
+from monoscan.core.errors import InputError
 from monoscan.core.hair_maps import HairMaps
 from monoscan.core.meshes import FaceMesh
 
-__all__ = ["face_depth_in_crop", "hairstep_maps"]
+__all__ = ["LEARNED_MAPS", "face_depth_in_crop", "hairstep_maps"]
+
+#: The maps that ``hair_model="learned"`` takes from the network (the others stay the priors):
+#: those where it measures better than the prior (``src/monoscan/models/hair_maps.json``).
+LEARNED_MAPS = frozenset({"direction", "depth"})
 
 
 def face_depth_in_crop(face_mesh: FaceMesh, camera: Camera, crop: Crop) -> np.ndarray:
@@ -41,6 +46,7 @@ def hairstep_maps(
     landmarks68_crop: np.ndarray,
     person_mask_crop: np.ndarray | None = None,
     n_orientations: int = 32,
+    hair_model: str = "learned",
 ) -> HairMaps:
     """Compute the HairStep maps for a crop.
 
@@ -61,10 +67,19 @@ def hairstep_maps(
         kept only on the person, see :data:`monoscan.hair.segmentation.PERSON_FLOOR`).
     n_orientations : int
         Gabor orientations.
+    hair_model : {"learned", "prior"}
+        Where the growth direction and the hair depth come from: the network of
+        :mod:`monoscan.hair.learned` for the maps listed in :data:`LEARNED_MAPS` (default), or
+        the hand-made priors (:func:`~monoscan.hair.direction.growth_direction`,
+        :func:`~monoscan.hair.depth.hair_depth`).
     """
-    from monoscan.hair.depth import hair_depth
+    from monoscan.hair.depth import HairDepth, hair_depth
     from monoscan.hair.direction import growth_direction
+    from monoscan.hair.learned import HAIR_MODELS, learned_hair_maps
     from monoscan.hair.orientation import hair_orientation
+
+    if hair_model not in HAIR_MODELS:
+        raise InputError(f"unknown hair model {hair_model!r}; choose from {HAIR_MODELS}")
     from monoscan.hair.segmentation import segment_hair
     from monoscan.io.maps import encode_strand_map
     from monoscan.perception.parsing import parse
@@ -82,13 +97,22 @@ def hairstep_maps(
     mask = probability >= seg.threshold
     parsing = parse(mask, person_mask_crop, face_points_crop)
     orientation, confidence = hair_orientation(crop.image, mask, n_orientations)
-    direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
     # HairStep's body label covers the whole person but the hair (face included: R = 127).
     body = (parsing != 0) & (parsing != 3)
-    strand_map = encode_strand_map(direction, mask, body)
     face_depth = face_depth_in_crop(face_mesh, camera, crop)
-    mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
-    depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
+    learned = None
+    if hair_model == "learned" and LEARNED_MAPS:
+        learned = learned_hair_maps(mask, orientation, confidence, face_depth, body)
+    if learned is not None and "direction" in LEARNED_MAPS:
+        direction = learned.direction
+    else:
+        direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
+    strand_map = encode_strand_map(direction, mask, body)
+    if learned is not None and "depth" in LEARNED_MAPS:
+        depth = HairDepth(learned.depth, learned.depth_m, None)
+    else:
+        mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
+        depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
     return HairMaps(
         hair_probability=probability,
         hair_mask=mask,

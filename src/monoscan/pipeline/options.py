@@ -20,6 +20,8 @@ DEFAULT_FORMATS = MESH_FORMATS + ("data", "hair", "usdc")
 HEAD_MODELS = ("ict", "parametric")
 #: What ``Options.expression`` may ask of the ICT head.
 EXPRESSIONS = ("photo", "neutral")
+#: Where ``Options.hair_model`` takes the growth direction and hair depth from.
+HAIR_MODELS = ("prior", "learned")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class Options:
     face_detail : bool
         Displace the face mesh by the photo's fine shading (wrinkles, creases; under 0.5 mm,
         ``monoscan.face.detail``). Off by default: albedo (brows, stubble, make-up) is carved too.
+    hair_model : {"learned", "prior"}
+        Growth direction and hair depth: ``"learned"``, the network of
+        :mod:`monoscan.hair.learned` (default), or ``"prior"``, the hand-made priors
+        (:mod:`monoscan.hair.direction`, :mod:`monoscan.hair.depth`).
     formats : tuple of str
         What to write: mesh formats ``obj``, ``glb``, ``ply`` (face, head; ``ply`` and ``glb``
         also the strands as a line set) and strand formats ``data`` (USC), ``hair`` (Cem
@@ -83,6 +89,7 @@ class Options:
     strands: int = 10_000
     seed: int = 0
     face_detail: bool = False
+    hair_model: str = "learned"
     formats: tuple[str, ...] = DEFAULT_FORMATS
 
     def __post_init__(self) -> None:
@@ -97,6 +104,8 @@ class Options:
             raise InputError(f"strands must be 0..1000000, got {self.strands}")
         if self.head_model not in HEAD_MODELS:
             raise InputError(f"unknown head model {self.head_model!r}; choose from {HEAD_MODELS}")
+        if self.hair_model not in HAIR_MODELS:
+            raise InputError(f"unknown hair model {self.hair_model!r}; choose from {HAIR_MODELS}")
         if self.expression not in EXPRESSIONS:
             raise InputError(f"unknown expression {self.expression!r}; choose from {EXPRESSIONS}")
         if self.head_model != "ict" and (self.expression != "photo" or self.blendshapes):

@@ -219,7 +219,13 @@ def reconstruct(
         with timed(t, "hair_maps"):
             person_crop = None if person_mask is None else crop.from_photo(person_mask)
             hair = hairstep_maps(
-                crop, camera, face_mesh, crop.to_crop(face.points), lm68_crop, person_crop
+                crop,
+                camera,
+                face_mesh,
+                crop.to_crop(face.points),
+                lm68_crop,
+                person_crop,
+                hair_model=options.hair_model,
             )
     occlusion, face_rgb, head_points = None, photo.rgb, face.points
     if options.occlusion:
