@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 
 from monoscan.core.errors import InputError
 from monoscan.core.masks import as_mask
+from monoscan.core.onnx import onnx_session
 
 __all__ = [
     "HAIR_MODELS",
@@ -161,28 +161,8 @@ def model_available(model_path: str | Path | None = None) -> bool:
     return Path(model_path or MODEL_PATH).exists()
 
 
-_SESSIONS: dict[tuple[str, int], object] = {}
-_LOCK = threading.Lock()
-
-
 def _session(model_path: Path, threads: int):
-    key = (str(model_path), int(threads))
-    with _LOCK:
-        sess = _SESSIONS.get(key)
-        if sess is None:
-            import onnxruntime as ort
-
-            if not model_path.exists():
-                raise FileNotFoundError(f"learned hair-maps model missing: {model_path}")
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = int(threads)
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            sess = ort.InferenceSession(
-                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-            _SESSIONS[key] = sess
-    return sess
+    return onnx_session(model_path, threads, "learned hair-maps")
 
 
 def blend_orientation(

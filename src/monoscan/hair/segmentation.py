@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from monoscan.core.errors import InputError
+from monoscan.core.onnx import onnx_session
 from monoscan.core.photo import check_rgb
 
 __all__ = [
@@ -159,28 +159,8 @@ def model_metadata() -> dict:
     return meta
 
 
-_SESSIONS: dict[tuple[str, int], object] = {}
-_SESSIONS_LOCK = threading.Lock()
-
-
 def _session(model_path: Path, threads: int):
-    key = (str(model_path), int(threads))
-    with _SESSIONS_LOCK:
-        sess = _SESSIONS.get(key)
-        if sess is None:
-            import onnxruntime as ort
-
-            if not model_path.exists():
-                raise FileNotFoundError(f"hair segmentation model missing: {model_path}")
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = int(threads)
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            sess = ort.InferenceSession(
-                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-            _SESSIONS[key] = sess
-    return sess
+    return onnx_session(model_path, threads, "hair segmentation")
 
 
 def _normalise(square: np.ndarray, meta: dict) -> np.ndarray:
