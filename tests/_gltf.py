@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 _DTYPES = {5121: "u1", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
-_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
+_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 
 
 def read_glb(path: str | Path) -> tuple[dict, bytes]:

@@ -288,3 +288,128 @@ def test_blender_imports_the_57_blend_shapes(astronaut_path, tmp_path):
     values = dict(zip(glb["keys"], glb["values"], strict=True))
     for key, weight in recon.head.ict.to_json()["expression"].items():
         assert values[key] == pytest.approx(weight, abs=1e-3)
+
+
+# --- The rigged body (issue 18): an armature Blender can pose ----------------------------------
+
+_RIG_SCRIPT = """
+import json, math, os, sys
+import bpy
+import numpy as np
+from mathutils import Quaternion
+
+path, bone = sys.argv[sys.argv.index("--") + 1 :]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.import_scene.gltf(filepath=path)
+arm = [o for o in bpy.context.scene.objects if o.type == "ARMATURE"]
+# the importer draws the bones with a custom shape (an icosphere object): not a mesh of ours
+shapes = {pb.custom_shape for a in arm for pb in a.pose.bones if pb.custom_shape}
+meshes = [o for o in bpy.context.scene.objects if o.type == "MESH" and o not in shapes]
+out = {"armatures": len(arm), "meshes": [o.name for o in meshes]}
+body = meshes[0]
+out["bones"] = [b.name for b in arm[0].data.bones]
+out["modifiers"] = [(m.type, m.object.name if m.object else None) for m in body.modifiers]
+out["groups"] = [g.name for g in body.vertex_groups]
+out["vertices"] = len(body.data.vertices)
+
+
+def world_vertices():
+    dg = bpy.context.evaluated_depsgraph_get()
+    ev = body.evaluated_get(dg)
+    m = ev.to_mesh()
+    co = np.empty(len(m.vertices) * 3)
+    m.vertices.foreach_get("co", co)
+    mw = np.array(ev.matrix_world)
+    ev.to_mesh_clear()
+    co = co.reshape(-1, 3)
+    return co @ mw[:3, :3].T + mw[:3, 3]
+
+
+def group_weights(name):
+    gi = body.vertex_groups[name].index
+    w = np.zeros(len(body.data.vertices))
+    for v in body.data.vertices:
+        for g in v.groups:
+            if g.group == gi:
+                w[v.index] = g.weight
+    return w
+
+
+before = world_vertices()
+pb = arm[0].pose.bones[bone]
+pb.rotation_mode = "QUATERNION"
+pb.rotation_quaternion = Quaternion((1.0, 0.0, 0.0), math.radians(45.0))
+bpy.context.view_layer.update()
+after = world_vertices()
+move = np.linalg.norm(after - before, axis=1)
+fore, head = group_weights(bone) > 0.9, group_weights("head") > 0.9
+out["forearm"] = [int(fore.sum()), float(np.median(move[fore])), float(move[fore].max())]
+out["head"] = [int(head.sum()), float(move[head].max())]
+out["rest_extent"] = (before.max(0) - before.min(0)).tolist()
+print("JSON" + json.dumps(out))
+sys.stdout.flush()
+os._exit(0)  # bpy 4.2 may crash at exit after a glTF import
+"""
+
+
+def _blender_pose(tmp_path: Path, glb: Path, bone: str = "left_elbow") -> dict:
+    """Import ``glb`` in Blender (a child process), turn ``bone`` 45 degrees; the report."""
+    script = tmp_path / "pose.py"
+    script.write_text(_RIG_SCRIPT)
+    run = subprocess.run(
+        [sys.executable, str(script), "--", str(glb), bone],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith("JSON")]
+    assert lines, run.stdout[-2000:] + run.stderr[-2000:]
+    return json.loads(lines[0][4:])
+
+
+def _assert_posable(report: dict, n_vertices: int) -> None:
+    from monoscan.body.model import BONE_NAMES
+
+    assert report["armatures"] == 1 and report["meshes"] == ["body"]
+    assert sorted(report["bones"]) == sorted(BONE_NAMES)  # one bone per joint, by name
+    assert [m[0] for m in report["modifiers"]] == ["ARMATURE"]
+    assert set(report["groups"]) == set(BONE_NAMES)
+    assert report["vertices"] == n_vertices
+    # a person, upright in Blender's z-up frame
+    assert 1.4 < report["rest_extent"][2] < 2.1
+    n_fore, fore_median, fore_max = report["forearm"]
+    n_head, head_max = report["head"]
+    assert n_fore > 100 and n_head > 100
+    assert fore_median > 0.03 and fore_max > 0.08  # the forearm swings
+    assert head_max < 1e-5  # the head does not move
+
+
+def test_blender_poses_the_rigged_body(tmp_path):
+    """A body fitted to a synthetic scene (no photo), written rigged as body.glb is."""
+    pytest.importorskip("bpy")
+    import trimesh
+
+    from monoscan.body.fit import FitOptions, NakedBody, fit_body
+    from monoscan.body.model import load_body_model
+    from monoscan.body.rig import body_skin
+    from monoscan.evaluation.body_fit import synthetic_body
+    from monoscan.io.meshes import save_glb
+
+    model = load_body_model()
+    scene = synthetic_body(model, 0)
+    fit = fit_body(scene["px"], None, scene["world"], None, FitOptions(max_nfev=15), model)
+    naked = NakedBody(fit=fit, vertices=fit.vertices, world_scale=1.0, world_offset=np.zeros(3))
+    mesh = trimesh.Trimesh(naked.vertices, model.faces, process=False)
+    glb = save_glb(tmp_path / "body.glb", {"body": mesh}, skins={"body": body_skin(naked)})[0]
+    _assert_posable(_blender_pose(tmp_path, glb), len(mesh.vertices))
+
+
+@pytest.mark.slow
+def test_blender_poses_the_body_glb_of_monoscan_body(tmp_path):
+    """``monoscan body --model parametric``'s body.glb (the clothed surface) on a real photo."""
+    pytest.importorskip("bpy")
+    photo = shared("fullbody", "pifu__ryota.png")
+    cmd = [sys.executable, "-m", "monoscan", "body", str(photo), "-o", str(tmp_path), "-q"]
+    subprocess.run([*cmd, "--model", "parametric"], check=True, timeout=600)
+    folder = tmp_path / photo.stem
+    result = json.loads((folder / "result.json").read_text())
+    assert "rigged" in result["artifacts"]["body.glb"]["meaning"]
+    _assert_posable(_blender_pose(tmp_path, folder / "body.glb"), result["mesh"]["vertices"])

@@ -143,3 +143,14 @@ def test_cli_default_body_unchanged_and_parametric_body_is_clothed(tmp_path, ryo
         assert len(m.vertices) == len(c.mesh.vertices), name
         assert m.is_watertight and m.is_winding_consistent and m.volume > 0, name
     assert res["mesh"]["vertices"] == len(c.mesh.vertices) and res["mesh"]["watertight"]
+    # body.glb is rigged (monoscan.body.rig; tests/test_body_rig.py), the plain one is not
+    import _gltf
+
+    from monoscan.body.model import BONE_NAMES
+
+    gltf, _ = _gltf.read_glb(par / "body.glb")
+    assert [gltf["nodes"][j]["name"] for j in gltf["skins"][0]["joints"]] == list(BONE_NAMES)
+    weights = gltf["meshes"][0]["primitives"][0]["attributes"]["WEIGHTS_0"]
+    assert gltf["accessors"][weights]["count"] == len(c.mesh.vertices)
+    assert "rigged" in res["artifacts"]["body.glb"]["meaning"] and "rig" in res["timings_s"]
+    assert "skins" not in _gltf.read_glb(plain / "body.glb")[0]

