@@ -44,7 +44,8 @@ def test_bad_inputs_exit_2_with_one_error_line_each(tmp_path, astronaut_path):
     assert errors == [
         f"error: {tmp_path / 'missing.jpg'}: no such file",
         f"error: {tmp_path / 'text.jpg'}: not an image file (unrecognised format)",
-        f"error: {tmp_path / 'blank.png'}: no face found in the photo",
+        f"error: {tmp_path / 'blank.png'}: no face found in the photo, and no hair on a person "
+        "either: nothing to reconstruct",
     ]
     # the good photo still ran
     assert json.loads((tmp_path / "out" / "astronaut" / "result.json").read_text())

@@ -155,7 +155,7 @@ def test_written_hair_volume_is_one_closed_piece(tmp_path):
     # (hairstep__0d285f... keeps a second piece of 37 % with the ICT head: long hair cut in
     # front of and behind its shoulders; the size rule keeps it: see MIN_PIECE_FRACTION)
     photo = shared("portraits", "hairstep__97460f1480c7c477919a68ebb1a660ba.png")
-    options = Options(formats=("obj",))
+    options = Options(formats=("obj",), hair_model="prior")  # the learned volume: one piece
     recon = monoscan.reconstruct(photo, options)
     raw = occupancy_surface(recon.hair_volume)
     assert _pieces(raw) > 5  # what issue 19 saw: islands floating in front of the face

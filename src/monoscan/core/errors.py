@@ -6,7 +6,14 @@ Every error the CLI turns into a one-line ``error: ...`` message and exit code 2
 
 from __future__ import annotations
 
-__all__ = ["FormatError", "InputError", "MonoscanError", "NoFaceError", "NoPersonError"]
+__all__ = [
+    "FaceNotFoundError",
+    "FormatError",
+    "InputError",
+    "MonoscanError",
+    "NoFaceError",
+    "NoPersonError",
+]
 
 
 class MonoscanError(Exception):
@@ -19,6 +26,12 @@ class InputError(MonoscanError, ValueError):
 
 class NoFaceError(MonoscanError):
     """No usable face was found in the photo (none detected, or too small)."""
+
+
+class FaceNotFoundError(NoFaceError):
+    """No face at all in the photo (a back view, a close-up of hair), as opposed to a face
+    that is too small or a ``--face-index`` that does not exist: the pipeline then makes the
+    hair maps alone when it finds hair."""
 
 
 class NoPersonError(MonoscanError):

@@ -49,6 +49,7 @@ __all__ = [
     "format_split_table",
     "format_table",
     "grow_3d",
+    "head_alignment",
     "photo_checks",
     "run_bench",
     "score_scene",
@@ -166,6 +167,33 @@ def _head_eval(
     return evaluate_scene(
         gt, landmarks, regions, pred_mesh, pred_landmarks, regions=regions_eval, surface=False
     )
+
+
+def head_alignment(scene, head, head_landmarks: dict | None = None) -> np.ndarray:
+    """(4, 4) similarity taking the prediction's world frame (metres) onto the scene's truth.
+
+    The H3DS protocol's alignment of the whole head, as :func:`score_scene` applies it to the
+    predicted strands: coarse from the landmarks (when ``head_landmarks`` names them all) and
+    ICP of the true face region onto the prediction.
+    """
+    import trimesh
+
+    pred_landmarks = None
+    if isinstance(head_landmarks, dict) and set(scene.landmarks) <= set(head_landmarks):
+        pred_landmarks = {k: int(head_landmarks[k]) for k in scene.landmarks}
+    pred_mesh = trimesh.Trimesh(
+        np.asarray(head.vertices, np.float64) * 1000.0, np.asarray(head.faces), process=False
+    )
+    ev = _head_eval(
+        scene.head_vertices * 1000.0,
+        scene.head_faces,
+        scene.landmarks,
+        scene.regions,
+        pred_mesh,
+        pred_landmarks,
+    )
+    m = np.diag([1e3, 1e3, 1e3, 1.0])
+    return np.linalg.inv(m) @ ev.regions["full_head"].transform @ m
 
 
 def _mean_distance(ev, region: str) -> float | None:
@@ -424,6 +452,10 @@ def run_bench(
             failures.append(f"scene {s}: {exc}")
             values["face_found"].append(0.0)
             continue
+        if getattr(recon, "face", True) is None:  # hair maps only: scored as a missed face
+            failures.append(f"scene {s}: no face found in the photo")
+            values["face_found"].append(0.0)
+            continue
         seconds.setdefault("pipeline", []).append(time.perf_counter() - t0)
         for stage, v in getattr(recon, "timings", {}).items():
             seconds.setdefault(stage, []).append(float(v))
@@ -532,12 +564,12 @@ def photo_checks(photos_dir: str | os.PathLike, *, predict: Callable, quiet: boo
                     hair_iou.append(mask_iou(pred, mask))
                     row["hair_iou"] = round(hair_iou[-1], 4)
             parsing = recon.hair.parsing
-            px = recon.crop.to_crop(recon.camera.world_to_photo(recon.face_mesh.vertices))
-            _, face, _ = rasterize(
-                px[:, :2] + 0.5, px[:, 2] * -1.0, recon.face_mesh.faces, parsing.shape
-            )
             skin = parsing == 2
-            if skin.any():
+            if recon.face_mesh is not None and skin.any():  # a back view has no face mesh
+                px = recon.crop.to_crop(recon.camera.world_to_photo(recon.face_mesh.vertices))
+                _, face, _ = rasterize(
+                    px[:, :2] + 0.5, px[:, 2] * -1.0, recon.face_mesh.faces, parsing.shape
+                )
                 face_iou.append(mask_iou(face >= 0, skin))
                 row["face_reprojection_iou"] = round(face_iou[-1], 4)
         rows.append(row)

@@ -40,10 +40,10 @@ def face_depth_in_crop(face_mesh: FaceMesh, camera: Camera, crop: Crop) -> np.nd
 
 def hairstep_maps(
     crop: Crop,
-    camera: Camera,
-    face_mesh: FaceMesh,
-    face_points_crop: np.ndarray,
-    landmarks68_crop: np.ndarray,
+    camera: Camera | None,
+    face_mesh: FaceMesh | None,
+    face_points_crop: np.ndarray | None,
+    landmarks68_crop: np.ndarray | None,
     person_mask_crop: np.ndarray | None = None,
     n_orientations: int = 32,
     hair_model: str = "learned",
@@ -54,14 +54,19 @@ def hairstep_maps(
     ----------
     crop : Crop
         The 512 HairStep crop of the photo.
-    camera : Camera
+    camera : Camera or None
         Photo -> world (gives the crop's metres per pixel).
-    face_mesh : FaceMesh
+    face_mesh : FaceMesh or None
         World-frame face, rasterised as the depth boundary condition for the hair.
-    face_points_crop : (478, 3)
+    face_points_crop : (478, 3) or None
         Face-mesh landmarks in crop pixels.
-    landmarks68_crop : (68, 3)
+    landmarks68_crop : (68, 3) or None
         iBUG landmarks in crop pixels (scalp prior for growth directions).
+
+        Without a face (a back view: ``camera`` and ``face_mesh`` None) the maps are made
+        from the hair alone: the network sees an empty face region and zero face depth, the
+        prior a scalp without landmarks, and ``depth_m`` is None (no metric scale without the
+        face's camera; ``depth`` is still HairStep's normalised depth).
     person_mask_crop : (S, S) float, optional
         Person probability in the crop (body label of the parsing and strand map; hair is
         kept only on the person, see :data:`monoscan.hair.segmentation.PERSON_FLOOR`).
@@ -99,7 +104,11 @@ def hairstep_maps(
     orientation, confidence = hair_orientation(crop.image, mask, n_orientations)
     # HairStep's body label covers the whole person but the hair (face included: R = 127).
     body = (parsing != 0) & (parsing != 3)
-    face_depth = face_depth_in_crop(face_mesh, camera, crop)
+    has_face = face_mesh is not None and camera is not None
+    if has_face:
+        face_depth = face_depth_in_crop(face_mesh, camera, crop)
+    else:  # no face: an empty face region (the network reads NaN as "no face", depth 0)
+        face_depth = np.full(mask.shape, np.nan, np.float32)
     learned = None
     if hair_model == "learned" and LEARNED_MAPS:
         learned = learned_hair_maps(mask, orientation, confidence, face_depth, body)
@@ -109,10 +118,13 @@ def hairstep_maps(
         direction = growth_direction(orientation, mask, landmarks68_crop, confidence)
     strand_map = encode_strand_map(direction, mask, body)
     if learned is not None and "depth" in LEARNED_MAPS:
-        depth = HairDepth(learned.depth, learned.depth_m, None)
-    else:
+        # The network's metres assume the face-framed crop's scale: only with a face.
+        depth = HairDepth(learned.depth, learned.depth_m if has_face else None, None)
+    elif has_face:
         mpp = camera.metres_per_pixel / crop.photo_to_crop[0, 0]
         depth = hair_depth(mask, face_depth, orientation, metres_per_pixel=mpp)
+    else:  # the silhouette prior alone: normalised depth, no metres
+        depth = hair_depth(mask, None, orientation)
     return HairMaps(
         hair_probability=probability,
         hair_mask=mask,

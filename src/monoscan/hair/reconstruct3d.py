@@ -45,7 +45,7 @@ from monoscan.hair.volume import VOXEL_M, crop_pixel_size, hair_occupancy, head_
 if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
     from monoscan.head.assemble import HeadMesh
 
-__all__ = ["hair_strands", "occupancy_surface", "scalp_roots", "visible_roots"]
+__all__ = ["hair_strands", "kept_roots", "occupancy_surface", "scalp_roots", "visible_roots"]
 
 
 def scalp_roots(head: HeadMesh, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +112,32 @@ def visible_roots(
     return on_hair | (np.asarray(normals)[:, 2] < -0.1)
 
 
+def kept_roots(
+    head,
+    hair_mask_crop: np.ndarray,
+    crop: Crop,
+    camera: Camera,
+    n_strands: int,
+    seed: int = 0,
+    roots: np.ndarray | None = None,
+    root_normals: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The roots :func:`hair_strands` grows from: (roots, normals, spare roots, spare normals).
+
+    ``3 n_strands`` scalp candidates (:func:`scalp_roots`, unless ``roots`` are given),
+    filtered by :func:`visible_roots`; the first ``n_strands`` kept, the rest spare.
+    """
+    if roots is None:
+        roots, root_normals = scalp_roots(head, 3 * n_strands, seed)
+    elif root_normals is None:
+        raise InputError("root_normals are required with roots")
+    roots = np.asarray(roots, np.float64).reshape(-1, 3)
+    root_normals = np.asarray(root_normals, np.float64).reshape(-1, 3)
+    keep = visible_roots(roots, root_normals, hair_mask_crop, crop, camera)
+    roots, root_normals = roots[keep], root_normals[keep]
+    return roots[:n_strands], root_normals[:n_strands], roots[n_strands:], root_normals[n_strands:]
+
+
 def hair_strands(
     hair_mask_crop: np.ndarray,
     growth_dir_crop: np.ndarray,
@@ -133,6 +159,7 @@ def hair_strands(
     min_curl_m: float = 0.003,
     top_up: bool = True,
     colors: bool = True,
+    volume_model: str = "prior",
 ) -> tuple[Strands, Occupancy]:
     """Grow a 3D hairstyle from the 2D hair maps (inputs in the module docstring).
 
@@ -160,6 +187,11 @@ def hair_strands(
     top_up : bool
         Replace the strands dropped as stubs by growing from spare visible roots (when
         there are any), so about ``n_strands`` strands come out.
+    volume_model : {"prior", "learned"}
+        Where the volume and the growth field come from: the geometric prior
+        (:func:`~monoscan.hair.volume.hair_occupancy` and
+        :func:`~monoscan.hair.field.orientation_field`) or the network of
+        :mod:`monoscan.hair.learned3d` evaluated on the prior's grid.
 
     Returns
     -------
@@ -175,15 +207,9 @@ def hair_strands(
     t0 = time.perf_counter()
     mask = np.asarray(hair_mask_crop)
     mask = (mask[..., 0] if mask.ndim == 3 else mask) > 0
-    if roots is None:
-        roots, root_normals = scalp_roots(head, 3 * n_strands, seed)
-    elif root_normals is None:
-        raise InputError("root_normals are required with roots")
-    roots = np.asarray(roots, np.float64).reshape(-1, 3)
-    root_normals = np.asarray(root_normals, np.float64).reshape(-1, 3)
-    keep = visible_roots(roots, root_normals, mask, crop, camera)
-    spare, spare_n = roots[keep][n_strands:], root_normals[keep][n_strands:]
-    roots, root_normals = roots[keep][:n_strands], root_normals[keep][:n_strands]
+    roots, root_normals, spare, spare_n = kept_roots(
+        head, mask, crop, camera, n_strands, seed, roots, root_normals
+    )
     t = {"roots": time.perf_counter() - t0}
     t0 = time.perf_counter()
     occ = hair_occupancy(
@@ -198,8 +224,18 @@ def hair_strands(
     )
     t["volume"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    field = orientation_field(occ, growth_dir_crop, hair_depth_m_crop, mask, crop, camera)
-    t["field"] = time.perf_counter() - t0
+    if volume_model == "learned":
+        from monoscan.hair.learned3d import learned_volume
+
+        occ, field = learned_volume(
+            occ, mask, growth_dir_crop, hair_depth_m_crop, body_mask_crop, crop, camera
+        )
+        t["learned_volume"] = time.perf_counter() - t0
+    elif volume_model == "prior":
+        field = orientation_field(occ, growth_dir_crop, hair_depth_m_crop, mask, crop, camera)
+        t["field"] = time.perf_counter() - t0
+    else:
+        raise InputError(f"unknown volume model {volume_model!r}; choose prior or learned")
     t0 = time.perf_counter()
     if curliness is None and orientation_crop is not None:
         curliness = estimate_curliness(

@@ -27,7 +27,9 @@ __all__ = [
     "METADATA_PATH",
     "MODEL_PATH",
     "PERSON_FLOOR",
+    "PIECE_ON_PERSON",
     "HairSegmentation",
+    "hair_on_person",
     "Letterbox",
     "letterbox",
     "model_metadata",
@@ -174,6 +176,48 @@ def _normalise(square: np.ndarray, meta: dict) -> np.ndarray:
 #: Low on purpose: MediaPipe's selfie segmenter is unsure at the edges of voluminous hair, and
 #: the gate is only there to remove hair-like background (wood, fur, dark shadows).
 PERSON_FLOOR = 0.05
+#: :func:`hair_on_person`: a connected piece of hair is kept whole when at least this fraction
+#: of it lies on the person (close-ups of braids: 0.14-0.31 on Figaro1k; grass, gravel, the
+#: moon and a deep-sky photo: 0.01-0.07; a plain grey image: 0).
+PIECE_ON_PERSON = 0.1
+
+
+def hair_on_person(
+    hair_mask: np.ndarray, person: np.ndarray, min_fraction: float = PIECE_ON_PERSON
+) -> np.ndarray:
+    """The connected pieces of a hair mask that lie on a person, each kept whole.
+
+    For photos without a face, where the network alone calls textures (grass, noise, a plain
+    grey wall) hair: a piece (8-connected) is kept when at least ``min_fraction`` of its pixels
+    have a person probability of :data:`PERSON_FLOOR` or more; unlike the per-pixel gate of
+    :func:`segment_hair`, it keeps the hair of a close-up that the person segmenter only
+    partly sees.
+
+    Parameters
+    ----------
+    hair_mask : (H, W) bool
+        Hair, e.g. ``segment_hair(rgb).mask``.
+    person : (H, W) float
+        Person probability (:func:`monoscan.perception.person.segment_person`).
+    min_fraction : float
+        Fraction of a piece that must lie on the person.
+
+    Returns
+    -------
+    (H, W) bool
+    """
+    hair = np.asarray(hair_mask, bool)
+    on = np.asarray(person, np.float32) >= PERSON_FLOOR
+    if on.shape != hair.shape:
+        raise InputError(f"person shape {on.shape} does not match the hair mask's {hair.shape}")
+    n, labels = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return hair.copy()
+    total = np.bincount(labels.ravel(), minlength=n)
+    on_person = np.bincount(labels[on].ravel(), minlength=n)
+    keep = on_person >= min_fraction * np.maximum(total, 1)
+    keep[0] = False
+    return keep[labels]
 
 
 def person_gate_map(rgb: np.ndarray, mode: str = "auto") -> np.ndarray | None:

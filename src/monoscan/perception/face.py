@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monoscan.core.errors import NoFaceError
+from monoscan.core.errors import FaceNotFoundError, NoFaceError
 from monoscan.core.photo import check_rgb
 from monoscan.core.quiet import native_stderr_silenced
 
@@ -170,7 +170,9 @@ def detect_face_landmarks(
     Raises
     ------
     NoFaceError
-        No face found, the requested index does not exist, or the face is too small.
+        No face found (:class:`~monoscan.core.errors.FaceNotFoundError`, also when a detected
+        face's landmarks cannot be fitted), the requested index does not exist, or the face is
+        too small.
     """
     check_rgb(rgb)
     boxes = detect_faces(rgb)
@@ -179,7 +181,7 @@ def detect_face_landmarks(
         # detector still finds: try the mesh on the whole photo before giving up.
         points = _mesh_in_square(rgb, _whole_photo_square(rgb))
         if points is None:
-            raise NoFaceError("no face found in the photo")
+            raise FaceNotFoundError("no face found in the photo")
         box = FaceBox(_points_box(points), 0.0)
         boxes = [box]
     else:
@@ -200,7 +202,7 @@ def detect_face_landmarks(
         if points is None:  # a looser cut-out sometimes helps with large or tilted faces
             points = _mesh_in_square(rgb, (cx - side, cy - side, 2 * side))
         if points is None:
-            raise NoFaceError("a face was detected but its landmarks could not be fitted")
+            raise FaceNotFoundError("a face was detected but its landmarks could not be fitted")
     return FaceLandmarks(points=points, box=box, face_index=face_index, n_faces=len(boxes))
 
 

@@ -66,9 +66,11 @@ class Options:
         Displace the face mesh by the photo's fine shading (wrinkles, creases; under 0.5 mm,
         ``monoscan.face.detail``). Off by default: albedo (brows, stubble, make-up) is carved too.
     hair_model : {"learned", "prior"}
-        Growth direction and hair depth: ``"learned"``, the network of
-        :mod:`monoscan.hair.learned` (default), or ``"prior"``, the hand-made priors
-        (:mod:`monoscan.hair.direction`, :mod:`monoscan.hair.depth`).
+        Growth direction and hair depth, and the 3D hair volume and growth field:
+        ``"learned"``, the networks of :mod:`monoscan.hair.learned` and
+        :mod:`monoscan.hair.learned3d` (default), or ``"prior"``, the hand-made priors
+        (:mod:`monoscan.hair.direction`, :mod:`monoscan.hair.depth`,
+        :mod:`monoscan.hair.volume`, :mod:`monoscan.hair.field`).
     formats : tuple of str
         What to write: mesh formats ``obj``, ``glb``, ``ply`` (face, head; ``ply`` and ``glb``
         also the strands as a line set) and strand formats ``data`` (USC), ``hair`` (Cem

@@ -46,7 +46,6 @@ def write_outputs(
     """
     from monoscan.io.atomic import write_text
     from monoscan.io.images import save_png
-    from monoscan.io.maps import save_npy
     from monoscan.io.meshes import save_mesh
     from monoscan.render.overlay import draw_overlay
 
@@ -58,41 +57,8 @@ def write_outputs(
     record = artifacts.record
 
     with timed(t, "write"):
-        mesh = recon.face_mesh
-        for fmt in (f for f in options.formats if f in MESH_FORMATS):
-            textured = fmt != "ply"
-            paths = save_mesh(
-                directory / mesh_name("face", fmt), mesh.to_trimesh(textured=textured)
-            )
-            record(
-                mesh_name("face", fmt),
-                "dense face mesh, "
-                + ("textured from the photo" if textured else "vertex colours from the photo"),
-                units="metres",
-                frame="world (y up, x subject's left, z toward camera)",
-                vertices=len(mesh.vertices),
-                faces=len(mesh.faces),
-                watertight=False,
-                companions=[p.name for p in paths[1:]],
-            )
-        save_npy(directory / "landmarks68.npy", recon.landmarks68_crop)
-        record(
-            "landmarks68.npy",
-            "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
-            units="crop pixels (x right, y down; z relative depth, same scale, smaller = closer)",
-        )
-        save_npy(directory / "landmarks68_photo.npy", recon.landmarks68_photo)
-        record(
-            "landmarks68_photo.npy",
-            "iBUG 68 landmarks (68x3) in the original photo",
-            units="photo pixels (x right, y down; z relative depth, same scale)",
-        )
-        save_npy(directory / "face_landmarks478.npy", recon.face.points)
-        record(
-            "face_landmarks478.npy",
-            "MediaPipe face mesh landmarks (478x3; 468-477 iris)",
-            units="photo pixels (z relative depth, same scale, smaller = closer)",
-        )
+        if recon.face is not None:  # a photo without a face has only the hair maps
+            _write_face(recon, directory, options, record)
         save_png(directory / "crop.png", recon.crop.image)
         record("crop.png", "512x512 HairStep crop of the photo (zero-padded)", units="pixels")
         write_text(directory / "crop.json", json.dumps(recon.crop.to_json(), indent=2))
@@ -162,13 +128,15 @@ def write_outputs(
         "options": {
             k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()
         },
-        "face": {
+        "face": None
+        if recon.face is None
+        else {
             "index": recon.face.face_index,
             "faces_found": recon.face.n_faces,
             "box_px": list(recon.face.box.box),
             "detector_score": recon.face.box.score,
         },
-        "camera": recon.camera.to_json(),
+        "camera": None if recon.camera is None else recon.camera.to_json(),
         "hair3d": None
         if recon.hair_volume is None
         else {
@@ -188,9 +156,49 @@ def write_outputs(
         "artifacts": artifacts,
         "timings_s": {k: round(v, 4) for k, v in t.items()},
         "notes": recon.notes,
+        "skipped": dict(recon.skipped),
         "versions": package_versions(),
     }
     return results.write_result_json(directory, result)
+
+
+def _write_face(recon: Reconstruction, directory: Path, options: Options, record) -> None:
+    from monoscan.io.maps import save_npy
+    from monoscan.io.meshes import save_mesh
+
+    mesh = recon.face_mesh
+    for fmt in (f for f in options.formats if f in MESH_FORMATS):
+        textured = fmt != "ply"
+        paths = save_mesh(directory / mesh_name("face", fmt), mesh.to_trimesh(textured=textured))
+        record(
+            mesh_name("face", fmt),
+            "dense face mesh, "
+            + ("textured from the photo" if textured else "vertex colours from the photo"),
+            units="metres",
+            frame="world (y up, x subject's left, z toward camera)",
+            vertices=len(mesh.vertices),
+            faces=len(mesh.faces),
+            watertight=False,
+            companions=[p.name for p in paths[1:]],
+        )
+    save_npy(directory / "landmarks68.npy", recon.landmarks68_crop)
+    record(
+        "landmarks68.npy",
+        "iBUG 68 landmarks (68x3) in the 512x512 HairStep crop",
+        units="crop pixels (x right, y down; z relative depth, same scale, smaller = closer)",
+    )
+    save_npy(directory / "landmarks68_photo.npy", recon.landmarks68_photo)
+    record(
+        "landmarks68_photo.npy",
+        "iBUG 68 landmarks (68x3) in the original photo",
+        units="photo pixels (x right, y down; z relative depth, same scale)",
+    )
+    save_npy(directory / "face_landmarks478.npy", recon.face.points)
+    record(
+        "face_landmarks478.npy",
+        "MediaPipe face mesh landmarks (478x3; 468-477 iris)",
+        units="photo pixels (z relative depth, same scale, smaller = closer)",
+    )
 
 
 def _write_head(recon: Reconstruction, directory: Path, options: Options, record) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
-from monoscan.core.errors import InputError
+from monoscan.core.errors import FaceNotFoundError, InputError, NoFaceError
 from monoscan.core.interrupt import raise_if_interrupted
 from monoscan.core.meshes import FaceMesh
 from monoscan.core.photo import Photo
@@ -34,6 +34,11 @@ __all__ = ["Reconstruction", "reconstruct", "timed"]
 log = logging.getLogger("monoscan")
 #: Fewer hair pixels than this in the 512 crop and no strands are grown.
 MIN_HAIR_PIXELS = 200
+#: Without a face, the photo must show at least this fraction of its area (and 200 pixels)
+#: as hair on a person, else it is refused (neither face nor hair).
+MIN_HAIR_FRACTION_NO_FACE = 0.001
+#: The 3D stages that need a head pose (from the face) and are skipped without a face.
+NEEDS_FACE = ("face", "head", "strands", "head_with_hair", "relief")
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,18 @@ class Reconstruction:
     Attributes
     ----------
     photo : Photo
-    face : FaceLandmarks
-        478 landmarks in photo pixels.
-    landmarks68_photo : (68, 3) float32
+    face : FaceLandmarks or None
+        478 landmarks in photo pixels. None when the photo shows no face (a back view):
+        then ``landmarks68_*``, ``camera`` and ``face_mesh`` are None too, the crop is framed
+        on the hair, only the hair maps (and the body, when asked) are made, and ``skipped``
+        says which stages were not run and why.
+    landmarks68_photo : (68, 3) float32 or None
         iBUG landmarks, photo pixels (z: MediaPipe's relative depth, pixels).
-    landmarks68_crop : (68, 3) float32
+    landmarks68_crop : (68, 3) float32 or None
         The same in the 512 HairStep crop's pixels (HairStep's convention).
     crop : Crop
-    camera : Camera
-    face_mesh : FaceMesh
+    camera : Camera or None
+    face_mesh : FaceMesh or None
         World frame, metres.
     person_mask : (H, W) float32 or None
         Person probability per photo pixel.
@@ -79,15 +87,18 @@ class Reconstruction:
         Seconds per stage.
     notes : list of str
         Things a user should know (several faces, conversions applied...).
+    skipped : dict
+        Stage name -> why it was not run although the options asked for it (a photo without
+        a face skips the stages of :data:`NEEDS_FACE`).
     """
 
     photo: Photo
-    face: FaceLandmarks
-    landmarks68_photo: np.ndarray
-    landmarks68_crop: np.ndarray
+    face: FaceLandmarks | None
+    landmarks68_photo: np.ndarray | None
+    landmarks68_crop: np.ndarray | None
     crop: Crop
-    camera: Camera
-    face_mesh: FaceMesh
+    camera: Camera | None
+    face_mesh: FaceMesh | None
     person_mask: np.ndarray | None = None
     pose: object | None = None
     hair: object | None = None
@@ -101,6 +112,7 @@ class Reconstruction:
     relief: object | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -146,25 +158,37 @@ def reconstruct(
     Returns
     -------
     Reconstruction
+        Without a face in the photo (a back view, a close-up of braids) but with hair, the
+        hair maps alone (see :class:`Reconstruction`'s ``face`` and ``skipped``).
 
     Raises
     ------
     InputError, NoFaceError
-        Unusable input (one-line message).
+        Unusable input (one-line message); a photo with neither a face nor hair on a person.
     """
     options = options or Options()
     t: dict[str, float] = {}
     with timed(t, "load"):
         photo = load_image(image)
     notes = list(photo.notes)
+    no_face = None
     with timed(t, "face_landmarks"):
-        if landmarks is None:
-            turns, face = detect_upright_face(photo.rgb, options.face_index, options.min_face_px)
-        else:  # given landmarks are in the photo as it is
-            turns, face = (
-                0,
-                detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px),
-            )
+        try:
+            if landmarks is None:
+                turns, face = detect_upright_face(
+                    photo.rgb, options.face_index, options.min_face_px
+                )
+            else:  # given landmarks are in the photo as it is
+                turns, face = (
+                    0,
+                    detect_face_landmarks(photo.rgb, options.face_index, options.min_face_px),
+                )
+        except FaceNotFoundError as error:
+            if landmarks is not None or not options.hair:
+                raise
+            no_face = error
+    if no_face is not None:
+        return _reconstruct_without_face(photo, options, t, notes, no_face)
     if turns:
         note = (
             f"photo turned {90 * turns} degrees counter-clockwise: the face was on its side "
@@ -282,8 +306,10 @@ def reconstruct(
         grow = False  # bald, or hair the segmentation missed: the rest still stands
         notes.append("no hair found in the photo: no strands grown")
     if grow:
+        from monoscan.hair.learned3d import model_available
         from monoscan.hair.reconstruct3d import hair_strands
 
+        learned_3d = options.hair_model == "learned" and model_available()
         with timed(t, "strands"):
             strands, hair_volume = hair_strands(
                 hair.hair_mask,
@@ -296,6 +322,7 @@ def reconstruct(
                 body_mask_crop=hair.parsing == 1,
                 n_strands=options.strands,
                 seed=options.seed,
+                volume_model="learned" if learned_3d else "prior",
             )
     head_hair = relief = None
     if hair_volume is not None:
@@ -346,6 +373,121 @@ def reconstruct(
         relief=relief,
         timings=t,
         notes=notes,
+    )
+
+
+def _shoulder_width(pose) -> float | None:
+    """Shoulder width in photo pixels as if seen square-on, when MediaPipe sees both shoulders.
+
+    The pixel distance is divided by the cosine of the shoulder line's turn away from the
+    image plane, from the pose's metric landmarks (at most 3 times: a turn of 70 degrees), so
+    that a three-quarter back view does not shrink the crop."""
+    if pose is None:
+        return None
+    ids = [11, 12]  # left and right shoulder (perception.pose.LANDMARK_NAMES)
+    if float(np.min(pose.visibility[ids])) < 0.5:
+        return None
+    px = float(np.linalg.norm(pose.landmarks[11, :2] - pose.landmarks[12, :2]))
+    if pose.world is not None:
+        w = np.asarray(pose.world[11] - pose.world[12], np.float64)
+        norm = float(np.linalg.norm(w))
+        if np.isfinite(norm) and norm > 0:
+            px /= max(abs(float(w[0])) / norm, 1.0 / 3.0)
+    return px
+
+
+def _reconstruct_without_face(
+    photo: Photo, options: Options, t: dict[str, float], notes: list[str], error: NoFaceError
+) -> Reconstruction:
+    """The hair maps of a photo without a face (a back view, braids from behind).
+
+    The hair is segmented on the whole photo and kept only where it lies on a person
+    (:func:`monoscan.hair.segmentation.hair_on_person` with MediaPipe's person segmentation,
+    run even with ``person=False``: the hair network alone calls half of a plain grey image
+    hair); the HairStep crop is framed on it and on the shoulders when the
+    pose sees them (:func:`monoscan.perception.crop.hair_square`); the maps are made without
+    face inputs. Nothing needs a head pose here, so the face, head, strands, relief and
+    head-with-hair stages are skipped (``skipped`` says so); the body runs when asked.
+
+    Raises
+    ------
+    NoFaceError
+        No hair on a person either.
+    """
+    from monoscan.core.quiet import native_stderr_silenced
+    from monoscan.hair.maps import hairstep_maps
+    from monoscan.hair.segmentation import hair_on_person, segment_hair
+    from monoscan.perception.person import segment_person
+
+    def refuse() -> NoFaceError:
+        return NoFaceError(f"{error}, and no hair on a person either: nothing to reconstruct")
+
+    with timed(t, "person_segmentation"), native_stderr_silenced():
+        person = segment_person(photo.rgb)
+    pose = None
+    if options.person:
+        from monoscan.perception.pose import detect_pose
+
+        with timed(t, "pose"), native_stderr_silenced():
+            pose = detect_pose(photo.rgb)
+    with timed(t, "hair_framing"):
+        hair_in_photo = hair_on_person(segment_hair(photo.rgb).mask, person)
+        # The maps' own segmentation is gated by this: the person and the hair pieces on it.
+        gate = np.maximum(person, hair_in_photo.astype(np.float32))
+    found = int(hair_in_photo.sum())
+    if found < max(MIN_HAIR_PIXELS, MIN_HAIR_FRACTION_NO_FACE * hair_in_photo.size):
+        raise refuse()
+    shoulder_width = _shoulder_width(pose)
+    with timed(t, "crop"):
+        crop = hairstep_crop(photo.rgb, None, hair_in_photo, shoulder_width=shoulder_width)
+    with timed(t, "hair_maps"):
+        hair = hairstep_maps(
+            crop, None, None, None, None, crop.from_photo(gate), hair_model=options.hair_model
+        )
+    if int(hair.hair_mask.sum()) < MIN_HAIR_PIXELS:
+        raise refuse()
+    framing = "the hair and the shoulders" if shoulder_width is not None else "the hair"
+    notes.append(
+        f"{error}: hair maps only, the crop framed on {framing} (a back view or a close-up "
+        "of hair); hair_depth.npy is HairStep's normalised depth, with no metres "
+        "(hair_depth_m.npy): without a face there is no camera scale"
+    )
+    why = "no face in the photo: no head pose or camera to place it"
+    wanted = {
+        "face": True,
+        "head": options.head,
+        "strands": options.head and options.strands > 0,
+        "head_with_hair": options.head and options.strands > 0,
+        "relief": True,
+    }
+    skipped = {stage: why for stage in NEEDS_FACE if wanted[stage]}
+    notes.append(f"skipped without a face: {', '.join(skipped)} (no head pose)")
+    body = None
+    if options.body:
+        from monoscan.body.reconstruct import reconstruct_body
+        from monoscan.core.errors import MonoscanError
+
+        with timed(t, "body"):
+            try:
+                body = reconstruct_body(photo.rgb, pose=pose)
+                notes.extend(body.notes)
+            except MonoscanError as exc:
+                notes.append(f"body not reconstructed: {exc}")
+    return Reconstruction(
+        photo=photo,
+        face=None,
+        landmarks68_photo=None,
+        landmarks68_crop=None,
+        crop=crop,
+        camera=None,
+        face_mesh=None,
+        person_mask=person if options.person else None,
+        pose=pose,
+        hair=hair,
+        body=body,
+        timings=t,
+        notes=notes,
+        skipped=skipped,
     )
 
 

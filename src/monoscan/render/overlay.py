@@ -24,11 +24,12 @@ def draw_overlay(recon) -> np.ndarray:
         m = (recon.person_mask > 0.5).astype(np.uint8)
         contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(img, contours, -1, (60, 120, 255), lw)
-    x0, y0, x1, y1 = (round(v) for v in recon.face.box.box)
-    cv2.rectangle(img, (x0, y0), (x1, y1), (40, 220, 40), lw)
     r = max(1, round(lw * 1.5))
-    for x, y in recon.landmarks68_photo[:, :2]:
-        cv2.circle(img, (round(float(x)), round(float(y))), r, (255, 230, 0), -1, cv2.LINE_AA)
+    if recon.face is not None:  # a back view has none
+        x0, y0, x1, y1 = (round(v) for v in recon.face.box.box)
+        cv2.rectangle(img, (x0, y0), (x1, y1), (40, 220, 40), lw)
+        for x, y in recon.landmarks68_photo[:, :2]:
+            cv2.circle(img, (round(float(x)), round(float(y))), r, (255, 230, 0), -1, cv2.LINE_AA)
     if recon.pose is not None:
         for (x, y), v in zip(recon.pose.landmarks[:, :2], recon.pose.visibility, strict=True):
             if v > 0.5:
