@@ -26,6 +26,11 @@ the targets from the displaced surface):
   makes the offsets die out away from where the outline asks for them: a wide skirt or coat
   widens the body where it is seen wider, and is not made as deep as it is wide.
 
+Past the photo's edges (a person cut at the knees) there are no silhouette or detail
+targets: the surface there is the naked body plus the thin layer, joined smoothly to the
+clothes seen in the frame (what ``--complete`` shows; by default the meshes are cut at the
+frame, :mod:`monoscan.body.partial`).
+
 Frames and units: the result's world frame (metres, x to the subject's left, y up, z toward
 the camera, orthographic camera; :mod:`monoscan.body.reconstruct`); masks and maps in map px.
 """
@@ -266,8 +271,16 @@ def clothed_body(
         ahead = p[:, :2] + 3.0 * dir_px
         ac = np.clip(np.floor(ahead[:, 0]).astype(int), 0, w - 1)
         ar = np.clip(np.floor(ahead[:, 1]).astype(int), 0, h - 1)
+        # past (or on) the photo's edge the photo says nothing: no silhouette target there,
+        # the surface falls back to the naked body plus the thin base layer
+        framed = (p[:, 0] >= 2) & (p[:, 0] <= w - 2) & (p[:, 1] >= 2) & (p[:, 1] <= h - 2)
         rim = (
-            (np.abs(nz) < options.rim_nz) & near_outline & visible & (nxy_len > 0.3) & ~body[ar, ac]
+            (np.abs(nz) < options.rim_nz)
+            & near_outline
+            & visible
+            & framed
+            & (nxy_len > 0.3)
+            & ~body[ar, ac]
         )
         march = _march(
             mask,
@@ -296,7 +309,8 @@ def clothed_body(
         col = np.clip(np.floor(p[:, 0]).astype(int), 0, w - 1)
         row = np.clip(np.floor(p[:, 1]).astype(int), 0, h - 1)
         zb = zbuf[row, col]
-        vis = np.isfinite(zb) & (v[:, 2] >= zb - 0.01) & (nz > 0.3)
+        framed = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
+        vis = framed & np.isfinite(zb) & (v[:, 2] >= zb - 0.01) & (nz > 0.3)
         dz = np.where(vis, detail[row, col] * np.clip((nz - 0.3) / 0.4, 0, 1), 0.0)
         step = dz / np.maximum(nz, 0.3)
         v = v + step[:, None] * normals

