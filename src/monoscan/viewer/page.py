@@ -64,6 +64,13 @@ KINDS = (
     (SCENE_JSON, "synthetic scene"),
     (results.BATCH_JSON, "batch"),
 )
+#: ``<model-viewer>``'s exposure. Under its ``neutral`` environment and default tone mapping
+#: (Khronos PBR Neutral), exposure 1 shows a surface facing the camera brighter than its base
+#: colour (sRGB 128 -> 140; more at the earlier 1.1), so a textured head looked paler than the
+#: photo its texture came from. At 0.85 a camera-facing surface shows its sRGB base colour:
+#: 128 -> 128, 200 -> 205, 40 -> 28 (the tone mapper's black offset), and the head's face the
+#: photo's skin colour (``tests/test_viewer_browser.py``).
+EXPOSURE = 0.85
 #: A description file larger than this is not read.
 MAX_JSON_BYTES = 64 * 2**20
 #: At most this many file names are quoted in one problem line.
@@ -660,7 +667,7 @@ def result_page(result_dir: str | os.PathLike, *, inline: bool, name: str | None
         model = (
             f'<model-viewer id="scene" src="{src}" alt="3D view of {_esc(name)}" '
             'camera-controls interaction-prompt="none" shadow-intensity="0" '
-            'exposure="1.1" camera-orbit="0deg 85deg auto" '
+            f'exposure="{EXPOSURE}" camera-orbit="0deg 85deg auto" '
             'environment-image="neutral"></model-viewer>'
             f"{_layer_switches(layers)}"
             "<p>Drag to orbit, wheel to zoom, right-drag to pan. Metres, y up.</p>"
