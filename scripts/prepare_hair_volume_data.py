@@ -21,7 +21,7 @@ A scene whose face or head the pipeline does not find is recorded as ``<seed>.sk
 Existing files are kept, so a stopped run resumes. Example (the corpus of
 ``src/monoscan/models/hair_volume.json``)::
 
-    nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 600 \\
+    nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 400 \\
         --views mixed --workers 2
 """
 
@@ -58,9 +58,7 @@ def scene_volume_data(scene, recon, n_strands: int = 10_000, seed: int = 0):
     mask = np.asarray(hair.hair_mask) > 0
     body = hair.parsing == 1
     roots, _, _, _ = kept_roots(head, mask, crop, camera, n_strands, seed)
-    prior = hair_occupancy(
-        mask, hair.depth_m, crop, camera, head, roots=roots, body_mask_crop=body
-    )
+    prior = hair_occupancy(mask, hair.depth_m, crop, camera, head, roots=roots, body_mask_crop=body)
     maps = VolumeMaps.build(prior, mask, hair.direction, hair.depth_m, body, crop, camera)
     to_truth = head_alignment(scene, head, recon.head_landmarks)
     truth = scene.strands.transform(np.linalg.inv(to_truth)).resample_spacing(0.002)
@@ -78,6 +76,7 @@ def scene_volume_data(scene, recon, n_strands: int = 10_000, seed: int = 0):
 
 def prepare_one(split: str, seed: int, views: str, out: str, per_stratum: int) -> str:
     """Render scene ``seed``, run the pipeline on it and write its cache file."""
+    from prepare_hair_maps_data import views_for
     from scipy import ndimage
 
     import monoscan
@@ -86,7 +85,6 @@ def prepare_one(split: str, seed: int, views: str, out: str, per_stratum: int) -
     from monoscan.pipeline.options import Options
     from monoscan.synth.generate import generate_scene
     from monoscan.synth.scene import corpus_scene
-    from prepare_hair_maps_data import views_for
 
     path = Path(out) / f"{seed}.npz"
     if path.exists() or path.with_suffix(".skip").exists():

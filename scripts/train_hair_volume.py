@@ -44,7 +44,7 @@ MIRROR_FEATURES = (5, 7, 14)
 PREPARE_COMMANDS = [
     "nice -n 10 python scripts/prepare_hair_volume_data.py --split val --seed 400000 --n 60 "
     "--views frontal --workers 2",
-    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 700 "
+    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 400 "
     "--views mixed --workers 2",
 ]
 
@@ -53,7 +53,7 @@ def load_set(names, cache: Path) -> dict:
     """Concatenated samples of the sets ``names``; weights normalised to mean 1 per scene."""
     feats, occ, dirs, w, scene = [], [], [], [], []
     for name in names:
-        for i, p in enumerate(sorted((cache / name).glob("*.npz"))):
+        for p in sorted((cache / name).glob("*.npz")):
             d = np.load(p)
             feats.append(d["features"])
             occ.append(d["occupied"])
@@ -210,7 +210,8 @@ def export(args, ckpt_path: Path) -> None:
     if args.held_out:
         meta["held_out"] = json.loads(Path(args.held_out).read_text())
     (args.out / "hair_volume.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e3:.0f} kB), onnx vs torch {err:.1e}")
+    size_kb = onnx_path.stat().st_size / 1e3
+    print(f"exported {onnx_path} ({size_kb:.0f} kB), onnx vs torch {err:.1e}")
 
 
 def main(argv=None) -> int:

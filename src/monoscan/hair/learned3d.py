@@ -33,9 +33,9 @@ corpus by ``scripts/train_hair_volume.py`` from data cached by
 ``hair_volume.json``).
 
 Evaluation is coarse to fine: the network runs on every second voxel along each axis (the
-candidates: outside the head by ``margin``, within ``max_head_distance`` of it), the
-probabilities are upsampled, and only voxels whose upsampled probability is undecided
-(``0.15 .. 0.85``) are evaluated again at full resolution.
+candidates: outside the head by ``margin``, within ``max_head_distance`` of it), its outputs
+are interpolated trilinearly to every candidate, and only voxels whose interpolated
+probability is undecided (``0.15 .. 0.85``) are evaluated at full resolution.
 """
 
 from __future__ import annotations
@@ -124,9 +124,10 @@ class VolumeMaps:
             d2_ext = d2[iy, ix]
         else:
             d2_ext = d2
-        d2_ctx = cv2.GaussianBlur(d2, (0, 0), 16.0) / np.maximum(
-            cv2.GaussianBlur(m, (0, 0), 16.0), 1e-3
-        )[..., None]
+        d2_ctx = (
+            cv2.GaussianBlur(d2, (0, 0), 16.0)
+            / np.maximum(cv2.GaussianBlur(m, (0, 0), 16.0), 1e-3)[..., None]
+        )
         chans = [
             sample_crop(m0, u, v),
             sample_crop(m1, u, v),
@@ -164,13 +165,15 @@ class VolumeMaps:
             - ndimage.distance_transform_edt(~g, sampling=vox)
         ).astype(np.float32)
         hi = np.argwhere(inside)
-        centre = prior.to_world(hi.mean(axis=0)) if len(hi) else prior.to_world(
-            (np.array(shape) - 1) / 2.0
+        centre = (
+            prior.to_world(hi.mean(axis=0))
+            if len(hi)
+            else prior.to_world((np.array(shape) - 1) / 2.0)
         )
         ys_hair = np.nonzero(mask)[0]
         if len(ys_hair):
-            bottom = crop.to_photo(np.array([[0.0, float(ys_hair.max())]]))
-            y_low = float(camera.photo_to_world(np.array([[bottom[0, 0], bottom[0, 1], 0.0]]))[0, 1])
+            bottom = crop.to_photo(np.array([[0.0, float(ys_hair.max())]]))[0]
+            y_low = float(camera.photo_to_world(np.array([[bottom[0], bottom[1], 0.0]]))[0, 1])
         else:
             y_low = float(centre[1])
         return cls(prior, columns, zf, head_front, head_back, prior_sd, centre, y_low)
@@ -253,6 +256,7 @@ def learned_volume(
     camera: Camera,
     *,
     threshold: float | None = None,
+    scalp_layer_m: float = 0.008,
     model_path: str | Path | None = None,
     threads: int = 1,
 ) -> tuple[Occupancy, np.ndarray]:
@@ -266,6 +270,9 @@ def learned_volume(
         As for :func:`monoscan.hair.reconstruct3d.hair_strands`.
     threshold : float, optional
         Occupancy probability cut (default: the model's, chosen on validation styles).
+    scalp_layer_m : float
+        The prior volume's voxels within this distance of the head are kept as hair too
+        (metres), so every root the photo allows has room to start.
 
     Returns
     -------
@@ -285,36 +292,32 @@ def learned_volume(
     coarse[::2, ::2, ::2] = cand[::2, ::2, ::2]
     cidx = np.argwhere(coarse)
     cprob, cdir = predict_voxels(maps, cidx, model_path, threads)
-    cshape = tuple((s + 1) // 2 for s in shape)
-    pc = np.zeros(cshape, np.float32)
-    pc[tuple((cidx // 2).T)] = cprob
-    prob = ndimage.zoom(pc, 2, order=1, mode="nearest", grid_mode=False)
-    prob = np.pad(prob, [(0, max(0, s - p)) for s, p in zip(shape, prob.shape, strict=True)],
-                  mode="edge")[: shape[0], : shape[1], : shape[2]]
-    # Fine pass: the undecided voxels, and the coarse ones' neighbours that the zoom blurred.
-    fine = cand & (prob > 0.15) & (prob < 0.85)
-    fine |= cand & ndimage.binary_dilation(prob >= 0.85) & ~coarse
-    fidx = np.argwhere(fine)
+    lattice = np.zeros(tuple((s + 1) // 2 for s in shape) + (4,), np.float32)
+    lattice[tuple((cidx // 2).T)] = np.concatenate([cprob[:, None], cdir], axis=1)
+    # Every candidate gets the coarse lattice's trilinear value (voxel i sits at lattice i/2).
+    aidx = np.argwhere(cand)
+    at = aidx.T / 2.0
+    up = np.stack(
+        [ndimage.map_coordinates(lattice[..., c], at, order=1, mode="nearest") for c in range(4)],
+        axis=1,
+    )
+    # Fine pass: only where the interpolated probability is undecided.
+    undecided = (up[:, 0] > 0.15) & (up[:, 0] < 0.85) & ~coarse[tuple(aidx.T)]
+    fidx = aidx[undecided]
     fprob, fdir = predict_voxels(maps, fidx, model_path, threads)
-    prob = np.where(cand, prob, 0.0)
-    prob[tuple(fidx.T)] = fprob
-    prob[tuple(cidx.T)] = cprob
-    grid = cand & (prob >= thr)
+    up[undecided, 0] = fprob
+    up[undecided, 1:] = fdir
+    grid = np.zeros(shape, bool)
+    grid[tuple(aidx[up[:, 0] >= thr].T)] = True
+    # The prior's layer over the scalp stays: every kept root starts inside the volume, so
+    # short hair at the back, which the network may miss, never leaves a bald patch.
+    grid |= prior.grid & (prior.head_distance <= scalp_layer_m)
     field = np.zeros(shape + (3,), np.float32)
-    field[tuple(cidx.T)] = cdir
-    field[tuple(fidx.T)] = fdir
-    # Occupied voxels inside the coarse pass's confident region were not visited: ask now.
-    seen = np.zeros(shape, bool)
-    seen[tuple(cidx.T)] = True
-    seen[tuple(fidx.T)] = True
-    midx = np.argwhere(grid & ~seen)
-    if len(midx):
-        field[tuple(midx.T)] = predict_voxels(maps, midx, model_path, threads)[1]
+    d = up[:, 1:]
+    field[tuple(aidx.T)] = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
     field[~grid] = 0.0
     info = dict(prior.info)
-    info.update(
-        learned=True, threshold=thr, evaluated_voxels=int(len(cidx) + len(fidx) + len(midx))
-    )
+    info.update(learned=True, threshold=thr, evaluated_voxels=int(len(cidx) + len(fidx)))
     occ = Occupancy(
         grid=grid,
         origin=prior.origin,
