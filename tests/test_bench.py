@@ -172,3 +172,21 @@ def test_twenty_scene_benchmark():
     assert m["hair_rida_pct"] > 52
     assert m["landmark_nme_6pt"] < 0.09
     assert m["face_mesh_face_sphere_mm"] < 4.5
+
+
+def test_head_alignment_takes_a_moved_prediction_back_onto_the_truth():
+    """What the hair-volume training data uses to bring the truth into the prediction's frame."""
+    import trimesh
+
+    from monoscan.evaluation.synthetic import head_alignment
+    from monoscan.synth.generate import generate_scene
+
+    scene = generate_scene(42, width=256, height=256)
+    c, s = np.cos(0.1), np.sin(0.1)
+    moved = np.array([[c, 0, s, 0.01], [0, 1, 0, -0.02], [-s, 0, c, 0.005], [0, 0, 0, 1.0]])
+    moved[:3, :3] *= 1.05
+    v = scene.head_vertices @ moved[:3, :3].T + moved[:3, 3]
+    head = trimesh.Trimesh(v, scene.head_faces, process=False)
+    to_truth = head_alignment(scene, head, scene.landmarks)
+    back = v @ to_truth[:3, :3].T + to_truth[:3, 3]
+    assert np.abs(back - scene.head_vertices).max() < 1e-4  # metres
