@@ -52,7 +52,12 @@ from monoscan.core.camera import Camera
 from monoscan.core.crop import Crop
 from monoscan.core.onnx import onnx_session
 from monoscan.core.volumes import Occupancy
-from monoscan.hair.volume import column_crop_coords, crop_pixel_size, sample_crop
+from monoscan.hair.volume import (
+    column_crop_coords,
+    crop_pixel_size,
+    extend_nearest,
+    sample_crop,
+)
 
 __all__ = [
     "METADATA_PATH",
@@ -64,7 +69,6 @@ __all__ = [
     "model_available",
     "model_metadata",
     "predict_voxels",
-    "volume_features",
 ]
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "hair_volume.onnx"
@@ -119,11 +123,7 @@ class VolumeMaps:
             else (np.asarray(body_mask_crop) > 0).astype(np.float32)
         )
         d2 = np.nan_to_num(np.asarray(growth_dir_crop, np.float32)) * m[..., None]
-        if mask.any() and not mask.all():
-            _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
-            d2_ext = d2[iy, ix]
-        else:
-            d2_ext = d2
+        d2_ext = extend_nearest(d2, mask)
         d2_ctx = (
             cv2.GaussianBlur(d2, (0, 0), 16.0)
             / np.maximum(cv2.GaussianBlur(m, (0, 0), 16.0), 1e-3)[..., None]
@@ -151,9 +151,7 @@ class VolumeMaps:
         d = np.where(mask & np.isfinite(hair_depth_m_crop), hair_depth_m_crop, np.nan)
         valid = np.isfinite(d)
         if valid.any():
-            if not valid.all():
-                _, (iy, ix) = ndimage.distance_transform_edt(~valid, return_indices=True)
-                d = d[iy, ix]
+            d = extend_nearest(d, valid)
             zf = sample_crop(d.astype(np.float32), u, v, fill=np.nan)
             zf = np.where(np.isfinite(zf), zf, np.nanmedian(d))
         else:
@@ -199,15 +197,6 @@ class VolumeMaps:
         f[:, 18] = t_row[j] / 0.05
         f[:, 19] = (world[:, 1] - self.y_low) / 0.1
         return f
-
-
-def volume_features(prior: Occupancy, *maps, idx: np.ndarray) -> np.ndarray:
-    """Features (module docstring) at voxel indices ``idx`` of the prior's grid.
-
-    ``maps`` are ``hair_mask_crop, growth_dir_crop, hair_depth_m_crop, body_mask_crop, crop,
-    camera`` as for :meth:`VolumeMaps.build`.
-    """
-    return VolumeMaps.build(prior, *maps).features(np.asarray(idx, np.int64).reshape(-1, 3))
 
 
 def candidate_voxels(

@@ -62,6 +62,7 @@ __all__ = [
     "MIN_PIECE_FRACTION",
     "column_crop_coords",
     "drop_small_pieces",
+    "extend_nearest",
     "hair_occupancy",
     "head_arrays",
     "voxelize_mesh",
@@ -249,7 +250,8 @@ def sample_crop(
     )
 
 
-def _extend_nearest(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def extend_nearest(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values`` (H, W[, C]) with every pixel outside ``mask`` set to its nearest pixel's in it."""
     if not mask.any() or mask.all():
         return values
     _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
@@ -267,7 +269,7 @@ def hair_columns(hair_mask, depth_m, crop: Crop, camera: Camera, origin, voxel, 
     d = np.where(hair_mask & np.isfinite(depth_m), depth_m, np.nan).astype(np.float32)
     valid = np.isfinite(d)
     if valid.any():
-        d_ext = _extend_nearest(np.nan_to_num(d), valid)
+        d_ext = extend_nearest(np.nan_to_num(d), valid)
         zf = sample_crop(d_ext, u, v, fill=np.nan)
     else:
         zf = np.full(u.shape, np.nan, np.float32)
