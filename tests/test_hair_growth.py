@@ -261,3 +261,34 @@ def test_full_chain_is_deterministic_and_coloured():
     lin = ((np.array([200, 120, 40]) / 255 + 0.055) / 1.055) ** 2.4
     ratio = s.colors / lin
     assert ratio.min() > 0.79 and ratio.max() < 1.21
+
+
+def test_uneven_ends_shorten_long_strands_only():
+    from monoscan.core.strands import Strands
+    from monoscan.hair.growth import uneven_ends
+
+    # 200 long strands (40 cm, 81 points) and 200 short ones (5 cm, 11 points), straight down.
+    def straight(n_strands, n_points, length):
+        y = -np.linspace(0, length, n_points)
+        pts = np.zeros((n_strands, n_points, 3))
+        pts[:, :, 0] = np.arange(n_strands)[:, None] * 0.001
+        pts[:, :, 1] = y
+        return pts.reshape(-1, 3), np.full(n_strands, n_points)
+
+    lp, lc = straight(200, 81, 0.40)
+    sp, sc = straight(200, 11, 0.05)
+    s = Strands(
+        np.concatenate([lp, sp]), np.concatenate([lc, sc]), colors=np.ones((len(lp) + len(sp), 3))
+    )
+    out = uneven_ends(s, fraction=0.15, seed=1)
+    lengths = out.lengths
+    assert out.n_strands == s.n_strands and out.colors.shape == (out.n_points, 3)
+    long_l, short_l = lengths[:200], lengths[200:]
+    np.testing.assert_allclose(short_l, 0.05)  # short hair kept whole
+    assert long_l.min() >= 0.40 * 0.85 - 0.005 and long_l.max() <= 0.40 + 1e-6
+    assert long_l.std() > 0.01  # the ends are uneven
+    # roots unchanged, same seed same result
+    np.testing.assert_array_equal(
+        out.points[np.cumsum(out.counts) - out.counts], s.points[np.cumsum(s.counts) - s.counts]
+    )
+    np.testing.assert_array_equal(uneven_ends(s, fraction=0.15, seed=1).counts, out.counts)

@@ -32,7 +32,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.strands import Strands
 from monoscan.core.volumes import Occupancy
 
-__all__ = ["add_curls", "estimate_curliness", "grow_strands"]
+__all__ = ["add_curls", "estimate_curliness", "grow_strands", "uneven_ends"]
 
 
 def _trilinear(grid: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -290,6 +290,36 @@ def grow_strands(
             _sampler=smp,
         )
     return strands
+
+
+def uneven_ends(
+    strands: Strands, fraction: float = 0.15, min_length_m: float = 0.12, seed: int = 0
+) -> Strands:
+    """Shorten each long strand from its tip by a random share of up to ``fraction``.
+
+    Strands grown through one volume all stop at its boundary, so long hair ends in one even
+    cut; real ends are uneven. Strands longer than ``min_length_m`` (metres) keep a uniformly
+    random ``1 - fraction .. 1`` of their points (seeded, at least 3); shorter ones are kept
+    whole, so short hair stays as grown.
+    """
+    counts = np.asarray(strands.counts, np.int64)
+    if not len(counts):
+        return strands
+    rng = np.random.default_rng(seed)
+    share = 1.0 - fraction * rng.random(len(counts))
+    keep_n = np.where(
+        strands.lengths > min_length_m, np.maximum(np.ceil(counts * share), 3), counts
+    ).astype(np.int64)
+    keep_n = np.minimum(keep_n, counts)
+    starts = np.cumsum(counts) - counts
+    within = np.arange(counts.sum()) - np.repeat(starts, counts)
+    keep = within < np.repeat(keep_n, counts)
+    return Strands(
+        strands.points[keep],
+        keep_n,
+        widths=None if strands.widths is None else strands.widths[keep],
+        colors=None if strands.colors is None else strands.colors[keep],
+    )
 
 
 def add_curls(

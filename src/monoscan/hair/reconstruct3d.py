@@ -39,7 +39,7 @@ from monoscan.core.errors import InputError
 from monoscan.core.strands import Strands
 from monoscan.core.volumes import Occupancy
 from monoscan.hair.field import orientation_field
-from monoscan.hair.growth import estimate_curliness, grow_strands
+from monoscan.hair.growth import estimate_curliness, grow_strands, uneven_ends
 from monoscan.hair.volume import VOXEL_M, crop_pixel_size, hair_occupancy, head_mesh_arrays
 
 if TYPE_CHECKING:  # annotations only: no import cost, no import cycle
@@ -276,6 +276,7 @@ def hair_strands(
         strands = Strands.concatenate([strands, extra])
         if strands.n_strands > n_strands:
             strands = strands.subset(np.arange(n_strands))
+    strands = uneven_ends(strands, seed=seed + 11)
     t["growth"] = time.perf_counter() - t0
     occ.info["timings_s"] = t
     if colors and strands.n_points:
