@@ -21,6 +21,7 @@ views). Example (the corpus of ``src/monoscan/models/hair_maps.json``)::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -105,6 +106,28 @@ def prepare_one(split: str, seed: int, views: str, out: str) -> str:
     return "ok"
 
 
+def run_seeds(prepare, seeds, name: str, workers: int) -> None:
+    """``prepare(seed) -> "ok" | "skip" | "cached"`` for every seed, in ``workers`` spawned
+    processes (one: in this one), with a count every 20 seeds."""
+    t0 = time.time()
+    counts: dict[str, int] = {}
+    if workers <= 1:
+        _init()
+        results = (prepare(s) for s in seeds)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init)
+        futs = [pool.submit(prepare, s) for s in seeds]
+        results = (f.result() for f in futs)
+    for i, r in enumerate(results):
+        counts[r] = counts.get(r, 0) + 1
+        if (i + 1) % 20 == 0:
+            print(f"{name}: {i + 1}/{len(seeds)} {counts} {time.time() - t0:.0f} s", flush=True)
+    print(f"{name}: done {counts} in {time.time() - t0:.0f} s", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", required=True, choices=("train", "val", "test", "bench"))
@@ -116,26 +139,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = args.out / f"{args.split}_{args.views}"
     out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.seed, args.seed + args.n)
-    t0 = time.time()
-    counts: dict[str, int] = {}
-    if args.workers <= 1:
-        _init()
-        results = (prepare_one(args.split, s, args.views, str(out)) for s in seeds)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(
-            args.workers, mp_context=mp.get_context("spawn"), initializer=_init
-        )
-        futs = [pool.submit(prepare_one, args.split, s, args.views, str(out)) for s in seeds]
-        results = (f.result() for f in futs)
-    for i, r in enumerate(results):
-        counts[r] = counts.get(r, 0) + 1
-        if (i + 1) % 20 == 0:
-            print(f"{out.name}: {i + 1}/{args.n} {counts} {time.time() - t0:.0f} s", flush=True)
-    print(f"{out.name}: done {counts} in {time.time() - t0:.0f} s", flush=True)
+    run_seeds(
+        functools.partial(prepare_one, args.split, views=args.views, out=str(out)),
+        range(args.seed, args.seed + args.n),
+        out.name,
+        args.workers,
+    )
     return 0
 
 

@@ -28,9 +28,9 @@ Existing files are kept, so a stopped run resumes. Example (the corpus of
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-
-def _init() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import cv2
-
-    cv2.setNumThreads(1)
+from prepare_hair_maps_data import run_seeds  # noqa: E402
 
 
 def scene_volume_data(scene, recon, n_strands: int = 10_000, seed: int = 0):
@@ -74,7 +69,7 @@ def scene_volume_data(scene, recon, n_strands: int = 10_000, seed: int = 0):
     return maps, prior, occ, dsum
 
 
-def prepare_one(split: str, seed: int, views: str, out: str, per_stratum: int) -> str:
+def prepare_one(split: str, seed: int, *, views: str, out: str, per_stratum: int) -> str:
     """Render scene ``seed``, run the pipeline on it and write its cache file."""
     from prepare_hair_maps_data import views_for
     from scipy import ndimage
@@ -144,27 +139,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = args.out / f"{args.split}_{args.views}"
     out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.seed, args.seed + args.n)
-    t0 = time.time()
-    counts: dict[str, int] = {}
-    job = (args.split, args.views, str(out), args.per_stratum)
-    if args.workers <= 1:
-        _init()
-        results = (prepare_one(args.split, s, *job[1:]) for s in seeds)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(
-            args.workers, mp_context=mp.get_context("spawn"), initializer=_init
-        )
-        futs = [pool.submit(prepare_one, args.split, s, *job[1:]) for s in seeds]
-        results = (f.result() for f in futs)
-    for i, r in enumerate(results):
-        counts[r] = counts.get(r, 0) + 1
-        if (i + 1) % 20 == 0:
-            print(f"{out.name}: {i + 1}/{args.n} {counts} {time.time() - t0:.0f} s", flush=True)
-    print(f"{out.name}: done {counts} in {time.time() - t0:.0f} s", flush=True)
+    prepare = functools.partial(
+        prepare_one, args.split, views=args.views, out=str(out), per_stratum=args.per_stratum
+    )
+    run_seeds(prepare, range(args.seed, args.seed + args.n), out.name, args.workers)
     return 0
 
 
