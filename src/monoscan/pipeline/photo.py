@@ -134,6 +134,24 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         log.info("%s: %.3f s", stage, seconds)
 
 
+def _body(rgb, pose, options: Options, t: dict, notes: list):
+    """The body stage when ``options.body`` asks for it; its failure is a note, not an error
+    (a head-and-shoulders photo has no full body)."""
+    if not options.body:
+        return None
+    from monoscan.body.reconstruct import reconstruct_body
+    from monoscan.core.errors import MonoscanError
+
+    with timed(t, "body"):
+        try:
+            body = reconstruct_body(rgb, pose=pose)
+        except MonoscanError as exc:
+            notes.append(f"body not reconstructed: {exc}")
+            return None
+    notes.extend(body.notes)
+    return body
+
+
 def reconstruct(
     image: str | os.PathLike | np.ndarray | Photo,
     options: Options | None = None,
@@ -341,17 +359,7 @@ def reconstruct(
                 relief = relief_mesh(hair.parsing, hair.face_depth_m, hair.depth_m, crop, camera)
             except InputError as exc:
                 notes.append(f"no relief: {exc}")
-    body = None
-    if options.body:
-        from monoscan.body.reconstruct import reconstruct_body
-        from monoscan.core.errors import MonoscanError
-
-        with timed(t, "body"):
-            try:
-                body = reconstruct_body(photo.rgb, pose=pose)
-                notes.extend(body.notes)
-            except MonoscanError as exc:  # a head-and-shoulders photo has no full body
-                notes.append(f"body not reconstructed: {exc}")
+    body = _body(photo.rgb, pose, options, t, notes)
     return Reconstruction(
         photo=photo,
         face=face,
@@ -462,17 +470,7 @@ def _reconstruct_without_face(
     }
     skipped = {stage: why for stage in NEEDS_FACE if wanted[stage]}
     notes.append(f"skipped without a face: {', '.join(skipped)} (no head pose)")
-    body = None
-    if options.body:
-        from monoscan.body.reconstruct import reconstruct_body
-        from monoscan.core.errors import MonoscanError
-
-        with timed(t, "body"):
-            try:
-                body = reconstruct_body(photo.rgb, pose=pose)
-                notes.extend(body.notes)
-            except MonoscanError as exc:
-                notes.append(f"body not reconstructed: {exc}")
+    body = _body(photo.rgb, pose, options, t, notes)
     return Reconstruction(
         photo=photo,
         face=None,
