@@ -15,7 +15,7 @@ strands from the side) next to monoscan's reconstruction from that image (front 
     python scripts/make_readme_figures.py --only body
 
 writes docs/body_views.png: the body from every photo of ../shared/data/fullbody, front, side
-and back. The geometry is shown grey and no photo is reproduced (most of those photos are
+and back, the default (silhouette) body beside the clothed parametric one. The geometry is shown grey and no photo is reproduced (most of those photos are
 licensed for non-commercial research only).
 """
 
@@ -85,25 +85,29 @@ def synth_scenes(seeds=range(4)) -> None:
 
 
 def body_views(folder: Path) -> None:
-    """docs/body_views.png: one row per full-body photo, the mesh from front, side and back."""
+    """docs/body_views.png: one row per full-body photo, front, side and back of the default
+    (silhouette) body, then of the clothed parametric body (``--model parametric``)."""
+    import tempfile
+
     from monoscan.body.reconstruct import reconstruct_body
     from monoscan.io.images import load_image
+    from monoscan.pipeline.body import run_body
+
+    def views(mesh) -> list[np.ndarray]:
+        return [render_mesh(mesh.vertices, mesh.faces, v, 256) for v in ("front", "left", "back")]
 
     rows = []
-    for path in sorted(
-        p for p in folder.iterdir() if p.suffix in (".jpg", ".png") and not p.stem.endswith("_mask")
-    ):
-        mesh = reconstruct_body(load_image(path).rgb).mesh
-        rows.append(
-            np.hstack(
-                [render_mesh(mesh.vertices, mesh.faces, v, 256) for v in ("front", "left", "back")]
-            )
-        )
-    # Two photos per row keeps the figure readable.
-    if len(rows) % 2:
-        rows.append(np.full_like(rows[0], 255))
-    grid = np.vstack([np.hstack(rows[i : i + 2]) for i in range(0, len(rows), 2)])
-    save_png(DOCS / "body_views.png", grid)
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in sorted(
+            p
+            for p in folder.iterdir()
+            if p.suffix in (".jpg", ".png") and not p.stem.endswith("_mask")
+        ):
+            silhouette = reconstruct_body(load_image(path).rgb).mesh
+            parametric, _ = run_body(path, tmp, model="parametric")
+            gap = np.full((256, 16, 3), 255, np.uint8)
+            rows.append(np.hstack([*views(silhouette), gap, *views(parametric.mesh)]))
+    save_png(DOCS / "body_views.png", np.vstack(rows))
     print("wrote", DOCS / "body_views.png")
 
 
