@@ -15,8 +15,9 @@ strands from the side) next to monoscan's reconstruction from that image (front 
     python scripts/make_readme_figures.py --only body
 
 writes docs/body_views.png: the body from every photo of ../shared/data/fullbody, front, side
-and back, the default (silhouette) body beside the clothed parametric one. The geometry is shown grey and no photo is reproduced (most of those photos are
-licensed for non-commercial research only).
+and back, the default (silhouette) body beside the clothed parametric one. The geometry is
+shown grey and no photo is reproduced (most of those photos are licensed for non-commercial
+research only).
 """
 
 from __future__ import annotations

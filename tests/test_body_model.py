@@ -155,6 +155,8 @@ def test_cli_body_model_parametric_writes_the_naked_body(tmp_path, model):
             str(tmp_path),
             "--model",
             "parametric",
+            "--gender",
+            "male",
             "-q",
         ]
     )
@@ -170,4 +172,27 @@ def test_cli_body_model_parametric_writes_the_naked_body(tmp_path, model):
     np.testing.assert_allclose(naked.bounds[:, :2], clothed.bounds[:, :2], atol=0.06)
     fit = json.loads((folder / "body_fit.json").read_text())
     assert set(fit["rotvecs"]) == set(BONE_NAMES)
+    assert fit["phenotype"]["gender"] < 0.05  # held at the male end
     assert 0.9 < fit["world"]["world_scale"] < 1.1
+
+
+def test_gender_slider_convention(model):
+    """GENDER_SLIDER names the model's ends right: at the same height slider the male end is
+    taller (and renders of both ends show the female chest at 1)."""
+    from monoscan.body.fit import GENDER_SLIDER
+
+    def rest(gender):
+        ph = np.full(6, 0.5)
+        ph[0] = GENDER_SLIDER[gender]
+        return model.rest(ph)[0]
+
+    male, female = rest("male"), rest("female")
+    assert np.ptp(male[:, 1]) > np.ptp(female[:, 1]) + 0.05  # 1.69 m against 1.57 m
+
+
+def test_gender_needs_the_parametric_model(tmp_path, capsys):
+    from monoscan.cli import main
+
+    code = main(["body", str(tmp_path / "x.png"), "--out", str(tmp_path), "--gender", "male"])
+    assert code == 2
+    assert "error: --gender needs --model parametric" in capsys.readouterr().err

@@ -37,6 +37,7 @@ from monoscan.perception.pose import PoseResult
 __all__ = [
     "BodyFit",
     "FitOptions",
+    "GENDER_SLIDER",
     "NakedBody",
     "fit_body",
     "fit_body_to_pose",
@@ -45,6 +46,14 @@ __all__ = [
 ]
 
 _L_HIP, _R_HIP, _L_SH, _R_SH = 23, 24, 11, 12
+#: The model's gender slider for a named gender (anny's convention, checked by rendering both).
+GENDER_SLIDER = {"male": 0.0, "female": 1.0}
+#: Outline points of the person may lie this far (a fraction of the height: 2.6 cm at 1.7 m)
+#: from the body before the silhouette term pulls the body out to them: room for clothes. At
+#: 0.005 the naked body filled the clothed outline (on ``pifu__ryota`` the weight slider went
+#: to 0.95, a fat, soft-chested body under a hoodie; 0.74 at 0.015).
+_CONTOUR_SLACK = 0.015
+
 #: Prior width per joint (radians of a 1-sigma rotation about world x, y, z at rest), in
 #: :data:`BONE_NAMES` order; joints not listed get ``FitOptions.pose_sigma`` on every axis.
 #: Knees are hinges: flexion about x (positive: the shin goes back), little else.
@@ -91,6 +100,10 @@ class FitOptions:
         Use the person mask when one is given.
     height_m : float or None
         The person's height (m); None leaves it to the world landmarks and the prior.
+    gender : float or None
+        The model's gender slider held at this value (0 male, 1 female: anny's convention);
+        None fits it (the photo rarely decides it: clothes widen the silhouette, and the fit
+        then drifts toward a soft, female chest).
     world_sigma_m : float
         Trust in MediaPipe's world landmarks across the image plane (m); inf ignores them.
     world_depth_sigma_m : float
@@ -127,6 +140,7 @@ class FitOptions:
 
     silhouette: bool = True
     height_m: float | None = None
+    gender: float | None = None
     world_sigma_m: float = 0.05
     world_depth_sigma_m: float = 0.2
     landmark_sigma: float = 0.01
@@ -444,6 +458,11 @@ def fit_body(
     if options.focal_factor is not None and size is not None:
         focal = float(options.focal_factor) * max(size)
 
+    shape_mean = np.full(6, 0.5)
+    shape_sigma = np.full(6, options.shape_sigma)
+    if options.gender is not None:
+        shape_mean[0], shape_sigma[0] = float(options.gender), 0.01
+
     def unpack(x):
         pheno = x[:6]
         rot = x[6 : 6 + 3 * n_j].reshape(n_j, 3)
@@ -480,7 +499,7 @@ def fit_body(
         # standing: the pelvis' up axis stays near the world's (any turn about the vertical)
         up = rodrigues(rot[0])[[0, 2], 1]
         r.append(up / options.upright_sigma)
-        r.append((pheno - 0.5) / options.shape_sigma)
+        r.append((pheno - shape_mean) / shape_sigma)
         if with_sil:
             p2 = project(pv[sil_sub], s, off, dist)
             k = options.silhouette_weight * np.sqrt(33.0 / len(sil_sub))
@@ -489,10 +508,10 @@ def fit_body(
             r.append(k * _sample_bilinear(dt_out, p2) * framed / sigma_px)
             d, _ = cKDTree(p2).query(contour)
             kc = options.silhouette_weight * np.sqrt(33.0 / len(contour))
-            r.append(kc * np.maximum(d - 0.005 * height_px, 0.0) / sigma_px)
+            r.append(kc * np.maximum(d - _CONTOUR_SLACK * height_px, 0.0) / sigma_px)
         return np.concatenate(r)
 
-    x0 = np.concatenate([np.full(6, 0.5), rot_init.ravel(), [np.log(s0)], off0])
+    x0 = np.concatenate([shape_mean, rot_init.ravel(), [np.log(s0)], off0])
     lo = np.full(len(x0), -np.inf)
     hi = np.full(len(x0), np.inf)
     lo[:6], hi[:6] = 0.0, 1.0

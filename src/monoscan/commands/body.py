@@ -73,6 +73,13 @@ def register(subparsers, common) -> None:
         "completed by the body model, to the feet; by default the meshes end where the photo "
         "ends, closed",
     )
+    p.add_argument(
+        "--gender",
+        choices=("male", "female"),
+        default=None,
+        help="with --model parametric: the body model's gender (default: fitted, which drifts "
+        "toward a soft chest on loose clothes, since a photo rarely decides it)",
+    )
     p.set_defaults(func=run)
 
 
@@ -92,6 +99,8 @@ def run(args) -> int:
             "--complete needs --model parametric (the body model supplies what the photo "
             "does not show)"
         )
+    if args.gender is not None and args.model != "parametric":
+        raise MonoscanError("--gender needs --model parametric")
     options = BodyOptions(
         height_m=args.height_m,
         max_size=args.max_size,
@@ -105,7 +114,12 @@ def run(args) -> int:
     def one(image: str):
         check_output_dir(Path(args.out) / Path(image).stem, overwrite=True)
         result, folder = run_body(
-            image, args.out, options, model=args.model, complete=args.complete
+            image,
+            args.out,
+            options,
+            model=args.model,
+            complete=args.complete,
+            gender=args.gender,
         )
         m = result.mesh
         return (

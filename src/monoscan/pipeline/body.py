@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from monoscan.body.depth import encode_normals
-from monoscan.body.fit import NakedBody
+from monoscan.body.fit import GENDER_SLIDER, NakedBody
 from monoscan.body.keypoints import keypoints_dict, openpose_dict
 from monoscan.body.parts import crop_image
 from monoscan.body.reconstruct import BodyOptions, BodyResult, reconstruct_body
@@ -326,6 +326,7 @@ def run_body(
     *,
     model: str = "none",
     complete: bool = False,
+    gender: str | None = None,
 ) -> tuple[BodyResult, Path]:
     """Load a photo, reconstruct the body and write ``out_dir/<stem>/``.
 
@@ -340,7 +341,8 @@ def run_body(
     (:func:`monoscan.body.partial.clip_to_frame`); ``complete=True`` (``--complete``, only
     with ``model="parametric"``) keeps the whole fitted body: the model supplies what the
     photo does not show, to the feet (the clothed surface is the naked body plus a thin layer
-    there).
+    there). ``gender`` ('male' or 'female', only with ``model="parametric"``) holds the
+    model's gender slider (``FitOptions.gender``); by default it is fitted.
 
     Returns the result (its ``mesh`` the one written as ``body.*``) and the folder written.
     """
@@ -355,6 +357,10 @@ def run_body(
             "--complete needs --model parametric (the body model supplies what the photo "
             "does not show)"
         )
+    if gender is not None and (model != "parametric" or gender not in GENDER_SLIDER):
+        raise InputError(
+            f"gender {gender!r} needs model='parametric' and one of {sorted(GENDER_SLIDER)}"
+        )
     t = time.perf_counter()
     photo = load_image(source)
     load_s = time.perf_counter() - t
@@ -368,7 +374,9 @@ def run_body(
         from monoscan.body.rig import body_skin
 
         t = time.perf_counter()
-        naked = fit_reconstruction(result, FitOptions(height_m=options.height_m))
+        naked = fit_reconstruction(
+            result, FitOptions(height_m=options.height_m, gender=GENDER_SLIDER.get(gender))
+        )
         result.timings["parametric_fit"] = time.perf_counter() - t
         t = time.perf_counter()
         rgb_map = _map_rgb(photo.rgb, result.map_scale)
