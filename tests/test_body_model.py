@@ -165,6 +165,8 @@ def test_cli_body_model_parametric_writes_the_naked_body(tmp_path, model):
     res = json.loads((folder / "result.json").read_text())
     assert {"body_naked.obj", "body_fit.json", "body.obj"} <= set(res["files"])
     assert "parametric_fit" in res["timings_s"]
+    # the clothed body is made from the maps: the silhouette surface (Poisson) is skipped
+    assert "poisson" not in res["timings_s"] and res["poisson_depth"] is None
     naked = trimesh.load(folder / "body_naked.obj", process=False)
     clothed = trimesh.load(folder / "body.obj", process=False)
     assert len(naked.vertices) == len(model.template)

@@ -63,6 +63,10 @@ class BodyOptions:
     max_poisson_depth : int
         Cap of the adaptive depth. 8 gives cells of about 7 mm on a 1.7 m person and takes
         2-7 s; 9 about four times longer.
+    surface : bool
+        Build the silhouette surface (points, Poisson, colours: most of the time). False leaves
+        ``mesh`` and ``poisson_depth`` None, for callers that make the surface from the maps
+        (the clothed parametric body).
     mask_threshold : float
         Person probability above which a pixel is in the silhouette.
     min_person_px : int
@@ -75,6 +79,7 @@ class BodyOptions:
     points: int = 40_000
     poisson_depth: int | None = None
     max_poisson_depth: int = 8
+    surface: bool = True
     mask_threshold: float = 0.5
     min_person_px: int = 96
 
@@ -89,8 +94,8 @@ class BodyResult:
 
     Attributes
     ----------
-    mesh : trimesh.Trimesh
-        Closed body surface, vertex colours from the photo.
+    mesh : trimesh.Trimesh or None
+        Closed body surface, vertex colours from the photo (None with ``surface=False``).
     front_depth, back_depth : (h, w) float32
         World z (m) of the front and back surfaces per map pixel, NaN outside the silhouette.
     front_normal, back_normal : (h, w, 3) float32
@@ -111,6 +116,8 @@ class BodyResult:
         Map px per input-photo px (<= 1).
     height_m : float
         Height used for the scale; ``height_source`` says where it came from.
+    poisson_depth : int or None
+        Octree depth of the silhouette surface (None without one).
     people : int
         People detected (the largest is reconstructed).
     cut_off : tuple of str
@@ -121,7 +128,7 @@ class BodyResult:
         Seconds per stage.
     """
 
-    mesh: trimesh.Trimesh
+    mesh: trimesh.Trimesh | None
     front_depth: np.ndarray
     back_depth: np.ndarray
     front_normal: np.ndarray
@@ -135,7 +142,7 @@ class BodyResult:
     map_scale: float
     height_m: float
     height_source: str
-    poisson_depth: int
+    poisson_depth: int | None
     people: int = 1
     cut_off: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -324,6 +331,7 @@ def reconstruct_body(
     stage_started("body depth")
     bones = bones_from_landmarks(wpose.landmarks)
     depth: BodyDepth = estimate_depth(sil, bones, work, detail=options.detail)
+    normals = (normals_from_depth(depth.front, "front"), normals_from_depth(depth.back, "back"))
     timings["depth"] = time.perf_counter() - t
 
     # Scale and origin (work px).
@@ -344,35 +352,11 @@ def reconstruct_body(
     ears = 0.5 * (lm[7] + lm[8])
     origin_work = np.array([ears[0], ears[1], 0.0])
 
-    t = time.perf_counter()
-    stage_started("body points")
-    normals = (normals_from_depth(depth.front, "front"), normals_from_depth(depth.back, "back"))
-    pts, nrm = body_points(depth, target=options.points, normals=normals)
-    wpts = photo_to_world(pts, s_work, origin_work)
-    wn = nrm.copy()
-    wn[:, 1] *= -1.0
-    stride = max(1, int(np.ceil(np.sqrt(2.0 * sil.sum() / max(options.points, 1)))))
-    pdepth = options.poisson_depth or poisson_depth(
-        wpts, stride * s_work, hi=options.max_poisson_depth
-    )
-    timings["points"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    stage_started("body surface")
-    mesh = poisson_mesh(wpts, wn, depth=pdepth)
-    if not mesh.is_watertight and options.poisson_depth is None:
-        pdepth -= 1
-        mesh = poisson_mesh(wpts, wn, depth=pdepth)
-        notes.append(f"Poisson retried at depth {pdepth}")
-    if not mesh.is_watertight:
-        notes.append("mesh is not watertight")
-    timings["poisson"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    stage_started("body colour")
-    vpx = mesh.vertices[:, :2] * np.array([1.0, -1.0]) / s_work + origin_work[:2]
-    mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=sample_colors(vpx, work, sil))
-    timings["colour"] = time.perf_counter() - t
+    mesh, pdepth = None, None
+    if options.surface:
+        mesh, pdepth = _silhouette_surface(
+            depth, normals, sil, work, s_work, origin_work, options, notes, timings
+        )
 
     # World maps and keypoints.
     front_m = (depth.front * s_work).astype(np.float32)
@@ -404,9 +388,43 @@ def reconstruct_body(
         map_scale=f,
         height_m=height_m,
         height_source=height_source,
-        poisson_depth=int(pdepth),
+        poisson_depth=pdepth,
         people=people,
         cut_off=cut,
         notes=tuple(notes),
         timings=timings,
     )
+
+
+def _silhouette_surface(depth, normals, sil, work, s_work, origin_work, options, notes, timings):
+    """The silhouette body: front and back points, screened Poisson, colours from the photo.
+    Returns the closed mesh (world frame) and the octree depth used."""
+    t = time.perf_counter()
+    stage_started("body points")
+    pts, nrm = body_points(depth, target=options.points, normals=normals)
+    wpts = photo_to_world(pts, s_work, origin_work)
+    wn = nrm.copy()
+    wn[:, 1] *= -1.0
+    stride = max(1, int(np.ceil(np.sqrt(2.0 * sil.sum() / max(options.points, 1)))))
+    pdepth = options.poisson_depth or poisson_depth(
+        wpts, stride * s_work, hi=options.max_poisson_depth
+    )
+    timings["points"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stage_started("body surface")
+    mesh = poisson_mesh(wpts, wn, depth=pdepth)
+    if not mesh.is_watertight and options.poisson_depth is None:
+        pdepth -= 1
+        mesh = poisson_mesh(wpts, wn, depth=pdepth)
+        notes.append(f"Poisson retried at depth {pdepth}")
+    if not mesh.is_watertight:
+        notes.append("mesh is not watertight")
+    timings["poisson"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stage_started("body colour")
+    vpx = mesh.vertices[:, :2] * np.array([1.0, -1.0]) / s_work + origin_work[:2]
+    mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=sample_colors(vpx, work, sil))
+    timings["colour"] = time.perf_counter() - t
+    return mesh, pdepth

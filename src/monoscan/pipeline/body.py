@@ -365,7 +365,10 @@ def run_body(
     photo = load_image(source)
     load_s = time.perf_counter() - t
     options = options or BodyOptions()
-    result = reconstruct_body(photo.rgb, options)
+    # the parametric body makes its own surface from the maps: no silhouette surface needed
+    result = reconstruct_body(
+        photo.rgb, dataclasses.replace(options, surface=model != "parametric")
+    )
     naked = skin = naked_mesh = cut = None
     if model == "parametric":
         from monoscan.body.clothed import clothed_body
