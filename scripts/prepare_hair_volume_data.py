@@ -21,7 +21,7 @@ A scene whose face or head the pipeline does not find is recorded as ``<seed>.sk
 Existing files are kept, so a stopped run resumes. Example (the corpus of
 ``src/monoscan/models/hair_volume.json``)::
 
-    nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 400 \\
+    nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 2000 \\
         --views mixed --workers 2
 """
 

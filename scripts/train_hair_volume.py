@@ -44,7 +44,7 @@ MIRROR_FEATURES = (5, 7, 14)
 PREPARE_COMMANDS = [
     "nice -n 10 python scripts/prepare_hair_volume_data.py --split val --seed 400000 --n 60 "
     "--views frontal --workers 2",
-    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 400 "
+    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 2000 "
     "--views mixed --workers 2",
 ]
 
