@@ -3,16 +3,20 @@
 Usage::
 
     python benchmarks/bench_strands.py [--strands 10000 100000] [--photos NAME ...]
+        [--hair-model learned|prior]
 
-Each (photo, strand count) runs in its own process (so peak memory is per run) on portraits
-from ``../shared/data/portraits``. Stages (seconds, wall clock): ``recon`` is everything
-before the hair geometry (load, face, crop, camera, face mesh, HairStep maps:
-:func:`monoscan.pipeline.reconstruct` without person/pose), ``head`` the parametric head fit
-and assembly, then the stages of :func:`monoscan.hair.reconstruct3d.hair_strands`: ``roots``,
-``volume``, ``field``, ``curl`` (curliness estimate), ``growth``; ``strands`` is the sum of
-those five and ``total`` the photo -> strands time. ``cpu_s`` is the process CPU time (less
-sensitive to other jobs on a shared machine); ``peak_MiB`` the peak resident memory.
-Targets (issue 4): photo -> 10,000 strands <= 5 s, 100,000 <= 20 s, peak <= 2 GB.
+Each (photo, strand count) runs in a fresh process (so imports, model loading and peak memory
+are its own) on portraits from ``../shared/data/portraits``, as a user runs it:
+:func:`monoscan.pipeline.reconstruct` with ``Options(strands=N, person=False)``. Columns
+(seconds, wall clock): ``import`` (``import monoscan.pipeline``), ``recon`` every stage before
+the head (load, face, crop, camera, face mesh, HairStep maps, occlusion; model loading
+included), ``head`` (the ICT head fit and assembly), ``strands`` (the 3D hair stage) and its
+parts ``roots``, ``volume`` (the prior volume), ``learned`` (the learned volume and field) or
+``field`` (the prior's diffused field), ``curl`` and ``growth``; ``to_strands`` = import +
+recon + head + strands, the photo -> strands time from a fresh interpreter; ``after``
+(``head_with_hair`` and ``relief``, which the pipeline writes too). ``cpu_s`` is the process
+CPU time (less sensitive to other jobs on a shared machine); ``peak_MiB`` the peak resident
+memory. Targets (issue 17): photo -> 10,000 strands <= 5 s, 100,000 <= 20 s, peak <= 1.5 GB.
 """
 
 from __future__ import annotations
@@ -33,52 +37,37 @@ DEFAULT = [
 ]
 
 
-def one(path: str, n: int) -> dict:
+def one(path: str, n: int, hair_model: str = "learned") -> dict:
     import time
-
-    from monoscan.hair.reconstruct3d import hair_strands
-    from monoscan.head.assemble import assemble_head
-    from monoscan.head.fit import fit_head
-    from monoscan.pipeline import Options, reconstruct
 
     t0 = time.perf_counter()
     cpu = time.process_time()
-    r = reconstruct(path, Options(person=False))
-    t1 = time.perf_counter()
-    fitted = fit_head(r.camera.photo_to_world(r.face.points))
-    head = assemble_head(r.face_mesh, fitted, r.photo.rgb, r.camera)
-    t2 = time.perf_counter()
-    hm = r.hair
-    strands, occ = hair_strands(
-        hm.hair_mask,
-        hm.direction,
-        hm.depth_m,
-        r.crop,
-        r.camera,
-        head,
-        orientation_crop=hm.orientation,
-        body_mask_crop=hm.parsing == 1,
-        n_strands=n,
-        seed=0,
-    )
-    t3 = time.perf_counter()
-    ts = occ.info["timings_s"]
+    from monoscan.pipeline import Options, reconstruct
+
+    t_import = time.perf_counter() - t0
+    r = reconstruct(path, Options(strands=n, person=False, hair_model=hair_model))
+    t = r.timings
+    ts = r.hair_volume.info["timings_s"]
+    recon = sum(v for k, v in t.items() if k not in ("head", "strands", "head_with_hair", "relief"))
     return {
         "photo": Path(path).stem[:24],
         "n_req": n,
-        "n_out": strands.n_strands,
-        "points": strands.n_points,
-        "recon": t1 - t0,
-        "head": t2 - t1,
+        "n_out": r.strands.n_strands,
+        "points": r.strands.n_points,
+        "import": t_import,
+        "recon": recon,
+        "head": t["head"],
+        "strands": t["strands"],
         "roots": ts["roots"],
         "volume": ts["volume"],
-        "field": ts["field"],
+        "learned": ts.get("learned_volume", 0.0),
+        "field": ts.get("field", 0.0),
         "curl": ts["curliness"],
         "growth": ts["growth"],
-        "strands": t3 - t2,
-        "total": t3 - t0,
+        "to_strands": t_import + recon + t["head"] + t["strands"],
+        "after": t.get("head_with_hair", 0.0) + t.get("relief", 0.0),
         "cpu_s": time.process_time() - cpu,
-        "voxels": occ.n_voxels,
+        "voxels": r.hair_volume.n_voxels,
         "peak_MiB": peak_rss_mb(),
     }
 
@@ -87,17 +76,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strands", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--photos", nargs="*", default=None)
-    ap.add_argument("--_one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--hair-model", choices=("learned", "prior"), default="learned")
+    ap.add_argument("--_one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._one:
-        print(json.dumps(one(args._one[0], int(args._one[1]))))
+        print(json.dumps(one(args._one[0], int(args._one[1]), args._one[2])))
         return
     if not PORTRAITS.is_dir():
         sys.exit(f"{PORTRAITS} not found")
     rows, header = [], []
     for name in args.photos or DEFAULT:
         for n in args.strands:
-            row = run_isolated(__file__, PORTRAITS / name, n)
+            row = run_isolated(__file__, PORTRAITS / name, n, args.hair_model)
             rows.append(list(row.values()))
             header = list(row)
             print(f"done {name} {n}", file=sys.stderr)
