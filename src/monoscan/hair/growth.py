@@ -311,9 +311,8 @@ def uneven_ends(
         strands.lengths > min_length_m, np.maximum(np.ceil(counts * share), 3), counts
     ).astype(np.int64)
     keep_n = np.minimum(keep_n, counts)
-    starts = np.cumsum(counts) - counts
-    within = np.arange(counts.sum()) - np.repeat(starts, counts)
-    keep = within < np.repeat(keep_n, counts)
+    strand = strands.strand_index
+    keep = np.arange(len(strand)) - strands.offsets[strand] < keep_n[strand]
     return Strands(
         strands.points[keep],
         keep_n,
