@@ -14,7 +14,8 @@ IoU. ``--export`` writes ``OUT/hair_volume.onnx`` and ``OUT/hair_volume.json`` (
 threshold, every command that made it, seeds, validation numbers). Example (the shipped
 model)::
 
-    nice -n 10 python scripts/train_hair_volume.py --minutes 30
+    nice -n 5 python scripts/train_hair_volume.py --width 192 --depth 4 --minutes 32 \
+        --eval-minutes 4
     python scripts/train_hair_volume.py --export
 """
 
