@@ -205,6 +205,48 @@ def test_dataset_reads_ahead_with_the_same_results(tmp_path):
             assert got[sid][views] == one.summary()
 
 
+def test_dataset_helper_process_scores_the_same_and_raises_its_errors(tmp_path):
+    """Scenes shared with a helper process: same summaries, same order, heatmaps written,
+    and a bad file stops the run with its message whichever process read it."""
+    from monoscan.core.errors import FormatError
+    from monoscan.datasets.h3ds import H3DS
+    from monoscan.evaluation.h3ds import evaluate_dataset
+    from monoscan.io.meshes import save_mesh
+
+    ids = ("scene_a", "scene_b", "scene_c", "scene_d")
+    facts = fx.write_dataset(tmp_path / "ds", ids, subdivisions=3, views=1)
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for k, sid in enumerate(ids):
+        pred, _m = fx.misaligned_prediction(facts["meshes"][sid], seed=k, noise_mm=0.4)
+        save_mesh(preds / f"{sid}.obj", pred)
+        lms = facts["landmarks"][sid]
+        (preds / f"{sid}_landmarks.txt").write_text("".join(f"{n} {i}\n" for n, i in lms.items()))
+    ds = H3DS(tmp_path / "ds")
+    here = evaluate_dataset(ds, preds, quiet=True, processes=1)
+    shared = evaluate_dataset(ds, preds, quiet=True, processes=2, heatmap_dir=tmp_path / "maps")
+    assert list(shared) == list(here) == list(ids)
+    assert shared == here
+    assert len(list((tmp_path / "maps").glob("*.ply"))) == 2 * len(ids)
+    (preds / "scene_c.obj").write_text("v 0 0 0\nv 1 0 0\nf 1 2\n")
+    with pytest.raises(FormatError, match="a face needs at least 3 vertices"):
+        evaluate_dataset(ds, preds, quiet=True, processes=2)
+    # Whichever process read it: the helper posts its error for the main process to raise.
+    import multiprocessing
+    import queue
+
+    from monoscan.datasets.h3ds import find_predictions
+    from monoscan.evaluation.h3ds import _helper_main, _ScoreOptions
+
+    groups = [(sid, list(per.items())) for sid, per in find_predictions(preds, ds, ids).items()]
+    messages = queue.Queue()
+    counter = multiprocessing.get_context("spawn").Value("i", 2)  # scene_c comes next
+    _helper_main(ds, groups, _ScoreOptions(True, "auto", None), [0, 1, 2, 3], counter, messages)
+    kind, _g, error = messages.get_nowait()
+    assert kind == "error" and isinstance(error, FormatError)
+    assert messages.get_nowait() == ("finished", None, None)
+
+
 def test_dataset_bad_files(tmp_path):
     from monoscan.core.errors import FormatError
     from monoscan.datasets.h3ds import H3DS

@@ -2,7 +2,8 @@
 
 Per scene, :func:`monoscan.metrics.head.evaluate_scene` (the reference protocol, exact to
 rounding); :func:`evaluate_dataset` finds the predictions (:mod:`monoscan.datasets.h3ds`),
-loads each ground truth once for all its view subsets and collects the summaries, and
+loads each ground truth once for all its view subsets (sharing the scenes with one helper
+process on large datasets) and collects the summaries, and
 :func:`results_json`, :func:`results_csv` and :func:`results_markdown` write them as the
 reference's JSON, a flat CSV and the Markdown tables of the H3DS paper. Units: millimetres.
 """
@@ -17,6 +18,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +161,7 @@ def evaluate_dataset(
     heatmap_dir: str | os.PathLike | None = None,
     quiet: bool = False,
     mesh_name: str = "head",
+    processes: int | None = None,
 ) -> dict:
     """Evaluate every prediction found for an H3DS dataset.
 
@@ -178,15 +181,19 @@ def evaluate_dataset(
         error, clipped at 5 mm) there.
     mesh_name : {'head', 'head_with_hair'}
         Which mesh of a monoscan output folder to score.
+    processes : int or None
+        1: score every scene in this process. 2: one helper process scores scenes beside it
+        (each takes the next scene, largest first, when free). None (default): 2 with surface
+        distances, two or more scenes, two or more cores and predictions large enough to pay
+        for the helper's start-up, else 1. Results do not depend on it.
 
     Returns
     -------
     dict ``{scene: {views: {region: summary}}}`` (JSON-ready), scenes without predictions
     left out. The ground truth of a scene is loaded once for all its view subsets.
     """
-    from monoscan.core.progress import progress
-    from monoscan.datasets.h3ds import find_predictions, read_landmarks
-    from monoscan.io.meshes import load_mesh, save_mesh
+    from monoscan.core.progress import progress_bar
+    from monoscan.datasets.h3ds import find_predictions
 
     if pred_unit != "auto" and pred_unit not in UNIT_TO_MM:
         raise InputError(f"unknown unit {pred_unit!r}; use auto or one of {sorted(UNIT_TO_MM)}")
@@ -207,56 +214,227 @@ def evaluate_dataset(
             UserWarning,
             stacklevel=2,
         )
-    jobs = [(sid, views, pred) for sid, per in found.items() for views, pred in per.items()]
+    groups = [(sid, list(per.items())) for sid, per in found.items()]
+    options = _ScoreOptions(surface, pred_unit, None if heatmap_dir is None else Path(heatmap_dir))
+    if processes is None:
+        processes = _auto_processes(groups, surface)
+    bar = progress_bar(sum(len(e) for _s, e in groups), desc="eval head", quiet=quiet, unit="scan")
+    try:
+        if processes <= 1 or len(groups) < 2:
+            done = _score_here(dataset, groups, options, iter(range(len(groups))), bar)
+        else:
+            done = _score_with_helper(dataset, groups, options, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {sid: done[g] for g, (sid, _entries) in enumerate(groups)}
 
-    def read(k: int):
-        """Everything job ``k`` reads: the scan (first job of a scene), the prediction."""
-        sid, _views, pred = jobs[k]
-        scan = None
-        if k == 0 or jobs[k - 1][0] != sid:
-            gt = dataset.load_mesh(sid, texture=False)
-            regs = {r: dataset.load_region(sid, r) for r in ("face", "face_sphere")}
-            scan = (gt, dataset.load_landmarks(sid), regs)
-        mesh = load_mesh(pred.path, allow_points=True, texture=False)
-        lms = read_landmarks(pred.landmarks) if pred.landmarks is not None else None
-        return scan, mesh, lms
 
-    def threadable(k: int) -> bool:
-        # An OBJ read without its texture touches no process-wide state (trimesh's readers
-        # of the other formats set warning filters), so it can run beside the evaluation.
-        return jobs[k][2].path.suffix.lower() == ".obj"
+@dataclass(frozen=True)
+class _ScoreOptions:
+    """What every scene is scored with (picklable: a helper process gets a copy)."""
 
-    results: dict = {}
-    # The next job's files are read in a helper thread while this one is scored (the KD- and
-    # AABB-tree queries release the GIL): reading a scan and a prediction is a quarter of the
-    # --no-surface work.
+    surface: bool
+    pred_unit: str
+    heatmap_dir: Path | None
+
+
+# A helper process scores scenes beside this one only where that pays for its start-up (a
+# fresh interpreter and the imports, about 0.7 s): with surface distances (the AABB tree
+# builds hold the GIL, so threads cannot share them) and predictions of at least this many
+# bytes in all (six H3DS-sized scenes: 0.8x the time; no surface distances: no gain).
+_HELPER_MIN_BYTES = 16_000_000
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _auto_processes(groups, surface: bool) -> int:
+    if not surface or len(groups) < 2 or _cores() < 2:
+        return 1
+    size = sum(pred.path.stat().st_size for _s, entries in groups for _v, pred in entries)
+    return 2 if size >= _HELPER_MIN_BYTES else 1
+
+
+def _read_job(dataset, sid: str, pred, with_scan: bool):
+    """Everything one job reads: the scan (first job of a scene), the prediction, its landmarks."""
+    from monoscan.datasets.h3ds import read_landmarks
+    from monoscan.io.meshes import load_mesh
+
+    scan = None
+    if with_scan:
+        gt = dataset.load_mesh(sid, texture=False)
+        regs = {r: dataset.load_region(sid, r) for r in ("face", "face_sphere")}
+        scan = (gt, dataset.load_landmarks(sid), regs)
+    mesh = load_mesh(pred.path, allow_points=True, texture=False)
+    lms = read_landmarks(pred.landmarks) if pred.landmarks is not None else None
+    return scan, mesh, lms
+
+
+def _score_job(scan, sid: str, views: str, pred, mesh, lms, options: _ScoreOptions) -> dict:
+    """Summary of one prediction against its scan; writes its heatmaps when asked."""
+    from monoscan.io.meshes import save_mesh
+
+    gt, gt_lms, regs = scan
+    unit = pred.unit if options.pred_unit == "auto" else options.pred_unit
+    if UNIT_TO_MM[unit] != 1.0:
+        mesh = trimesh.Trimesh(
+            np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces, process=False
+        )
+    ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=options.surface)
+    if options.heatmap_dir is not None:
+        for name, score in ev.regions.items():
+            idx = score.gt_indices
+            faces = np.asarray(gt.faces)
+            if idx is not None:
+                faces = cut_faces(faces, idx, len(gt.vertices))
+            verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
+            save_mesh(
+                options.heatmap_dir / f"{sid}_{views}_{name}.ply",
+                heatmap_mesh(verts, faces, score.gt_to_pred),
+            )
+    return ev.summary()
+
+
+def _score_here(
+    dataset, groups, options: _ScoreOptions, claims, bar, *, shared: bool = False, on_job=None
+) -> dict:
+    """Score the scenes ``claims`` yields, in this process: ``{group: {views: summary}}``.
+
+    The next job's files are read in a helper thread while one is scored (the KD- and AABB-tree
+    queries release the GIL): reading a scan and a prediction is a quarter of the --no-surface
+    work. An OBJ read without its texture touches no process-wide state (trimesh's readers of
+    the other formats set warning filters), so only OBJ files are read ahead. ``shared``: the
+    scenes are shared with another process, so the next scene is claimed (and read) only when
+    this one is done, not while it is scored.
+    """
+    jobs = (
+        (g, views, pred, j == 0, j == len(groups[g][1]) - 1)
+        for g in claims
+        for j, (views, pred) in enumerate(groups[g][1])
+    )
+    done: dict = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monoscan-read") as reader:
+        job = next(jobs, None)
         ahead = None
-        for k, (sid, views, pred) in enumerate(
-            progress(jobs, total=len(jobs), desc="eval head", quiet=quiet, unit="scan")
-        ):
-            scan, mesh, lms = read(k) if ahead is None else ahead.result()
-            ahead = reader.submit(read, k + 1) if k + 1 < len(jobs) and threadable(k + 1) else None
-            if scan is not None:
-                gt, gt_lms, regs = scan  # one scene at a time (and the next one read ahead)
-            unit = pred.unit if pred_unit == "auto" else pred_unit
-            if UNIT_TO_MM[unit] != 1.0:
-                mesh = trimesh.Trimesh(
-                    np.asarray(mesh.vertices) * UNIT_TO_MM[unit], mesh.faces, process=False
-                )
-            ev = evaluate_scene(gt, gt_lms, regs, mesh, lms, surface=surface)
-            results.setdefault(sid, {})[views] = ev.summary()
-            if heatmap_dir is not None:
-                for name, score in ev.regions.items():
-                    idx = score.gt_indices
-                    verts = gt.vertices if idx is None else np.asarray(gt.vertices)[idx]
-                    faces = (
-                        np.asarray(gt.faces)
-                        if idx is None
-                        else cut_faces(np.asarray(gt.faces), idx, len(gt.vertices))
-                    )
-                    save_mesh(
-                        Path(heatmap_dir) / f"{sid}_{views}_{name}.ply",
-                        heatmap_mesh(verts, faces, score.gt_to_pred),
-                    )
-    return results
+        scan = None
+        while job is not None:
+            g, views, pred, first, last = job
+            sid = groups[g][0]
+            read = ahead.result() if ahead is not None else _read_job(dataset, sid, pred, first)
+            ahead = None
+            later = shared and last
+            if not later:
+                job = next(jobs, None)
+                if job is not None and job[2].path.suffix.lower() == ".obj":
+                    ahead = reader.submit(_read_job, dataset, groups[job[0]][0], job[2], job[3])
+            if read[0] is not None:
+                scan = read[0]  # one scene at a time (and the next one read ahead)
+            done.setdefault(g, {})[views] = _score_job(scan, sid, views, pred, *read[1:], options)
+            if bar is not None:
+                bar.update(1)
+            if on_job is not None:
+                on_job()
+            if later:
+                job = next(jobs, None)
+    return done
+
+
+def _score_with_helper(dataset, groups, options: _ScoreOptions, bar) -> dict:
+    """Score the scenes in this process and one helper process, each taking the next unscored
+    scene (largest first) when it is free; a scene the helper could not finish (it died) is
+    scored here. An error in either process stops the run with that error."""
+    import multiprocessing
+    import queue as queue_mod
+
+    order = sorted(
+        range(len(groups)),
+        key=lambda g: -sum(pred.path.stat().st_size for _v, pred in groups[g][1]),
+    )
+    # "spawn": a fresh interpreter, not a fork of one whose OpenMP and tree threads are live.
+    ctx = multiprocessing.get_context("spawn")
+    counter = ctx.Value("i", 0)
+    messages = ctx.Queue()
+    helper = ctx.Process(
+        target=_helper_main,
+        args=(dataset, groups, options, order, counter, messages),
+        name="monoscan-eval-helper",
+        daemon=True,
+    )
+    helper.start()
+    theirs: dict = {}
+
+    def drain(block: bool) -> bool:
+        """Apply the helper's messages; False once it has said it is finished."""
+        while True:
+            try:
+                kind, g, payload = messages.get(timeout=0.2) if block else messages.get_nowait()
+            except queue_mod.Empty:
+                return True
+            if kind == "error":
+                raise payload
+            if kind == "job" and bar is not None:
+                bar.update(1)
+            elif kind == "scene":
+                theirs[g] = payload
+            elif kind == "finished":
+                return False
+
+    try:
+        done = _score_here(
+            dataset,
+            groups,
+            options,
+            _claims(order, counter),
+            bar,
+            shared=True,
+            on_job=lambda: drain(block=False),
+        )
+        running = True
+        while running and len(done) + len(theirs) < len(groups):
+            running = drain(block=True) and helper.is_alive()
+        drain(block=False)  # what it sent just before it stopped
+        lost = [g for g in order if g not in done and g not in theirs]
+        if lost:  # the helper died (killed, out of memory): score its scenes here
+            done.update(_score_here(dataset, groups, options, iter(lost), bar))
+        done.update(theirs)
+        return done
+    finally:
+        if helper.is_alive():
+            helper.terminate()
+        helper.join()
+        messages.close()
+
+
+def _claims(order, counter):
+    """Take the next scene of ``order`` off the shared counter until none is left."""
+    while True:
+        with counter.get_lock():
+            k = counter.value
+            counter.value = k + 1
+        if k >= len(order):
+            return
+        yield order[k]
+
+
+def _helper_main(dataset, groups, options, order, counter, messages) -> None:
+    """The helper process: score scenes off the shared counter, post each one's summaries."""
+    try:
+        for g in _claims(order, counter):
+            done = _score_here(
+                dataset,
+                groups,
+                options,
+                iter((g,)),
+                None,
+                on_job=lambda: messages.put(("job", None, None)),
+            )
+            messages.put(("scene", g, done[g]))
+    except BaseException as exc:  # handed to the main process, which raises it
+        messages.put(("error", None, exc))
+    finally:
+        messages.put(("finished", None, None))
