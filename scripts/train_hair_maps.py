@@ -314,7 +314,7 @@ PREPARE_COMMANDS = [
     "nice -n 10 python scripts/prepare_hair_maps_data.py --workers 2 --split val --seed 200000 "
     "--n 60 --views frontal",
     "nice -n 10 python scripts/prepare_hair_maps_data.py --workers 2 --split train --seed 100000 "
-    "--n 1200 --views mixed",
+    "--n 2400 --views mixed",
 ]
 
 
