@@ -232,6 +232,9 @@ def normals_from_depth(depth: np.ndarray, side: str = "front") -> np.ndarray:
 def encode_normals(normals: np.ndarray) -> np.ndarray:
     """Normals as an RGB uint8 image: ``(n + 1) / 2 * 255``, black where the normal is zero."""
     valid = np.linalg.norm(normals, axis=-1) > 0
-    img = np.clip((normals + 1.0) * 0.5 * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    img = normals * 127.5  # (n + 1) / 2 * 255, rounded: in place, a 4 MP map is 100 MB a copy
+    img += 128.0
+    np.clip(img, 0, 255, out=img)
+    img = img.astype(np.uint8)
     img[~valid] = 0
     return img

@@ -17,7 +17,7 @@ def rasterize(
     faces: np.ndarray,
     shape: tuple[int, int],
     nearest: str = "max",
-    chunk: int = 4_000_000,
+    chunk: int = 1_000_000,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rasterise triangles keeping, per pixel, the largest (``"max"``) or smallest ``z``.
 
