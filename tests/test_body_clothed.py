@@ -157,3 +157,18 @@ def test_cli_default_body_unchanged_and_parametric_body_is_clothed(tmp_path, ryo
     assert gltf["accessors"][weights]["count"] == len(c.mesh.vertices)
     assert "rigged" in res["artifacts"]["body.glb"]["meaning"] and "rig" in res["timings_s"]
     assert "skins" not in _gltf.read_glb(plain / "body.glb")[0]
+
+
+def test_clothed_render_of_the_model_is_recovered_to_about_a_centimetre():
+    """Issue 18's synthetic truth: a clothed render of the model itself (one seed), fitted and
+    clothed by the pipeline's own stages, lands near the truth, and the clothing brings the
+    surface closer to it than the naked fit (measured: Chamfer 0.98 cm, naked 1.23 cm)."""
+    from monoscan.evaluation.body_fit import clothing_offsets, synthetic_clothed_fit
+
+    points = np.random.default_rng(0).normal(0, 0.3, (500, 3))
+    d = clothing_offsets(points, np.random.default_rng(1))
+    assert d.min() >= 0.005 and d.max() <= 0.04
+    row = synthetic_clothed_fit((0,))["scenes"][0]
+    assert row["chamfer_cm"] < 1.2
+    assert row["p2s_cm"] < 1.1
+    assert row["chamfer_cm"] < row["naked_chamfer_cm"] - 0.1

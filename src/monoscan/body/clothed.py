@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-__all__ = ["ClothedBody", "ClothedOptions", "clothed_body"]
+__all__ = ["ClothedBody", "ClothedOptions", "clothed_body", "main_surface"]
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,10 @@ class ClothedBody:
     seconds: float
 
 
-def _main_surface(vertices: np.ndarray, faces: np.ndarray, subdivide: int):
-    """The largest connected piece (the body without its eyes), subdivided."""
+def main_surface(vertices: np.ndarray, faces: np.ndarray, subdivide: int):
+    """The largest connected piece of a body-model mesh (the body without its eyes), midpoint
+    subdivided ``subdivide`` times: (V, 3) vertices in the input's frame and (F, 3) faces, the
+    same topology for every body of the model."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
@@ -225,7 +227,7 @@ def clothed_body(
     s = result.scale / result.map_scale  # m per map px
     origin = np.asarray(result.origin_px, np.float64) * result.map_scale
 
-    v0, faces = _main_surface(naked.vertices, load_body_model().faces, options.subdivide)
+    v0, faces = main_surface(naked.vertices, load_body_model().faces, options.subdivide)
     n_v = len(v0)
     normals = trimesh.Trimesh(v0, faces, process=False).vertex_normals.copy()
     nz = normals[:, 2]

@@ -242,7 +242,8 @@ class _ScoreOptions:
 # A helper process scores scenes beside this one only where that pays for its start-up (a
 # fresh interpreter and the imports, about 0.7 s): with surface distances (the AABB tree
 # builds hold the GIL, so threads cannot share them) and predictions of at least this many
-# bytes in all (six H3DS-sized scenes: 0.8x the time; no surface distances: no gain).
+# bytes in all (six H3DS-sized scenes, 42 MB: 0.72x the time; without surface distances no
+# gain).
 _HELPER_MIN_BYTES = 16_000_000
 
 
