@@ -81,6 +81,7 @@ def test_ray_equals_local(tmp_path, local_ray):
 
 def test_interrupt_cancels_the_tasks_and_keeps_the_session(tmp_path, local_ray):
     import _thread
+    import signal
     import threading
     import time
 
@@ -94,9 +95,15 @@ def test_interrupt_cancels_the_tasks_and_keeps_the_session(tmp_path, local_ray):
             time.sleep(0.1)
         _thread.interrupt_main()  # as Ctrl-C would, in the thread running the batch
 
+    # A shell starts background jobs with SIGINT ignored, and then Python installs no handler
+    # and interrupt_main() does nothing: give this test the handler an interactive run has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=ctrl_c_once_photos_run, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        run_batch(inputs, out, engine="ray", workers=2, quiet=True, report=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(inputs, out, engine="ray", workers=2, quiet=True, report=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert ray.is_initialized()  # a session it did not start stays up
 
     data = json.loads((out / "batch.json").read_text())
