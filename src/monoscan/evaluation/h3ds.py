@@ -26,6 +26,7 @@ import trimesh
 
 from monoscan.core.errors import InputError
 from monoscan.metrics.head import FULL_HEAD, cut_faces, evaluate_scene, heatmap_mesh
+from monoscan.metrics.nn import usable_cores
 
 __all__ = [
     "UNIT_TO_MM",
@@ -247,15 +248,8 @@ class _ScoreOptions:
 _HELPER_MIN_BYTES = 16_000_000
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _auto_processes(groups, surface: bool) -> int:
-    if not surface or len(groups) < 2 or _cores() < 2:
+    if not surface or len(groups) < 2 or usable_cores() < 2:
         return 1
     size = sum(pred.path.stat().st_size for _s, entries in groups for _v, pred in entries)
     return 2 if size >= _HELPER_MIN_BYTES else 1

@@ -45,15 +45,15 @@ _PyKDTree, _PINNED = _import_pykdtree()
 _THREADED_MIN = 8192
 
 
-def _cores() -> int:
-    """CPUs this process may run on."""
+def usable_cores() -> int:
+    """CPUs this process may run on (at most 64)."""
     try:
         return max(1, min(len(os.sched_getaffinity(0)), 64))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, min(os.cpu_count() or 1, 64))
 
 
-__all__ = ["PointTree"]
+__all__ = ["PointTree", "usable_cores"]
 
 
 class PointTree:
@@ -122,7 +122,7 @@ class PointTree:
         if _PyKDTree is None:  # pragma: no cover
             d, i = self._tree.query(q, k=k, workers=workers)
             return d, np.asarray(i, dtype=np.int64)
-        threads = _cores() if workers < 0 else max(workers, 1)
+        threads = usable_cores() if workers < 0 else max(workers, 1)
         if _PINNED and threads > 1 and len(q) >= _THREADED_MIN:
             bounds = np.linspace(0, len(q), threads + 1).astype(int)
             with ThreadPoolExecutor(threads) as pool:
