@@ -79,7 +79,7 @@ def synthetic_body_fit(
     seeds=(0, 1, 2), options: FitOptions | None = None, model: BodyModel | None = None
 ) -> dict:
     """Fit each synthetic scene back; per-seed and mean scores (cm, s)."""
-    from scipy.spatial import cKDTree
+    from monoscan.metrics.surface import chamfer, nearest_vertex_distances
 
     model = model or load_body_model()
     options = options or FitOptions()
@@ -89,13 +89,13 @@ def synthetic_body_fit(
         truth = scene["vertices"]
         fit = fit_body(scene["px"], None, scene["world"], None, options, model)
         aligned = similarity_align(fit.vertices, truth)
-        d1, _ = cKDTree(truth).query(aligned)
-        d2, _ = cKDTree(aligned).query(truth)
+        d1, _ = nearest_vertex_distances(aligned, truth)
+        d2, _ = nearest_vertex_distances(truth, aligned)
         rows.append(
             {
                 "seed": int(seed),
                 "v2v_cm": float(np.linalg.norm(aligned - truth, axis=1).mean() * 100),
-                "chamfer_cm": float((d1.mean() + d2.mean()) / 2 * 100),
+                "chamfer_cm": chamfer(d1, d2) * 100,
                 "seconds": float(fit.seconds),
             }
         )
@@ -153,18 +153,18 @@ def synthetic_clothed_body(model: BodyModel, seed: int) -> dict:
 
 def _surface_scores(pred: np.ndarray, truth: np.ndarray, faces: np.ndarray) -> dict:
     """cm: Chamfer (exact point-to-surface, both ways), P2S, nearest-vertex Chamfer."""
-    from scipy.spatial import cKDTree
+    import trimesh
 
-    from monoscan.metrics.surface import SurfaceTree
+    from monoscan.metrics.surface import chamfer, nearest_vertex_distances, point_to_surface
 
-    p2s = SurfaceTree(truth, faces).query(pred).distances
-    s2p = SurfaceTree(pred, faces).query(truth).distances
-    d1, _ = cKDTree(truth).query(pred)
-    d2, _ = cKDTree(pred).query(truth)
+    p2s = point_to_surface(pred, trimesh.Trimesh(truth, faces, process=False), exact=True)
+    s2p = point_to_surface(truth, trimesh.Trimesh(pred, faces, process=False), exact=True)
+    d1, _ = nearest_vertex_distances(pred, truth)
+    d2, _ = nearest_vertex_distances(truth, pred)
     return {
-        "chamfer_cm": float((p2s.mean() + s2p.mean()) / 2 * 100),
-        "p2s_cm": float(p2s.mean() * 100),
-        "chamfer_vertex_cm": float((d1.mean() + d2.mean()) / 2 * 100),
+        "chamfer_cm": chamfer(p2s.distances, s2p.distances) * 100,
+        "p2s_cm": float(p2s.distances.mean() * 100),
+        "chamfer_vertex_cm": chamfer(d1, d2) * 100,
     }
 
 
