@@ -210,6 +210,8 @@ def export(args, ckpt_path: Path) -> None:
     }
     if args.held_out:
         meta["held_out"] = json.loads(Path(args.held_out).read_text())
+    if args.note:
+        meta["note"] = args.note
     (args.out / "hair_volume.json").write_text(json.dumps(meta, indent=2) + "\n")
     size_kb = onnx_path.stat().st_size / 1e3
     print(f"exported {onnx_path} ({size_kb:.0f} kB), onnx vs torch {err:.1e}")
@@ -231,6 +233,7 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-minutes", type=float, default=3.0)
     ap.add_argument("--export", action="store_true", help="only export WORK/best.pt")
     ap.add_argument("--held-out", default=None, help="JSON of held-out numbers for the metadata")
+    ap.add_argument("--note", default=None, help="how the model was made, for the metadata")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.export:
