@@ -99,9 +99,11 @@ def test_clothed_body_on_a_real_photo_is_closed_and_on_the_true_silhouette(ryota
 
     iou_naked = _iou(_silhouette(naked.vertices, load_body_model().faces, s, o, gt.shape), gt)
     print(f"pifu__ryota IoU vs the true mask: clothed {iou:.4f}, naked {iou_naked:.4f}")
-    # measured 0.951 (naked 0.79; today's silhouette body 0.9775): issue 18's 0.97 is not
-    # reached yet (armpits, crotch and feet)
-    assert iou >= 0.94 and iou > iou_naked + 0.05
+    # measured 0.960 (naked 0.79; the silhouette body 0.9775; the person mask the body is
+    # made from scores 0.978): issue 18's 0.97 is not reached yet (the feet, the fingers).
+    # 0.951 while vertices that left the outline lost their targets and the armpits, where
+    # the hoodie joins arm and torso, opened again at every other solve
+    assert iou >= 0.955 and iou > iou_naked + 0.05
     # the naked body stays under the hoodie: with no room for clothes in the fit's outline
     # term the weight slider went to 0.95 (measured 0.74)
     assert naked.fit.phenotype[3] < 0.85

@@ -13,7 +13,9 @@ the targets from the displaced surface):
   image-plane direction, from where it projects to the person mask's outline: positive where
   the clothes or hair reach further than the body, negative where the body sticks out. A ray
   that meets another part of the body before leaving the mask (an arm against the torso, the
-  legs in a dress) stops half way: the two parts meet in the middle.
+  legs in a dress) stops half way: the two parts meet in the middle. A vertex keeps its
+  last target after it leaves the outline (two parts grown together), so the next round
+  does not open the gap again.
 - **front** (after the solve): visible vertices facing the camera take the high-pass (below
   2 cm) of the photo's front depth (:func:`monoscan.body.depth.estimate_depth`'s shading
   detail: folds, the face), faded toward the outline; the low-pass of that map is a
@@ -258,6 +260,8 @@ def clothed_body(
         detail = np.where(mask, (f0 - low) * fade, 0.0) * options.detail
 
     d = np.full(n_v, options.base_m)
+    target = np.zeros(n_v)
+    wgt = np.zeros(n_v)
     for _ in range(options.iterations):
         v = v0 + d[:, None] * normals
         p = world_to_photo(v, s, origin)
@@ -293,12 +297,14 @@ def clothed_body(
             options.max_in_m / s,
             options.meet,
         )
-        target = d[rim] + (march + 2.0) * s / nxy_len[rim]
-        target = np.clip(target, -max_in[rim], options.max_out_m)
-        wgt = np.zeros(n_v)
-        rhs = np.full(n_v, options.tight * options.base_m)
+        target[rim] = np.clip(
+            d[rim] + (march + 2.0) * s / nxy_len[rim], -max_in[rim], options.max_out_m
+        )
+        # a vertex keeps its last target once it leaves the outline: where two parts grew
+        # together (an arm against a baggy sleeve) the joined vertices are no longer on the
+        # outline, and without their targets the next solve would open the gap again
         wgt[rim] = options.rim_weight
-        rhs[rim] += options.rim_weight * target
+        rhs = options.tight * options.base_m + wgt * target
         a = (reg + sp.diags(wgt)).tocsc()
         # Symmetric positive definite: a symmetric ordering with diagonal pivots factors it in
         # 0.6 s instead of spsolve's 1.1 s (53k vertices; same solution to 1e-14)
