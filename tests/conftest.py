@@ -12,6 +12,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Keep tools that write caches (onnxruntime, matplotlib) inside the test run.
 os.environ.setdefault("MPLCONFIGDIR", str(ROOT / ".pytest_mpl"))
+# The tests call the stages in this process: one BLAS thread, as the ``monoscan`` command
+# sets, before NumPy loads (monoscan.cli imports no NumPy; a plugin that loads it first
+# leaves the libraries' default)
+from monoscan.cli import BLAS_THREADS  # noqa: E402
+
+for _name, _value in BLAS_THREADS.items():
+    os.environ.setdefault(_name, _value)
 
 
 def shared(*parts: str) -> Path:
