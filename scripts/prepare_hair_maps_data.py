@@ -27,6 +27,11 @@ import sys
 import time
 from pathlib import Path
 
+# One BLAS and OpenMP thread per worker, set before NumPy loads (spawned workers inherit it):
+# threads that wait for a core the other worker holds slow small solves up to 200x.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
