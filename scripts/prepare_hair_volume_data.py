@@ -19,8 +19,9 @@ a weighted loss is the loss over all candidate voxels::
                                      uv (N, 2) f16, crop_maps (5, 128, 128) f16
 
 ``uv`` is each voxel's column in the 512 HairStep crop (pixels) and ``crop_maps`` the 2D
-stage's maps on the crop, area-resized to 128 (:func:`crop_context_maps`): what a 2D encoder
-needs for pixel-aligned context features beyond the 20 per-voxel ones.
+stage's maps on the crop, area-resized to 128
+(:func:`monoscan.hair.learned3d.crop_context_maps`): what a 2D encoder needs for
+pixel-aligned context features beyond the 20 per-voxel ones.
 
 A scene whose face or head the pipeline does not find is recorded as ``<seed>.skip``.
 Existing files are kept, so a stopped run resumes. Example (the corpus of
@@ -79,22 +80,6 @@ def scene_volume_data(scene, recon, n_strands: int = 10_000, seed: int = 0):
     return maps, prior, occ, dsum
 
 
-def crop_context_maps(mask, direction, depth_m, body, size: int = 128) -> np.ndarray:
-    """(5, size, size) float32 maps of the crop: hair mask; growth direction x, y (0 off
-    hair); hair depth, decimetres relative to its median over the hair (larger = closer, 0
-    off hair); body mask."""
-    import cv2
-
-    m = (np.asarray(mask) > 0).astype(np.float32)
-    d = np.nan_to_num(np.asarray(direction, np.float32)) * m[..., None]
-    z = np.asarray(depth_m, np.float32)
-    ok = (m > 0) & np.isfinite(z)
-    rel = np.where(ok, (z - (np.median(z[ok]) if ok.any() else 0.0)) / 0.1, 0.0)
-    b = (np.asarray(body) > 0).astype(np.float32)
-    chans = [m, d[..., 0], d[..., 1], rel.astype(np.float32), b]
-    return np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in chans])
-
-
 def prepare_one(split: str, seed: int, *, views: str, out: str, per_stratum: int) -> str:
     """Render scene ``seed``, run the pipeline on it and write its cache file."""
     from prepare_hair_maps_data import views_for
@@ -103,7 +88,6 @@ def prepare_one(split: str, seed: int, *, views: str, out: str, per_stratum: int
     import monoscan
     from monoscan.core.errors import MonoscanError
     from monoscan.hair.learned3d import candidate_voxels
-    from monoscan.hair.volume import column_crop_coords
     from monoscan.pipeline.options import Options
     from monoscan.synth.generate import generate_scene
     from monoscan.synth.scene import corpus_scene
@@ -135,9 +119,6 @@ def prepare_one(split: str, seed: int, *, views: str, out: str, per_stratum: int
         parts.append(idx[take])
         weights.append(np.full(len(take), len(idx) / len(take), np.float32))
     idx = np.concatenate(parts)
-    u, v = column_crop_coords(prior.origin, prior.voxel_size, prior.shape, recon.crop, recon.camera)
-    hair = recon.hair
-    context = crop_context_maps(hair.hair_mask, hair.direction, hair.depth_m, hair.parsing == 1)
     d = dsum[tuple(idx.T)]
     d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
     tmp = path.with_suffix(".tmp.npz")
@@ -147,8 +128,8 @@ def prepare_one(split: str, seed: int, *, views: str, out: str, per_stratum: int
         occupied=occ[tuple(idx.T)],
         direction=d.astype(np.float16),
         weight=np.concatenate(weights),
-        uv=np.stack([u[idx[:, 0], idx[:, 1]], v[idx[:, 0], idx[:, 1]]], 1).astype(np.float16),
-        crop_maps=context.astype(np.float16),
+        uv=maps.crop_uv(idx).astype(np.float16),
+        crop_maps=maps.context.astype(np.float16),
         n_truth=np.int64(truth.sum()),
         n_prior=np.int64((prior.grid & cand).sum()),
         n_both=np.int64((prior.grid & truth).sum()),

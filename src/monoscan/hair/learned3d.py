@@ -60,11 +60,14 @@ from monoscan.hair.volume import (
 )
 
 __all__ = [
+    "CONTEXT_SIZE",
     "METADATA_PATH",
     "MODEL_PATH",
+    "N_CONTEXT_MAPS",
     "N_FEATURES",
     "VolumeMaps",
     "candidate_voxels",
+    "crop_context_maps",
     "learned_volume",
     "model_available",
     "model_metadata",
@@ -75,6 +78,10 @@ MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "hair_volume.onnx"
 METADATA_PATH = MODEL_PATH.with_suffix(".json")
 #: Features per voxel (table in the module docstring).
 N_FEATURES = 20
+#: Channels and side (px) of :func:`crop_context_maps`, the input of a model with a 2D
+#: encoder (``hair_volume.onnx`` with ``uv`` and ``maps`` inputs).
+N_CONTEXT_MAPS = 5
+CONTEXT_SIZE = 128
 
 
 class VolumeMaps:
@@ -85,8 +92,12 @@ class VolumeMaps:
     (X, Y, Z) the signed distance to the prior volume in metres.
     """
 
-    def __init__(self, occupancy, columns, zf, head_front, head_back, prior_sd, centre, y_low):
+    def __init__(
+        self, occupancy, columns, zf, head_front, head_back, prior_sd, centre, y_low, uv, context
+    ):
         self.occupancy = occupancy
+        self.uv = uv
+        self.context = context
         self.columns = columns
         self.zf = zf
         self.head_front = head_front
@@ -174,7 +185,9 @@ class VolumeMaps:
             y_low = float(camera.photo_to_world(np.array([[bottom[0], bottom[1], 0.0]]))[0, 1])
         else:
             y_low = float(centre[1])
-        return cls(prior, columns, zf, head_front, head_back, prior_sd, centre, y_low)
+        context = crop_context_maps(mask, growth_dir_crop, hair_depth_m_crop, body)
+        uv = np.stack([u, v], axis=-1)
+        return cls(prior, columns, zf, head_front, head_back, prior_sd, centre, y_low, uv, context)
 
     def features(self, idx: np.ndarray) -> np.ndarray:
         """(N, N_FEATURES) float32 at voxel indices ``idx`` (N, 3) int."""
@@ -197,6 +210,24 @@ class VolumeMaps:
         f[:, 18] = t_row[j] / 0.05
         f[:, 19] = (world[:, 1] - self.y_low) / 0.1
         return f
+
+    def crop_uv(self, idx: np.ndarray) -> np.ndarray:
+        """(N, 2) float32 crop pixel coordinates (u, v) of the columns of voxels ``idx``."""
+        return self.uv[idx[:, 0], idx[:, 1]]
+
+
+def crop_context_maps(mask, direction, depth_m, body, size: int = CONTEXT_SIZE) -> np.ndarray:
+    """(N_CONTEXT_MAPS, size, size) float32 maps of the crop for a model with a 2D encoder:
+    hair mask; growth direction x, y (0 off hair); hair depth in decimetres relative to its
+    median over the hair (larger = closer, 0 off hair); body mask; area-resized."""
+    m = (np.asarray(mask) > 0).astype(np.float32)
+    d = np.nan_to_num(np.asarray(direction, np.float32)) * m[..., None]
+    z = np.asarray(depth_m, np.float32)
+    ok = (m > 0) & np.isfinite(z)
+    rel = np.where(ok, (z - (np.median(z[ok]) if ok.any() else 0.0)) / 0.1, 0.0)
+    b = (np.asarray(body) > 0).astype(np.float32)
+    chans = [m, d[..., 0], d[..., 1], rel.astype(np.float32), b]
+    return np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in chans])
 
 
 def candidate_voxels(
@@ -223,12 +254,20 @@ def predict_voxels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Occupancy probability (N,) and unit growth direction (N, 3) at voxel indices ``idx``."""
     sess = onnx_session(Path(model_path or MODEL_PATH), threads, "learned hair-volume")
-    name = sess.get_inputs()[0].name
+    names = [i.name for i in sess.get_inputs()]
     prob = np.empty(len(idx), np.float32)
     dirs = np.empty((len(idx), 3), np.float32)
     for s in range(0, len(idx), 262_144):
         chunk = idx[s : s + 262_144]
-        out = sess.run(None, {name: maps.features(chunk)})[0]
+        if len(names) == 1:  # per-voxel features only
+            out = sess.run(None, {names[0]: maps.features(chunk)})[0]
+        else:  # with the 2D encoder: one scene, (1, N, .) voxels and its crop maps
+            feeds = {
+                "features": maps.features(chunk)[None],
+                "uv": maps.crop_uv(chunk)[None],
+                "maps": maps.context[None],
+            }
+            out = sess.run(None, feeds)[0][0]
         prob[s : s + len(chunk)] = 1.0 / (1.0 + np.exp(-out[:, 0]))
         d = out[:, 1:4]
         dirs[s : s + len(chunk)] = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
