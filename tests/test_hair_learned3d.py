@@ -10,15 +10,18 @@ import pytest
 
 from monoscan.core.errors import InputError
 from monoscan.hair.learned3d import (
+    CONTEXT_SIZE,
     METADATA_PATH,
     MODEL_PATH,
+    N_CONTEXT_MAPS,
     N_FEATURES,
     VolumeMaps,
     candidate_voxels,
+    crop_context_maps,
     learned_volume,
 )
 from monoscan.hair.reconstruct3d import hair_strands
-from monoscan.hair.volume import hair_occupancy
+from monoscan.hair.volume import column_crop_coords, hair_occupancy
 
 
 def _prior(kind: str):
@@ -71,6 +74,30 @@ def test_features_are_the_documented_quantities(short):
     # Position relative to the voxelised head's centre, decimetres.
     world = occ.to_world(idx)
     np.testing.assert_allclose(f[:, 14:17] * 0.1 + maps.centre, world, atol=1e-5)
+
+
+def test_context_maps_and_crop_columns_for_a_2d_encoder(short):
+    occ, mask, zf = short
+    maps = VolumeMaps.build(occ, mask, fx.down_direction(), zf, None, fx.crop(), fx.camera())
+    c = maps.context
+    assert c.shape == (N_CONTEXT_MAPS, CONTEXT_SIZE, CONTEXT_SIZE) and c.dtype == np.float32
+    # area-resized hair mask; growth direction down the image (y) on hair, 0 off it
+    k = mask.shape[0] // CONTEXT_SIZE
+    small = mask.reshape(CONTEXT_SIZE, k, CONTEXT_SIZE, k).mean((1, 3))
+    np.testing.assert_allclose(c[0], small, atol=1e-5)
+    np.testing.assert_allclose(c[2], small, atol=1e-5)
+    assert np.abs(c[1]).max() < 1e-6 and (c[4] == 0).all()
+    # hair depth relative to its median over the hair, decimetres
+    full = crop_context_maps(mask, fx.down_direction(), zf, np.zeros_like(mask), size=512)
+    hair = mask > 0
+    np.testing.assert_allclose(full[3][hair], (zf[hair] - np.median(zf[hair])) / 0.1, atol=1e-4)
+    assert (full[3][~hair] == 0).all()
+    # each voxel's column in the crop, as the per-voxel features sample it
+    idx = np.argwhere(candidate_voxels(occ))[::211]
+    u, v = column_crop_coords(occ.origin, occ.voxel_size, occ.shape, fx.crop(), fx.camera())
+    np.testing.assert_array_equal(
+        maps.crop_uv(idx), np.c_[u[idx[:, 0], idx[:, 1]], v[idx[:, 0], idx[:, 1]]]
+    )
 
 
 def test_learned_volume_is_outside_the_head_with_unit_directions(short):
