@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -36,11 +37,15 @@ def print_table(header: list[str], rows: list[list], file=sys.stdout) -> None:
 
 def run_isolated(script: str, *args: str) -> dict:
     """Run ``script --_one ARGS`` in a fresh interpreter (so peak memory is its own) and return
-    the JSON object it prints on its last line."""
+    the JSON object it prints on its last line. It gets the BLAS thread count the ``monoscan``
+    command sets (``monoscan.cli.BLAS_THREADS``) unless the environment sets one."""
+    from monoscan.cli import BLAS_THREADS
+
     out = subprocess.run(
         [sys.executable, script, "--_one", *map(str, args)],
         capture_output=True,
         text=True,
         check=True,
+        env={**BLAS_THREADS, **os.environ},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
