@@ -54,9 +54,17 @@ CROP = 512
 PREPARE_COMMANDS = [
     "nice -n 10 python scripts/prepare_hair_volume_data.py --split val --seed 400000 --n 60 "
     "--views frontal --workers 2",
-    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n 2000 "
+    "nice -n 10 python scripts/prepare_hair_volume_data.py --split train --seed 300000 --n {n} "
     "--views mixed --workers 2",
 ]
+
+
+def prepare_commands(cache: Path) -> list[str]:
+    """The commands that made ``cache``: the train seeds it holds (scenes and skips)."""
+    train = cache / TRAIN_SETS[0]
+    n = len(list(train.glob("*.npz"))) + len(list(train.glob("*.skip")))
+    out = "" if cache.resolve() == CACHE else f" --out {cache.resolve().relative_to(REPO)}"
+    return [c.format(n=n) + out for c in PREPARE_COMMANDS]
 
 
 def load_set(names, cache: Path, context: bool = False) -> dict:
@@ -321,7 +329,7 @@ def export(args, ckpt_path: Path) -> None:
             "source": "monoscan synthetic corpus (monoscan.synth.scene.corpus_scene) rendered and "
             "run through monoscan.reconstruct (learned hair maps, ICT head, strands off); truth "
             "strands aligned by the H3DS protocol and voxelised on the prior's 4 mm grid",
-            "prepare_commands": PREPARE_COMMANDS,
+            "prepare_commands": prepare_commands(args.cache),
             "licence": "procedural styles: ours; harolongo: Digital-Salon, MIT; USC-HairSalon "
             "styles: USC academic use (see monoscan.synth.catalogue)",
             "train_sets": list(TRAIN_SETS),
