@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import _hair3d_fixtures as fx
 import numpy as np
@@ -182,3 +183,42 @@ def test_learned_volume_beats_the_prior_on_a_held_out_style():
         scores[model] = score_scene(scene, recon)
     assert scores["learned"]["occupancy_iou"] > scores["prior"]["occupancy_iou"] + 0.05
     assert scores["learned"]["occupancy_recall"] > scores["prior"]["occupancy_recall"]
+
+
+def test_a_model_with_a_2d_encoder_gets_the_inputs_it_was_trained_on(short, tmp_path):
+    # scripts/train_hair_volume.py --context: features, crop uv and crop maps of one scene
+    torch = pytest.importorskip("torch")
+    import sys
+
+    from monoscan.hair.learned3d import predict_voxels
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from train_hair_volume import build_model
+
+    occ, mask, zf = short
+    maps = VolumeMaps.build(occ, mask, fx.down_direction(), zf, None, fx.crop(), fx.camera())
+    idx = np.argwhere(candidate_voxels(occ))[::53]
+    torch.manual_seed(0)
+    model = build_model(16, 1, context=True).eval()
+    feeds = (
+        torch.from_numpy(maps.features(idx)[None]),
+        torch.from_numpy(maps.crop_uv(idx)[None]),
+        torch.from_numpy(maps.context[None]),
+    )
+    path = tmp_path / "context.onnx"
+    torch.onnx.export(
+        model,
+        feeds,
+        str(path),
+        input_names=["features", "uv", "maps"],
+        output_names=["voxels"],
+        dynamic_axes={"features": {1: "n"}, "uv": {1: "n"}, "voxels": {1: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    with torch.no_grad():
+        ref = model(*feeds)[0].numpy()
+    prob, dirs = predict_voxels(maps, idx, model_path=path)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-ref[:, 0])), atol=1e-5)
+    d = ref[:, 1:4] / np.linalg.norm(ref[:, 1:4], axis=1, keepdims=True)
+    np.testing.assert_allclose(dirs, d, atol=1e-4)
