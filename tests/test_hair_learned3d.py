@@ -185,6 +185,7 @@ def test_learned_volume_beats_the_prior_on_a_held_out_style():
     assert scores["learned"]["occupancy_recall"] > scores["prior"]["occupancy_recall"]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's TorchScript ONNX exporter
 def test_a_model_with_a_2d_encoder_gets_the_inputs_it_was_trained_on(short, tmp_path):
     # scripts/train_hair_volume.py --context: features, crop uv and crop maps of one scene
     torch = pytest.importorskip("torch")
