@@ -26,6 +26,9 @@ relative to the visible hair surface, the head and the geometric prior volume:
 19    (y - lowest visible hair) / 0.1 m
 ====  ===========================================================================================
 
+A model with a 2D encoder (``scripts/train_hair_volume.py --context``; none is shipped) also
+takes each voxel's crop column and the crop's maps (:func:`crop_context_maps`).
+
 Outputs per voxel: an occupancy logit and a 3D growth direction (world frame, normalised
 here). The network is ``src/monoscan/models/hair_volume.onnx``, trained on the synthetic
 corpus by ``scripts/train_hair_volume.py`` from data cached by
@@ -88,8 +91,10 @@ class VolumeMaps:
     """The per-column maps of one crop on one grid (computed once, gathered per voxel).
 
     Built by :meth:`build`; ``columns`` is (X, Y, 10) float32 (features 0-9 of the module
-    docstring), ``zf``/``head_front``/``head_back`` (X, Y) world z in metres, and ``prior_sd``
-    (X, Y, Z) the signed distance to the prior volume in metres.
+    docstring), ``zf``/``head_front``/``head_back`` (X, Y) world z in metres, ``prior_sd``
+    (X, Y, Z) the signed distance to the prior volume in metres, ``uv`` (X, Y, 2) each
+    column's crop pixel coordinates and ``context`` the crop's maps for a model with a 2D
+    encoder (:func:`crop_context_maps`).
     """
 
     def __init__(
