@@ -21,15 +21,13 @@ The fit is timed with one BLAS thread, as the ``monoscan`` command runs it
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from monoscan.cli import BLAS_THREADS
+from monoscan.cli import single_threaded_blas
 
-for _name, _value in BLAS_THREADS.items():  # before NumPy loads
-    os.environ.setdefault(_name, _value)
+single_threaded_blas()  # before NumPy loads
 
 import numpy as np  # noqa: E402
 

@@ -15,10 +15,9 @@ os.environ.setdefault("MPLCONFIGDIR", str(ROOT / ".pytest_mpl"))
 # The tests call the stages in this process: one BLAS thread, as the ``monoscan`` command
 # sets, before NumPy loads (monoscan.cli imports no NumPy; a plugin that loads it first
 # leaves the libraries' default)
-from monoscan.cli import BLAS_THREADS  # noqa: E402
+from monoscan.cli import single_threaded_blas  # noqa: E402
 
-for _name, _value in BLAS_THREADS.items():
-    os.environ.setdefault(_name, _value)
+single_threaded_blas()
 
 
 def shared(*parts: str) -> Path:

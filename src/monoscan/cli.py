@@ -96,7 +96,7 @@ def _libraries_quiet(quiet: bool) -> Iterator[None]:
 BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _single_threaded_blas() -> None:
+def single_threaded_blas() -> None:
     """One BLAS thread per process (NumPy's and SciPy's OpenBLAS read this when they load, so
     before the first NumPy import; spawned helpers and workers inherit it).
 
@@ -110,7 +110,7 @@ def _single_threaded_blas() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _single_threaded_blas()
+    single_threaded_blas()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
