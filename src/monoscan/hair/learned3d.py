@@ -94,15 +94,25 @@ class VolumeMaps:
     docstring), ``zf``/``head_front``/``head_back`` (X, Y) world z in metres, ``prior_sd``
     (X, Y, Z) the signed distance to the prior volume in metres, ``uv`` (X, Y, 2) each
     column's crop pixel coordinates and ``context`` the crop's maps for a model with a 2D
-    encoder (:func:`crop_context_maps`).
+    encoder (:func:`crop_context_maps`, made on first use: the shipped MLP does not need them).
     """
 
     def __init__(
-        self, occupancy, columns, zf, head_front, head_back, prior_sd, centre, y_low, uv, context
+        self,
+        occupancy,
+        columns,
+        zf,
+        head_front,
+        head_back,
+        prior_sd,
+        centre,
+        y_low,
+        uv,
+        context_inputs,
     ):
         self.occupancy = occupancy
         self.uv = uv
-        self.context = context
+        self._context_inputs = context_inputs
         self.columns = columns
         self.zf = zf
         self.head_front = head_front
@@ -190,9 +200,16 @@ class VolumeMaps:
             y_low = float(camera.photo_to_world(np.array([[bottom[0], bottom[1], 0.0]]))[0, 1])
         else:
             y_low = float(centre[1])
-        context = crop_context_maps(mask, growth_dir_crop, hair_depth_m_crop, body)
         uv = np.stack([u, v], axis=-1)
-        return cls(prior, columns, zf, head_front, head_back, prior_sd, centre, y_low, uv, context)
+        context_inputs = (mask, growth_dir_crop, hair_depth_m_crop, body)
+        return cls(
+            prior, columns, zf, head_front, head_back, prior_sd, centre, y_low, uv, context_inputs
+        )
+
+    @functools.cached_property
+    def context(self) -> np.ndarray:
+        """(N_CONTEXT_MAPS, CONTEXT_SIZE, CONTEXT_SIZE) :func:`crop_context_maps` of the crop."""
+        return crop_context_maps(*self._context_inputs)
 
     def features(self, idx: np.ndarray) -> np.ndarray:
         """(N, N_FEATURES) float32 at voxel indices ``idx`` (N, 3) int."""
